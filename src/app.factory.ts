@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppModule } from './app.module.js';
+import { setupSwagger } from './common/http/swagger.js';
+import { type AppLogger, NestPinoLogger } from './common/logging/logger.js';
+import type { AppConfig } from './config/app-config.js';
+import type { RuntimeOptions } from './config/runtime-options.js';
+
+/** Response headers browsers may read across origins. */
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  'x-conversation-id',
+  'x-session-id',
+  'retry-after',
+  'x-should-retry',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
+  'content-disposition',
+];
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the whole HTTP application (not yet listening); main.ts and the tests share it. */
+export async function createApp(
+  config: AppConfig,
+  logger: AppLogger,
+  runtime: RuntimeOptions = {},
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.maxBodyBytes,
+    trustProxy: config.http.trustProxy,
+    // Keep a well-formed incoming id so a request can be followed across services.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    logger: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, runtime), adapter, {
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  fastify.addHook('onRequest', async (request, reply) => {
+    request.startedAt = process.hrtime.bigint();
+    reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    logger.info(
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: elapsedMs(request),
+        userId: request.caller?.userId,
+      },
+      'request',
+    );
+  });
+
+  app.enableCors({
+    origin: corsOrigin(config.http.corsOrigins),
+    exposedHeaders: EXPOSED_HEADERS,
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'openai-organization', 'openai-project'],
+    maxAge: 600,
+  });
+  app.useSecurityHeaders({
+    // Swagger UI needs its own inline styles and scripts; everything else is JSON or SSE.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  setupSwagger(app, config);
+  await app.init();
+  return app;
+}
+
+function corsOrigin(origins: string[]): boolean | string[] {
+  if (origins.includes('*')) return true;
+  return origins.length ? origins : false;
+}
+
+function elapsedMs(request: FastifyRequest): number {
+  return request.startedAt ? Number(process.hrtime.bigint() - request.startedAt) / 1e6 : 0;
+}

@@ -1,0 +1,65 @@
+/**
+ * What went wrong, in the product's terms. Services throw these; the one global filter turns
+ * them into HTTP statuses and OpenAI's error envelope through ERROR_TABLE.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media'
+  | 'unprocessable'
+  | 'rate_limited'
+  | 'quota_exceeded'
+  | 'upstream_rejected'
+  | 'upstream_error'
+  | 'upstream_unavailable'
+  | 'upstream_timeout'
+  | 'unavailable'
+  | 'internal';
+
+export interface DomainErrorOptions {
+  /** The request field at fault, in OpenAI's `param` (for example `messages.0.content`). */
+  param?: string | null;
+  /** A machine-readable code; each kind has a default. */
+  code?: string | null;
+  /** Overrides the kind's error `type` (for example `tokens` for a token rate limit). */
+  type?: string;
+  /** Only for upstream_rejected: the upstream's own 4xx status, kept for the client. */
+  status?: number;
+  /** Seconds the client should wait before retrying (sets `retry-after`). */
+  retryAfterSeconds?: number;
+  /** false when a retry cannot help (sets `x-should-retry: false`). */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  readonly param: string | null;
+  readonly code: string | null | undefined;
+  readonly type: string | undefined;
+  readonly status: number | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly retryable: boolean | undefined;
+
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    options: DomainErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.param = options.param ?? null;
+    this.code = options.code;
+    this.type = options.type;
+    this.status = options.status;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryable = options.retryable;
+  }
+}
+
+export function isDomainError(err: unknown): err is DomainError {
+  return err instanceof DomainError;
+}

@@ -1,0 +1,10 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const PUBLIC_ROUTE = 'colloquy:public';
+export const ADMIN_ROUTE = 'colloquy:admin';
+
+/** The route answers without an API key (health probes, the index). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
+
+/** Only callers whose user has the admin role may use the route; others get 403. */
+export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADMIN_ROUTE, true);

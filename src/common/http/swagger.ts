@@ -1,0 +1,25 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from '../../config/app-config.js';
+
+/** Swagger UI at /docs and the OpenAPI 3 document at /docs-json, built from the zod schemas. */
+export function setupSwagger(app: INestApplication, config: AppConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Colloquy')
+      .setDescription(
+        'Self-hosted, OpenAI-compatible multimodal chat backend. Authenticate with `Authorization: Bearer <key>` ' +
+          '(the first admin key is printed once at first start, or set with COLLOQUY_ADMIN_KEY). ' +
+          "Every error uses OpenAI's envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}` and every " +
+          'response carries `x-request-id`.',
+      )
+      .setVersion(config.version)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Colloquy API key (cq_…).' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
+}

@@ -1,0 +1,174 @@
+import { join, resolve } from 'node:path';
+import type { ConfigShape, ModelEntry } from './config.schema.js';
+
+export interface HttpSettings {
+  port: number;
+  host: string;
+  corsOrigins: string[];
+  maxBodyBytes: number;
+  shutdownGraceMs: number;
+  logLevel: ConfigShape['server']['log_level'];
+  trustProxy: boolean;
+}
+
+export interface S3Settings {
+  bucket: string;
+  endpoint: string | null;
+  region: string;
+  accessKeyId: string | null;
+  secretAccessKey: string | null;
+  forcePathStyle: boolean;
+  presignTtlSeconds: number;
+  multipartThresholdBytes: number;
+}
+
+export interface ProviderSettings {
+  name: string;
+  baseUrl: string | null;
+  apiKey: string | null;
+  keyless: boolean;
+  headers: Record<string, string>;
+  /** Usable: it has a URL, and a key unless it needs none. */
+  configured: boolean;
+}
+
+export interface LimitSettings {
+  maxInputTokens: number;
+  maxFileBytes: number;
+  maxFilesPerRequest: number;
+  maxUnzippedBytes: number;
+  maxFileTokens: number;
+  maxAttachmentTokens: number;
+  rate: { rpm: number; tpm: number };
+}
+
+const MB = 1024 * 1024;
+
+/** The validated configuration, read once at boot and reached only through these typed fields. */
+export class AppConfig {
+  readonly http: HttpSettings;
+  readonly dataDir: string;
+  readonly personasDir: string;
+  readonly database: { url: string | null; poolSize: number };
+  readonly s3: S3Settings | null;
+  readonly redis: { url: string | null; failOpen: boolean };
+  readonly auth: { adminKey: string | null; cacheTtlMs: number };
+  readonly metricsToken: string | null;
+  readonly upstream: { maxRetries: number; timeoutMs: number; idleTimeoutMs: number; pingIntervalMs: number };
+  readonly providers: ReadonlyMap<string, ProviderSettings>;
+  readonly models: readonly ModelEntry[];
+  readonly defaults: { model: string | null; sessionIdleMinutes: number };
+  readonly limits: LimitSettings;
+  /** The installation: where prisma/migrations and the shipped config live. */
+  readonly rootDir: string;
+  readonly migrationsDir: string;
+  /** The YAML file read at boot, if any. */
+  readonly file: string | null;
+  readonly version: string;
+
+  constructor(
+    private readonly shape: ConfigShape,
+    origin: { file?: string | null; rootDir?: string; version?: string } = {},
+  ) {
+    this.rootDir = resolve(origin.rootDir ?? '.');
+    this.file = origin.file ?? null;
+    this.version = origin.version ?? '0.0.0';
+    this.migrationsDir = join(this.rootDir, 'prisma', 'migrations');
+    const { server, storage, limits } = shape;
+    this.http = {
+      port: server.port,
+      host: server.host,
+      corsOrigins: server.cors_origins,
+      maxBodyBytes: Math.round(server.max_body_mb * MB),
+      shutdownGraceMs: server.shutdown_grace_ms,
+      logLevel: server.log_level,
+      trustProxy: server.trust_proxy,
+    };
+    this.dataDir = resolve(shape.data_dir);
+    this.personasDir = shape.personas_dir ? resolve(shape.personas_dir) : join(this.rootDir, 'config', 'personas');
+    this.database = { url: shape.database.url, poolSize: shape.database.pool_size };
+    const s3 = storage.s3;
+    this.s3 = s3.bucket
+      ? {
+          bucket: s3.bucket,
+          endpoint: s3.endpoint,
+          region: s3.region,
+          accessKeyId: s3.access_key_id,
+          secretAccessKey: s3.secret_access_key,
+          forcePathStyle: s3.force_path_style,
+          presignTtlSeconds: s3.presign_ttl_seconds,
+          multipartThresholdBytes: s3.multipart_threshold_mb * MB,
+        }
+      : null;
+    this.redis = { url: shape.redis.url, failOpen: shape.redis.fail_open };
+    this.auth = { adminKey: shape.auth.admin_key, cacheTtlMs: shape.auth.cache_ttl_ms };
+    this.metricsToken = shape.metrics.token;
+    this.upstream = {
+      maxRetries: shape.upstream.max_retries,
+      timeoutMs: shape.upstream.timeout_ms,
+      idleTimeoutMs: shape.upstream.idle_timeout_ms,
+      pingIntervalMs: shape.upstream.ping_interval_ms,
+    };
+    this.providers = new Map(
+      Object.entries(shape.providers).map(([name, p]) => [
+        name,
+        {
+          name,
+          baseUrl: p.base_url ? normaliseBaseUrl(name, p.base_url) : null,
+          apiKey: p.api_key,
+          keyless: p.keyless,
+          headers: p.headers,
+          configured: !!p.base_url && (p.keyless || !!p.api_key),
+        },
+      ]),
+    );
+    this.models = shape.models;
+    this.defaults = { model: shape.defaults.model, sessionIdleMinutes: shape.defaults.session_idle_minutes };
+    this.limits = {
+      maxInputTokens: limits.max_input_tokens,
+      maxFileBytes: Math.round(limits.max_file_mb * MB),
+      maxFilesPerRequest: limits.max_files_per_request,
+      maxUnzippedBytes: Math.round(limits.max_unzipped_mb * MB),
+      maxFileTokens: limits.max_file_tokens,
+      maxAttachmentTokens: limits.max_attachment_tokens,
+      rate: { ...limits.rate },
+    };
+  }
+
+  /** The effective configuration with every secret replaced, for GET /config. */
+  redacted(): Record<string, unknown> {
+    return redact(structuredClone(this.shape)) as Record<string, unknown>;
+  }
+}
+
+function normaliseBaseUrl(provider: string, url: string): string {
+  const trimmed = url.replace(/\/+$/, '');
+  // Ollama users often give the server's root; its OpenAI-compatible API lives under /v1.
+  return provider === 'ollama' && !/\/v1$/.test(trimmed) ? `${trimmed}/v1` : trimmed;
+}
+
+const SECRET_KEY = /(key|secret|token|password)$/i;
+
+function redact(value: unknown, key = ''): unknown {
+  if (value === null || value === undefined) return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (typeof value === 'object') {
+    if (key === 'headers') return Object.fromEntries(Object.keys(value).map((k) => [k, '[redacted]']));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  }
+  if (typeof value === 'string') {
+    if (SECRET_KEY.test(key) && !key.endsWith('_env')) return '[redacted]';
+    if (key === 'url') return redactUrlCredentials(value);
+  }
+  return value;
+}
+
+function redactUrlCredentials(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '[redacted]';
+  }
+}

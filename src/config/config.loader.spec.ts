@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config.loader.js';
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-config-'));
+  const file = join(dir, 'colloquy.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('accepts the shipped config/colloquy.yaml', () => {
+    const config = loadConfig({ env: {}, rootDir: process.cwd() });
+    expect(config.file).toMatch(/config\/colloquy\.yaml$/);
+    expect(config.models.length).toBeGreaterThan(0);
+    expect(config.models.find((m) => m.id === 'gpt-4o')?.pricing).toMatchObject({ input: 2.5, output: 10 });
+  });
+
+  it('applies documented defaults with no file and no environment', () => {
+    const config = loadConfig({ env: {}, rootDir: mkdtempSync(join(tmpdir(), 'colloquy-root-')) });
+    expect(config.http.port).toBe(3000);
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.http.maxBodyBytes).toBe(25 * 1024 * 1024);
+    expect(config.database.url).toBeNull();
+    expect(config.s3).toBeNull();
+    expect(config.providers.get('openai')?.configured).toBe(false);
+    expect(config.providers.get('ollama')?.configured).toBe(false);
+  });
+
+  it('configures Ollama from its root URL and points at its /v1 API', () => {
+    const config = loadConfig({ env: { OLLAMA_BASE_URL: 'http://gpu-box:11434/' }, file: yamlFile('{}') });
+    expect(config.providers.get('ollama')).toMatchObject({ baseUrl: 'http://gpu-box:11434/v1', configured: true });
+  });
+
+  it('lets environment variables override the YAML file', () => {
+    const file = yamlFile('server:\n  port: 4000\n  host: 127.0.0.1\n');
+    const config = loadConfig({ env: { PORT: '5000', OPENAI_API_KEY: 'sk-test' }, file });
+    expect(config.http.port).toBe(5000);
+    expect(config.http.host).toBe('127.0.0.1');
+    expect(config.providers.get('openai')).toMatchObject({ apiKey: 'sk-test', configured: true });
+  });
+
+  it('treats empty variables as unset, as .env files often leave them', () => {
+    const config = loadConfig({ env: { PORT: '', DATABASE_URL: '  ' }, file: yamlFile('{}') });
+    expect(config.http.port).toBe(3000);
+    expect(config.database.url).toBeNull();
+  });
+
+  it('names the variable and the key of a bad value', () => {
+    expect(() => loadConfig({ env: { PORT: 'eighty' }, file: yamlFile('{}') })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('PORT (server.port)') }),
+    );
+    expect(() => loadConfig({ env: { LOG_LEVEL: 'loud' }, file: yamlFile('{}') })).toThrow(ConfigError);
+  });
+
+  it('names the YAML key of a bad value in the file', () => {
+    const file = yamlFile('limits:\n  max_file_mb: -3\n');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/limits\.max_file_mb in .*colloquy\.yaml/);
+  });
+
+  it('rejects unknown keys so typos do not pass silently', () => {
+    const file = yamlFile('server:\n  prot: 80\n');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/server/);
+  });
+
+  it('reads a custom provider key from the variable the file names', () => {
+    const file = yamlFile('providers:\n  acme:\n    base_url: http://acme.test/v1\n    api_key_env: ACME_KEY\n');
+    const config = loadConfig({ env: { ACME_KEY: 'k-1' }, file });
+    expect(config.providers.get('acme')).toMatchObject({ baseUrl: 'http://acme.test/v1', apiKey: 'k-1' });
+  });
+
+  it('redacts every secret in the effective configuration', () => {
+    const config = loadConfig({
+      env: {
+        OPENAI_API_KEY: 'sk-secret',
+        S3_BUCKET: 'b',
+        S3_SECRET_ACCESS_KEY: 's3-secret',
+        DATABASE_URL: 'postgresql://app:pw-secret@db:5432/colloquy',
+        COLLOQUY_ADMIN_KEY: 'admin-secret-0123456789',
+        METRICS_TOKEN: 'metrics-secret',
+        REDIS_URL: 'redis://:redis-secret@cache:6379',
+      },
+      file: yamlFile('{}'),
+    });
+    const text = JSON.stringify(config.redacted());
+    for (const secret of ['sk-secret', 's3-secret', 'pw-secret', 'admin-secret', 'metrics-secret', 'redis-secret']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('db:5432');
+  });
+});

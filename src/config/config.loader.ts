@@ -1,0 +1,189 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AppConfig } from './app-config.js';
+import { configSchema, type ConfigShape } from './config.schema.js';
+
+/** Every environment variable the server reads, and the config key it overrides. */
+export const ENV_BINDINGS = [
+  ['PORT', 'server.port'],
+  ['HOST', 'server.host'],
+  ['CORS_ORIGINS', 'server.cors_origins'],
+  ['MAX_BODY_MB', 'server.max_body_mb'],
+  ['SHUTDOWN_GRACE_MS', 'server.shutdown_grace_ms'],
+  ['LOG_LEVEL', 'server.log_level'],
+  ['TRUST_PROXY', 'server.trust_proxy'],
+  ['DATA_DIR', 'data_dir'],
+  ['PERSONAS_DIR', 'personas_dir'],
+  ['DATABASE_URL', 'database.url'],
+  ['DATABASE_POOL_SIZE', 'database.pool_size'],
+  ['S3_BUCKET', 'storage.s3.bucket'],
+  ['S3_ENDPOINT', 'storage.s3.endpoint'],
+  ['S3_REGION', 'storage.s3.region'],
+  ['S3_ACCESS_KEY_ID', 'storage.s3.access_key_id'],
+  ['S3_SECRET_ACCESS_KEY', 'storage.s3.secret_access_key'],
+  ['S3_FORCE_PATH_STYLE', 'storage.s3.force_path_style'],
+  ['S3_PRESIGN_TTL_SECONDS', 'storage.s3.presign_ttl_seconds'],
+  ['REDIS_URL', 'redis.url'],
+  ['REDIS_FAIL_OPEN', 'redis.fail_open'],
+  ['COLLOQUY_ADMIN_KEY', 'auth.admin_key'],
+  ['AUTH_CACHE_TTL_MS', 'auth.cache_ttl_ms'],
+  ['METRICS_TOKEN', 'metrics.token'],
+  ['UPSTREAM_MAX_RETRIES', 'upstream.max_retries'],
+  ['UPSTREAM_TIMEOUT_MS', 'upstream.timeout_ms'],
+  ['UPSTREAM_IDLE_TIMEOUT_MS', 'upstream.idle_timeout_ms'],
+  ['OPENAI_API_KEY', 'providers.openai.api_key'],
+  ['OPENAI_BASE_URL', 'providers.openai.base_url'],
+  ['OPENROUTER_API_KEY', 'providers.openrouter.api_key'],
+  ['OPENROUTER_BASE_URL', 'providers.openrouter.base_url'],
+  ['OLLAMA_BASE_URL', 'providers.ollama.base_url'],
+  ['DEFAULT_MODEL', 'defaults.model'],
+  ['SESSION_IDLE_MINUTES', 'defaults.session_idle_minutes'],
+  ['MAX_INPUT_TOKENS', 'limits.max_input_tokens'],
+  ['MAX_FILE_MB', 'limits.max_file_mb'],
+  ['MAX_FILES_PER_REQUEST', 'limits.max_files_per_request'],
+  ['MAX_UNZIPPED_MB', 'limits.max_unzipped_mb'],
+  ['RATE_LIMIT_RPM', 'limits.rate.rpm'],
+  ['RATE_LIMIT_TPM', 'limits.rate.tpm'],
+] as const satisfies ReadonlyArray<readonly [string, string]>;
+
+/** Providers every installation knows; config/colloquy.yaml may change or extend them. */
+const BUILTIN_PROVIDERS = {
+  openai: { base_url: 'https://api.openai.com/v1' },
+  openrouter: { base_url: 'https://openrouter.ai/api/v1' },
+  // No default URL: Ollama counts as configured only once OLLAMA_BASE_URL (or the file) names it.
+  ollama: { keyless: true },
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  /** The environment to read; tests pass their own instead of process.env. */
+  env?: Record<string, string | undefined>;
+  /** Overrides the CONFIG_FILE variable and the default path. */
+  file?: string;
+  /** The installation directory; the default config file is config/colloquy.yaml inside it. */
+  rootDir?: string;
+}
+
+export interface LoadedConfig {
+  config: ConfigShape;
+  /** Absolute path of the YAML file read, or null when none existed. */
+  file: string | null;
+  rootDir: string;
+}
+
+/** Reads the YAML file, applies environment overrides and validates the result once. */
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const { config, file, rootDir } = loadConfigShape(options);
+  return new AppConfig(config, { file, rootDir, version: readVersion(rootDir) });
+}
+
+export function loadConfigShape(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const rootDir = resolve(options.rootDir ?? '.');
+  const file = resolveConfigFile(options.file ?? nonEmpty(env.CONFIG_FILE), rootDir);
+  const raw = file ? readYaml(file) : {};
+  const fromEnv = new Map<string, string>();
+
+  const tree = withSections(raw);
+  tree.providers = mergeProviders(BUILTIN_PROVIDERS, tree.providers);
+  for (const [name, path] of ENV_BINDINGS) {
+    const value = nonEmpty(env[name]);
+    if (value === undefined) continue;
+    setPath(tree, path, value);
+    fromEnv.set(path, name);
+  }
+  // Providers declared in YAML may name the variable holding their key.
+  for (const [name, provider] of Object.entries(tree.providers as Record<string, Record<string, unknown>>)) {
+    const varName = provider?.api_key_env;
+    if (typeof varName === 'string' && provider.api_key == null && nonEmpty(env[varName]) !== undefined) {
+      provider.api_key = env[varName];
+      fromEnv.set(`providers.${name}.api_key`, varName);
+    }
+  }
+
+  const parsed = configSchema.safeParse(tree);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, fromEnv, file));
+  return { config: parsed.data, file, rootDir };
+}
+
+function readVersion(rootDir: string): string {
+  try {
+    return (JSON.parse(readFileSync(resolve(rootDir, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function resolveConfigFile(explicit: string | undefined, rootDir: string): string | null {
+  if (explicit) {
+    const path = resolve(explicit);
+    if (!existsSync(path)) throw new ConfigError(`CONFIG_FILE: ${path} does not exist`);
+    return path;
+  }
+  const fallback = resolve(rootDir, 'config/colloquy.yaml');
+  return existsSync(fallback) ? fallback : null;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (doc == null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${file}: the top level must be a mapping`);
+  return doc as Record<string, unknown>;
+}
+
+/** Missing sections become empty objects so their defaults apply. */
+function withSections(raw: Record<string, unknown>): Record<string, unknown> {
+  const tree: Record<string, unknown> = structuredClone(raw);
+  for (const key of ['server', 'database', 'redis', 'auth', 'metrics', 'upstream', 'defaults', 'limits']) {
+    tree[key] ??= {};
+  }
+  tree.storage ??= {};
+  const storage = tree.storage as Record<string, unknown>;
+  if (storage && typeof storage === 'object') storage.s3 ??= {};
+  return tree;
+}
+
+function mergeProviders(builtin: Record<string, object>, declared: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(builtin)) out[name] = { ...value };
+  if (declared && typeof declared === 'object') {
+    for (const [name, value] of Object.entries(declared)) {
+      out[name] = value && typeof value === 'object' ? { ...(out[name] as object), ...value } : value;
+    }
+  }
+  return out;
+}
+
+function setPath(tree: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    if (!node[key] || typeof node[key] !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function describeIssues(error: z.ZodError, fromEnv: Map<string, string>, file: string | null): string {
+  const lines = error.issues.slice(0, 10).map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const envName = fromEnv.get(path);
+    const where = envName ? `${envName} (${path})` : `${path}${file ? ` in ${file}` : ''}`;
+    return `  - ${where}: ${issue.message}`;
+  });
+  return `Invalid configuration:\n${lines.join('\n')}`;
+}

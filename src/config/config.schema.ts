@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+// The shape of config/colloquy.yaml after environment overrides are applied. Keys are snake_case
+// as written in YAML; AppConfig exposes them through typed getters.
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const nonNegative = z.coerce.number().min(0);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? null : v))
+  .nullish()
+  .transform((v) => v ?? null);
+const url = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? null : v))
+  .nullish()
+  .transform((v) => v ?? null)
+  .refine((v) => v === null || URL.canParse(v), { message: 'must be a URL' });
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  return v;
+}, z.boolean());
+const stringList = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  z.array(z.string().min(1)),
+);
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const pricingSchema = z.strictObject({
+  /** USD per 1M prompt tokens */
+  input: nonNegative,
+  /** USD per 1M completion tokens */
+  output: nonNegative,
+  /** USD per 1M cached prompt tokens; defaults to the input price */
+  cached_input: nonNegative.optional(),
+});
+
+const modelSchema = z.strictObject({
+  id: z.string().min(1),
+  provider: z.string().min(1),
+  upstream_id: z.string().min(1).optional(),
+  description: z.string().optional(),
+  context_window: positiveInt,
+  max_output_tokens: positiveInt.default(4096),
+  pricing: pricingSchema.default({ input: 0, output: 0 }),
+  vision: bool.default(false),
+  tools: bool.default(true),
+  fallbacks: z.array(z.string().min(1)).default([]),
+});
+
+const providerSchema = z.strictObject({
+  /** Ending in /v1 for OpenAI-compatible servers; Ollama's root URL gets /v1 appended. */
+  base_url: url,
+  api_key: optionalString,
+  /** Read the key from this environment variable (for providers declared only in YAML). */
+  api_key_env: optionalString,
+  /** A provider such as Ollama that needs no key is usable without one. */
+  keyless: bool.default(false),
+  /** Extra headers sent upstream (for example OpenRouter's HTTP-Referer). */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const rateSchema = z.strictObject({
+  rpm: nonNegativeInt,
+  tpm: nonNegativeInt,
+});
+
+export const configSchema = z.strictObject({
+  server: z.strictObject({
+    port: port.default(3000),
+    host: z.string().min(1).default('0.0.0.0'),
+    cors_origins: stringList.default([]),
+    max_body_mb: z.coerce.number().positive().max(1024).default(25),
+    shutdown_grace_ms: nonNegativeInt.default(10_000),
+    log_level: z.enum(logLevels).default('info'),
+    trust_proxy: bool.default(false),
+  }),
+  data_dir: z.string().min(1).default('./data'),
+  /** Defaults to config/personas in the installation. */
+  personas_dir: optionalString,
+  database: z.strictObject({
+    url: url,
+    pool_size: positiveInt.default(10),
+  }),
+  storage: z.strictObject({
+    s3: z.strictObject({
+      bucket: optionalString,
+      endpoint: url,
+      region: z.string().min(1).default('us-east-1'),
+      access_key_id: optionalString,
+      secret_access_key: optionalString,
+      force_path_style: bool.default(false),
+      presign_ttl_seconds: positiveInt.max(7 * 24 * 3600).default(300),
+      /** Files from this size on are sent with S3 multipart upload. */
+      multipart_threshold_mb: positiveInt.default(8),
+    }),
+  }),
+  redis: z.strictObject({
+    url: url,
+    /** When Redis is unreachable: keep serving with local counters (true) or refuse (false). */
+    fail_open: bool.default(true),
+  }),
+  auth: z.strictObject({
+    admin_key: optionalString.refine((v) => v === null || /^[\x21-\x7e]{16,256}$/.test(v), {
+      message: 'must be 16 to 256 printable characters without spaces',
+    }),
+    /** How long a verified key is trusted before it is looked up again (revocation latency). */
+    cache_ttl_ms: nonNegativeInt.max(60_000).default(2_000),
+  }),
+  metrics: z.strictObject({
+    token: optionalString,
+  }),
+  upstream: z.strictObject({
+    max_retries: nonNegativeInt.max(10).default(2),
+    timeout_ms: positiveInt.default(600_000),
+    idle_timeout_ms: positiveInt.default(60_000),
+    ping_interval_ms: positiveInt.default(15_000),
+  }),
+  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lowercase words'), providerSchema),
+  models: z.array(modelSchema).default([]),
+  defaults: z.strictObject({
+    model: optionalString,
+    session_idle_minutes: positiveInt.default(30),
+  }),
+  limits: z.strictObject({
+    /** Largest prompt accepted, in tokens, whatever the model's context window. */
+    max_input_tokens: positiveInt.default(1_000_000),
+    max_file_mb: z.coerce.number().positive().default(20),
+    max_files_per_request: positiveInt.default(10),
+    max_unzipped_mb: z.coerce.number().positive().default(100),
+    max_file_tokens: positiveInt.default(50_000),
+    max_attachment_tokens: positiveInt.default(100_000),
+    rate: rateSchema.default({ rpm: 60, tpm: 200_000 }),
+  }),
+});
+
+export type ConfigShape = z.infer<typeof configSchema>;
+export type ModelEntry = z.infer<typeof modelSchema>;
+export type ProviderEntry = z.infer<typeof providerSchema>;

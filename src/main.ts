@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.factory.js';
+import { createLogger } from './common/logging/logger.js';
+import { ConfigError, loadConfig } from './config/config.loader.js';
+
+async function bootstrap(): Promise<void> {
+  const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  let config;
+  try {
+    config = loadConfig({ rootDir });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`colloquy: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.http.logLevel);
+  const app = await createApp(config, logger);
+  await app.listen(config.http.port, config.http.host);
+  logger.info({ url: await app.getUrl(), database: config.database.url ? 'postgres' : 'pglite', storage: config.s3 ? 's3' : 'local' }, 'listening');
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal, graceMs: config.http.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
+    const exit = (code: number): void => logger.flush(() => process.exit(code));
+    const force = setTimeout(() => {
+      logger.warn('grace period over; exiting with requests still open');
+      exit(1);
+    }, config.http.shutdownGraceMs);
+    force.unref();
+    app
+      .close()
+      .then(() => {
+        logger.info('stopped');
+        exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`colloquy: failed to start: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(1);
+});

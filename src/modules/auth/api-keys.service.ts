@@ -1,0 +1,170 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { AppConfig } from '../../config/app-config.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { Caller } from '../../common/http/caller.js';
+import { toPage, type ListPage } from '../../common/http/pagination.js';
+import { unixSeconds } from '../../common/ids.js';
+import { budgetView, limitColumns, limitsView } from '../users/limits.js';
+import { UsersService } from '../users/users.service.js';
+import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key-secret.js';
+import { ApiKeysRepository, type ApiKeyRow } from './api-keys.repository.js';
+import type {
+  ApiKeyView,
+  CreateKeyBody,
+  CreatedApiKeyView,
+  DeletedKeyView,
+  ListKeysQuery,
+  UpdateKeyBody,
+} from './api-keys.schemas.js';
+
+interface CacheEntry {
+  caller: Caller;
+  disabled: boolean;
+  expiresAt: number;
+}
+
+const TOUCH_EVERY_MS = 60_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
+const MISSING_KEY =
+  "You didn't provide an API key. Send it in the Authorization header as `Authorization: Bearer YOUR_KEY`.";
+const BAD_KEY = 'Incorrect API key provided. Check it, or ask an admin for a new one.';
+
+/**
+ * Issues, lists and revokes keys, and turns a presented key into a Caller. Verified keys are
+ * trusted for `auth.cache_ttl_ms` (2 s by default): that bounds how long a revocation or a
+ * disabled account takes to reach other replicas; on this replica it takes effect at once.
+ */
+@Injectable()
+export class ApiKeysService {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly repo: ApiKeysRepository,
+    private readonly users: UsersService,
+    private readonly config: AppConfig,
+  ) {
+    users.onUserChanged((userId) => this.forget((entry) => entry.caller.userId === userId));
+  }
+
+  async issue(userId: string, input: CreateKeyBody, tx?: Prisma.TransactionClient): Promise<CreatedApiKeyView> {
+    if (!tx && !(await this.users.findRow(userId))) throw new DomainError('not_found', `No user with id ${userId}.`);
+    return this.store(userId, generateApiKey(), input, tx);
+  }
+
+  /** Registers a key chosen by the operator (COLLOQUY_ADMIN_KEY) instead of a generated one. */
+  issueGiven(userId: string, key: string, tx: Prisma.TransactionClient): Promise<CreatedApiKeyView> {
+    return this.store(userId, { key, prefix: key.slice(0, 10), hash: hashApiKey(key) }, { name: 'bootstrap' }, tx);
+  }
+
+  async listForUser(userId: string, query: ListKeysQuery): Promise<ListPage<ApiKeyView>> {
+    if (!(await this.users.findRow(userId))) throw new DomainError('not_found', `No user with id ${userId}.`);
+    return toPage(await this.repo.listForUser(userId, query, query.include_revoked), query, toKeyView);
+  }
+
+  async update(id: string, input: UpdateKeyBody): Promise<ApiKeyView> {
+    const row = await this.repo.findById(id);
+    if (!row || row.revokedAt) throw new DomainError('not_found', `No API key with id ${id}.`);
+    const updated = await this.repo.update(id, {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...limitColumns(input.limits, input.budget),
+    });
+    return toKeyView(updated);
+  }
+
+  async revoke(id: string): Promise<DeletedKeyView> {
+    if (!(await this.repo.revoke(id))) throw new DomainError('not_found', `No API key with id ${id}.`);
+    this.forget((entry) => entry.caller.keyId === id);
+    return { id, object: 'api_key', deleted: true };
+  }
+
+  /** Verifies an `Authorization` header value and answers the caller, or throws 401/403. */
+  async authenticate(header: string | undefined): Promise<Caller> {
+    const key = parseBearer(header);
+    const hash = hashApiKey(key);
+    const now = Date.now();
+    let entry = this.cache.get(hash);
+    if (!entry || entry.expiresAt <= now) {
+      entry = await this.lookup(hash, now);
+    }
+    if (entry.disabled) {
+      throw new DomainError('forbidden', 'This account is disabled.', { code: 'account_disabled' });
+    }
+    this.touch(entry.caller.keyId, now);
+    return entry.caller;
+  }
+
+  private async lookup(hash: string, now: number): Promise<CacheEntry> {
+    const row = await this.repo.findByHash(hash);
+    if (!row || row.revokedAt) {
+      this.cache.delete(hash);
+      throw new DomainError('unauthenticated', BAD_KEY);
+    }
+    const entry: CacheEntry = {
+      caller: { userId: row.userId, keyId: row.id, role: row.user.role, name: row.user.name },
+      disabled: row.user.disabled,
+      expiresAt: now + this.config.auth.cacheTtlMs,
+    };
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+    this.cache.set(hash, entry);
+    return entry;
+  }
+
+  private touch(keyId: string, now: number): void {
+    const last = this.touched.get(keyId) ?? 0;
+    if (now - last < TOUCH_EVERY_MS) return;
+    this.touched.set(keyId, now);
+    // Bookkeeping only: a failure here must not fail the request.
+    this.repo.touch(keyId, new Date(now)).catch(() => this.touched.delete(keyId));
+  }
+
+  private forget(match: (entry: CacheEntry) => boolean): void {
+    for (const [hash, entry] of this.cache) if (match(entry)) this.cache.delete(hash);
+  }
+
+  private async store(
+    userId: string,
+    secret: { key: string; prefix: string; hash: string },
+    input: CreateKeyBody,
+    tx?: Prisma.TransactionClient,
+  ): Promise<CreatedApiKeyView> {
+    const row = await this.repo.create(
+      { userId, name: input.name ?? null, prefix: secret.prefix, hash: secret.hash, ...limitColumns(input.limits, input.budget) },
+      tx,
+    );
+    return {
+      id: row.id,
+      object: 'api_key',
+      key: secret.key,
+      prefix: row.prefix,
+      name: row.name,
+      user_id: row.userId,
+      created_at: unixSeconds(row.createdAt)!,
+    };
+  }
+}
+
+function parseBearer(header: string | undefined): string {
+  if (!header) throw new DomainError('unauthenticated', MISSING_KEY, { code: 'missing_api_key' });
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new DomainError('unauthenticated', MISSING_KEY, { code: 'missing_api_key' });
+  if (!looksLikeApiKey(match[1])) throw new DomainError('unauthenticated', BAD_KEY);
+  return match[1];
+}
+
+export function toKeyView(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    object: 'api_key',
+    user_id: row.userId,
+    name: row.name,
+    prefix: row.prefix,
+    limits: limitsView(row),
+    budget: budgetView(row),
+    created_at: unixSeconds(row.createdAt)!,
+    last_used_at: unixSeconds(row.lastUsedAt),
+    revoked_at: unixSeconds(row.revokedAt),
+  };
+}

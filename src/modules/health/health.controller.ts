@@ -1,0 +1,60 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../../common/http/route-access.js';
+import { HealthService } from './health.service.js';
+
+@ApiTags('Health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness probe', description: 'The process is up. Checks no dependency; always fast.' })
+  @ApiResponse({ status: 200, description: '`{"status":"ok"}`' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness probe',
+    description:
+      'Ready once migrations are applied and while the database and the blob store answer. ' +
+      '503 (with the error envelope and the same per-dependency report) otherwise.',
+  })
+  @ApiResponse({ status: 200, description: 'Ready, with a per-dependency report.' })
+  @ApiResponse({ status: 503, description: 'Not ready.' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<object> {
+    const report = await this.health.readiness();
+    if (report.ready) return { status: 'ready', checks: report.checks };
+    const down = Object.entries(report.checks)
+      .filter(([, check]) => !['up', 'applied', 'done'].includes(check.status))
+      .map(([name]) => name);
+    reply.status(503).header('retry-after', '5');
+    return {
+      error: {
+        message: `Not ready: ${down.join(', ')}.`,
+        type: 'server_error',
+        param: null,
+        code: 'not_ready',
+      },
+      status: 'unavailable',
+      checks: report.checks,
+    };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Service health', description: 'Status, version, uptime and each dependency with its latency.' })
+  @ApiResponse({ status: 200, description: '`status` is `ok` or `degraded`.' })
+  async status(): Promise<object> {
+    const report = await this.health.readiness();
+    return {
+      status: report.ready ? 'ok' : 'degraded',
+      version: this.health.version,
+      uptime_seconds: this.health.uptimeSeconds,
+      dependencies: report.checks,
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
+import { BlobStore } from '../../storage/blob-store.js';
+import { DatabaseLifecycle } from '../../persistence/database-lifecycle.service.js';
+import { PrismaService } from '../../persistence/prisma.service.js';
+import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
+
+export interface DependencyReport {
+  status: 'up' | 'down';
+  latency_ms: number;
+  driver?: string;
+  error?: string;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, DependencyReport | { status: string; error?: string }>;
+}
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+/** Dependency checks for the probes. None of them ever calls an upstream LLM. */
+@Injectable()
+export class HealthService {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly prisma: PrismaService,
+    private readonly lifecycle: DatabaseLifecycle,
+    private readonly blobs: BlobStore,
+    private readonly bootstrap: AdminBootstrap,
+  ) {}
+
+  get uptimeSeconds(): number {
+    return Math.round((Date.now() - this.startedAt) / 1000);
+  }
+
+  async readiness(): Promise<ReadinessReport> {
+    const [database, storage] = await Promise.all([
+      measure(() => this.prisma.ping(CHECK_TIMEOUT_MS), this.prisma.engine),
+      measure(() => withTimeout(this.blobs.ping(), CHECK_TIMEOUT_MS), this.blobs.driver),
+    ]);
+    const migrations = this.prisma.isMigrated
+      ? { status: 'applied' }
+      : { status: 'pending', ...(this.lifecycle.lastError ? { error: 'migrations could not be applied yet' } : {}) };
+    const bootstrap = { status: this.bootstrap.ready ? 'done' : 'pending' };
+    const ready =
+      database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready;
+    return { ready, checks: { database, storage, migrations, bootstrap } };
+  }
+
+  get version(): string {
+    return this.config.version;
+  }
+}
+
+async function measure(check: () => Promise<unknown>, driver: string): Promise<DependencyReport> {
+  const start = performance.now();
+  try {
+    await check();
+    return { status: 'up', driver, latency_ms: elapsed(start) };
+  } catch (err) {
+    // The message of a driver error can carry hosts or paths; keep it to its first line.
+    return { status: 'down', driver, latency_ms: elapsed(start), error: String((err as Error).message).split('\n')[0].slice(0, 200) };
+  }
+}
+
+function elapsed(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

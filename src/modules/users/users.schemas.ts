@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+
+export const limitsInput = z
+  .strictObject({
+    rpm: z.number().int().min(0).nullable().optional().describe('Requests per minute; null = default, 0 = blocked.'),
+    tpm: z.number().int().min(0).nullable().optional().describe('Tokens per minute; null = default, 0 = blocked.'),
+  })
+  .nullable()
+  .describe('Rate limits; null resets both to the configured defaults.');
+
+export const budgetInput = z
+  .strictObject({
+    amount_usd: z.number().min(0).max(1_000_000_000).describe('Spend allowed per period, in USD.'),
+    period: z.enum(['day', 'month', 'total']).describe('Calendar day or month (UTC), or for all time.'),
+  })
+  .nullable()
+  .describe('Spending cap; null removes it.');
+
+export const userIdParams = z.strictObject({ id: z.uuid() });
+export type UserIdParams = z.infer<typeof userIdParams>;
+
+export const createUserBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(320).optional(),
+  role: z.enum(['admin', 'user']).default('user'),
+  limits: limitsInput.optional(),
+  budget: budgetInput.optional(),
+});
+export type CreateUserBody = z.infer<typeof createUserBody>;
+
+export const updateUserBody = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  role: z.enum(['admin', 'user']).optional(),
+  disabled: z.boolean().optional(),
+  limits: limitsInput.optional(),
+  budget: budgetInput.optional(),
+});
+export type UpdateUserBody = z.infer<typeof updateUserBody>;
+
+export const listUsersQuery = listQuery.extend({
+  role: z.enum(['admin', 'user']).optional(),
+});
+export type ListUsersQuery = z.infer<typeof listUsersQuery>;
+
+export const limitsView = z.object({ rpm: z.number().int().nullable(), tpm: z.number().int().nullable() });
+export const budgetView = z.object({ amount_usd: z.number(), period: z.enum(['day', 'month', 'total']) }).nullable();
+
+export const userView = z
+  .object({
+    id: z.uuid(),
+    object: z.literal('user'),
+    name: z.string(),
+    email: z.string().nullable(),
+    role: z.enum(['admin', 'user']),
+    disabled: z.boolean(),
+    limits: limitsView,
+    budget: budgetView,
+    created_at: z.number().int().describe('Unix seconds.'),
+    updated_at: z.number().int().describe('Unix seconds.'),
+  })
+  .meta({ id: 'User' });
+export type UserView = z.infer<typeof userView>;
+export const userList = listPageSchema(userView).meta({ id: 'UserList' });

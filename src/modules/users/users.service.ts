@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { ListPage } from '../../common/http/pagination.js';
+import { unixSeconds } from '../../common/ids.js';
+import { budgetView, limitColumns, limitsView } from './limits.js';
+import type { CreateUserBody, ListUsersQuery, UpdateUserBody, UserView } from './users.schemas.js';
+import { toPage } from '../../common/http/pagination.js';
+import { UsersRepository, type UserRow } from './users.repository.js';
+
+/** Listens for changes that must end cached authentications at once (disable, demotion). */
+export type UserChangeListener = (userId: string) => void;
+
+@Injectable()
+export class UsersService {
+  private readonly listeners: UserChangeListener[] = [];
+
+  constructor(private readonly repo: UsersRepository) {}
+
+  onUserChanged(listener: UserChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  async create(input: CreateUserBody): Promise<UserView> {
+    const row = await this.repo.create({
+      name: input.name,
+      email: input.email ?? null,
+      role: input.role,
+      ...limitColumns(input.limits, input.budget),
+    });
+    return toUserView(row);
+  }
+
+  async get(id: string): Promise<UserView> {
+    return toUserView(await this.findOrFail(id));
+  }
+
+  async list(query: ListUsersQuery): Promise<ListPage<UserView>> {
+    return toPage(await this.repo.list(query, query.role), query, toUserView);
+  }
+
+  async update(id: string, input: UpdateUserBody): Promise<UserView> {
+    const row = await this.repo.transaction(async (tx) => {
+      const current = await tx.user.findUnique({ where: { id } });
+      if (!current) throw new DomainError('not_found', `No user with id ${id}.`);
+      const losesAdmin =
+        current.role === 'admin' && !current.disabled && (input.role === 'user' || input.disabled === true);
+      if (losesAdmin && (await this.repo.countActiveAdmins(tx)) <= 1) {
+        throw new DomainError('conflict', 'This is the last active admin; promote another user first.', {
+          param: input.role === 'user' ? 'role' : 'disabled',
+        });
+      }
+      return this.repo.update(
+        id,
+        {
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.role !== undefined ? { role: input.role } : {}),
+          ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+          ...limitColumns(input.limits, input.budget),
+        },
+        tx,
+      );
+    }, ADMIN_LOCK);
+    for (const listener of this.listeners) listener(id);
+    return toUserView(row);
+  }
+
+  /**
+   * Creates the first admin when there is none, atomically with its key (issued by `issueKey`
+   * in the same transaction). Answers null when an admin already exists.
+   */
+  async bootstrapAdmin<R>(issueKey: (userId: string, tx: Prisma.TransactionClient) => Promise<R>): Promise<R | null> {
+    return this.repo.transaction(async (tx) => {
+      if (await this.repo.hasAnyAdmin(tx)) return null;
+      const admin = await this.repo.create({ name: 'admin', role: 'admin' }, tx);
+      return issueKey(admin.id, tx);
+    }, ADMIN_LOCK);
+  }
+
+  /** For the auth layer: the row behind a key, to check it is enabled. */
+  findRow(id: string): Promise<UserRow | null> {
+    return this.repo.findById(id);
+  }
+
+  private async findOrFail(id: string): Promise<UserRow> {
+    const row = await this.repo.findById(id);
+    if (!row) throw new DomainError('not_found', `No user with id ${id}.`);
+    return row;
+  }
+}
+
+/** Serialises changes to the set of admins (bootstrap and demotions) across replicas. */
+export const ADMIN_LOCK = 0x61646d6e;
+
+export function toUserView(row: UserRow): UserView {
+  return {
+    id: row.id,
+    object: 'user',
+    name: row.name,
+    email: row.email,
+    role: row.role,
+    disabled: row.disabled,
+    limits: limitsView(row),
+    budget: budgetView(row),
+    created_at: unixSeconds(row.createdAt)!,
+    updated_at: unixSeconds(row.updatedAt)!,
+  };
+}

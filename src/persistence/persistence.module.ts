@@ -1,0 +1,31 @@
+import { Global, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { RUNTIME_OPTIONS, type RuntimeOptions } from '../config/runtime-options.js';
+import type { AppLogger } from '../common/logging/logger.js';
+import { LOGGER } from '../common/logging/logger.token.js';
+import { DatabaseLifecycle } from './database-lifecycle.service.js';
+import { PrismaService } from './prisma.service.js';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: PrismaService,
+      inject: [AppConfig, LOGGER, RUNTIME_OPTIONS],
+      useFactory: (config: AppConfig, logger: AppLogger, runtime: RuntimeOptions) =>
+        new PrismaService(
+          {
+            url: config.database.url,
+            dataDir: config.dataDir,
+            poolSize: config.database.poolSize,
+            migrationsDir: config.migrationsDir,
+            pglite: runtime.pglite,
+          },
+          logger,
+        ),
+    },
+    DatabaseLifecycle,
+  ],
+  exports: [PrismaService, DatabaseLifecycle],
+})
+export class PersistenceModule {}

@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A stand-in for an OpenAI-compatible upstream, speaking the real wire format over real HTTP
+ * (JSON and SSE). Tests script what it does next; the benchmark uses its fast default.
+ */
+
+export interface StandInUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens?: number;
+  reasoning_tokens?: number;
+}
+
+export type Behavior =
+  /** Answers with `text` (default: "Stand-in reply to: <last user text>"). */
+  | {
+      kind: 'reply';
+      text?: string;
+      /** null: the stream carries no usage even when asked (some upstreams do that). */
+      usage?: StandInUsage | null;
+      delayMs?: number;
+      /** Pause between streamed chunks. */
+      chunkDelayMs?: number;
+      finishReason?: string;
+    }
+  /** Answers with one tool call. */
+  | { kind: 'tool_call'; name: string; arguments: string; usage?: StandInUsage }
+  /** An HTTP error with OpenAI's envelope unless `body` is given. */
+  | { kind: 'error'; status: number; message?: string; code?: string; headers?: Record<string, string>; body?: string }
+  /** Accepts the request and never answers. */
+  | { kind: 'hang' }
+  /** Closes the connection without answering. */
+  | { kind: 'drop' }
+  /** Streams `afterChunks` content chunks, then cuts the connection. */
+  | { kind: 'break'; afterChunks: number; text?: string }
+  /** Streams `afterChunks` chunks, then goes silent without closing. */
+  | { kind: 'stall'; afterChunks: number; text?: string }
+  /** 200 with a body that is not a chat completion. */
+  | { kind: 'garbage' };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown> | null;
+}
+
+export interface StandInUpstream {
+  /** Base URL including /v1, as given to a provider's base_url. */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Scripts the next requests, in order; afterwards the default reply resumes. */
+  script(...behaviors: Behavior[]): void;
+  /** Replaces the default behaviour (used when the script is empty). */
+  setDefault(behavior: Behavior): void;
+  /** Requests currently open (hanging or streaming). */
+  openConnections(): number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface StandInOptions {
+  /** Do not keep request bodies (the benchmark sends many). */
+  record?: boolean;
+  /** Words of the default reply are streamed in chunks of this many words. */
+  wordsPerChunk?: number;
+}
+
+export async function startStandInUpstream(options: StandInOptions = {}): Promise<StandInUpstream> {
+  const record = options.record ?? true;
+  const requests: RecordedRequest[] = [];
+  const queue: Behavior[] = [];
+  let fallback: Behavior = { kind: 'reply' };
+  const sockets = new Set<Socket>();
+  let open = 0;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: Record<string, unknown> | null = null;
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
+      } catch {
+        body = null;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      if (record) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+      open++;
+      res.on('close', () => open--);
+      route(req, res, path, body);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  function route(req: IncomingMessage, res: ServerResponse, path: string, body: Record<string, unknown> | null): void {
+    if (req.method === 'GET' && path.endsWith('/models')) {
+      return json(res, 200, { object: 'list', data: [{ id: 'stand-in', object: 'model', created: 0, owned_by: 'stand-in' }] });
+    }
+    if (req.method === 'POST' && path.endsWith('/embeddings')) return embeddings(res, body ?? {});
+    if (req.method !== 'POST' || !path.endsWith('/chat/completions') || !body) {
+      return json(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: null } });
+    }
+    const behavior = queue.shift() ?? fallback;
+    void respond(res, body, behavior);
+  }
+
+  async function respond(res: ServerResponse, body: Record<string, unknown>, behavior: Behavior): Promise<void> {
+    const stream = body.stream === true;
+    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const model = String(body.model ?? 'stand-in');
+    switch (behavior.kind) {
+      case 'hang':
+        return;
+      case 'drop':
+        res.socket?.destroy();
+        return;
+      case 'garbage':
+        return json(res, 200, { hello: 'world' });
+      case 'error':
+        if (behavior.body !== undefined) {
+          res.writeHead(behavior.status, { 'content-type': 'application/json', ...behavior.headers });
+          res.end(behavior.body);
+          return;
+        }
+        res.writeHead(behavior.status, { 'content-type': 'application/json', ...behavior.headers });
+        res.end(
+          JSON.stringify({
+            error: {
+              message: behavior.message ?? `stand-in error ${behavior.status}`,
+              type: behavior.status === 429 ? 'requests' : 'invalid_request_error',
+              param: null,
+              code: behavior.code ?? null,
+            },
+          }),
+        );
+        return;
+      case 'tool_call':
+        return toolCall(res, model, stream, includeUsage, behavior);
+      case 'break':
+      case 'stall': {
+        const text = behavior.text ?? 'one two three four five six seven eight nine ten';
+        const words = text.split(' ');
+        const id = completionId();
+        sseHead(res);
+        sse(res, chunk(id, model, { role: 'assistant', content: '' }, null));
+        for (let i = 0; i < behavior.afterChunks && i < words.length; i++) {
+          sse(res, chunk(id, model, { content: (i ? ' ' : '') + words[i] }, null));
+          await sleep(5);
+        }
+        if (behavior.kind === 'break') res.socket?.destroy();
+        return;
+      }
+      case 'reply': {
+        if (behavior.delayMs) await sleep(behavior.delayMs);
+        const text = behavior.text ?? `Stand-in reply to: ${lastUserText(body)}`;
+        const usage = behavior.usage === undefined ? estimateUsage(body, text) : behavior.usage;
+        if (!stream) return json(res, 200, completion(model, text, usage ?? estimateUsage(body, text), behavior.finishReason));
+        const id = completionId();
+        sseHead(res);
+        sse(res, chunk(id, model, { role: 'assistant', content: '' }, null));
+        const words = text.split(' ');
+        const per = options.wordsPerChunk ?? 1;
+        for (let i = 0; i < words.length; i += per) {
+          if (behavior.chunkDelayMs) await sleep(behavior.chunkDelayMs);
+          if (res.destroyed) return;
+          sse(res, chunk(id, model, { content: (i ? ' ' : '') + words.slice(i, i + per).join(' ') }, null));
+        }
+        sse(res, chunk(id, model, {}, behavior.finishReason ?? 'stop'));
+        if (includeUsage && usage) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageBody(usage) });
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+    }
+  }
+
+  function toolCall(
+    res: ServerResponse,
+    model: string,
+    stream: boolean,
+    includeUsage: boolean,
+    behavior: Extract<Behavior, { kind: 'tool_call' }>,
+  ): void {
+    const usage = behavior.usage ?? { prompt_tokens: 20, completion_tokens: 10 };
+    const call = { id: `call_${randomBytes(6).toString('hex')}`, type: 'function', function: { name: behavior.name, arguments: behavior.arguments } };
+    if (!stream) {
+      const body = completion(model, null, usage, 'tool_calls');
+      (body.choices[0].message as Record<string, unknown>).tool_calls = [call];
+      return json(res, 200, body);
+    }
+    const id = completionId();
+    sseHead(res);
+    sse(res, chunk(id, model, { role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: behavior.name, arguments: '' } }] }, null));
+    sse(res, chunk(id, model, { tool_calls: [{ index: 0, function: { arguments: behavior.arguments } }] }, null));
+    sse(res, chunk(id, model, {}, 'tool_calls'));
+    if (includeUsage) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageBody(usage) });
+    res.end('data: [DONE]\n\n');
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    script: (...behaviors) => void queue.push(...behaviors),
+    setDefault: (behavior) => void (fallback = behavior),
+    openConnections: () => open,
+    reset: () => {
+      requests.length = 0;
+      queue.length = 0;
+      fallback = { kind: 'reply' };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function completionId(): string {
+  return `chatcmpl-standin${randomBytes(6).toString('hex')}`;
+}
+
+function completion(model: string, text: string | null, usage: StandInUsage, finishReason = 'stop') {
+  return {
+    id: completionId(),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    system_fingerprint: 'fp_standin',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text, refusal: null, annotations: [] } as Record<string, unknown>,
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
+    usage: usageBody(usage),
+  };
+}
+
+function chunk(id: string, model: string, delta: Record<string, unknown>, finishReason: string | null) {
+  return {
+    id,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    system_fingerprint: 'fp_standin',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+  };
+}
+
+function usageBody(u: StandInUsage) {
+  return {
+    prompt_tokens: u.prompt_tokens,
+    completion_tokens: u.completion_tokens,
+    total_tokens: u.prompt_tokens + u.completion_tokens,
+    prompt_tokens_details: { cached_tokens: u.cached_tokens ?? 0, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: u.reasoning_tokens ?? 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+/** Deterministic and roughly proportional, so tests can tell a document reached the prompt. */
+export function estimateUsage(body: Record<string, unknown>, text: string): StandInUsage {
+  return {
+    prompt_tokens: Math.ceil(JSON.stringify(body.messages ?? []).length / 4),
+    completion_tokens: text.split(' ').length,
+  };
+}
+
+export function lastUserText(body: Record<string, unknown>): string {
+  const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  if (Array.isArray(last.content)) {
+    return last.content
+      .filter((p: { type?: string }) => p.type === 'text')
+      .map((p: { text?: string }) => p.text ?? '')
+      .join(' ');
+  }
+  return '';
+}
+
+function embeddings(res: ServerResponse, body: Record<string, unknown>): void {
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const data = inputs.map((input, index) => {
+    const vector = Array.from({ length: 8 }, (_, i) => ((String(input).length + i) % 7) / 7);
+    const embedding =
+      body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+    return { object: 'embedding', index, embedding };
+  });
+  const tokens = inputs.reduce((n: number, i) => n + Math.ceil(String(i).length / 4), 0);
+  json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sseHead(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+}
+
+function sse(res: ServerResponse, data: unknown): void {
+  if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../../src/app.factory.js';
+import { createLogger } from '../../src/common/logging/logger.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/config/config.loader.js';
+import { PrismaService } from '../../src/persistence/prisma.service.js';
+import { AdminBootstrap } from '../../src/modules/auth/admin-bootstrap.service.js';
+import { openTestDatabase, type TestDatabase } from './test-database.js';
+
+export const TEST_ADMIN_KEY = 'cq_test-admin-key-0123456789abcdefghijklmnopqrstu';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  adminKey: string;
+  db: TestDatabase;
+  dataDir: string;
+  /** Every log line written, for assertions that secrets never reach the log. */
+  logs: string[];
+  banners: string[];
+  prisma: PrismaService;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string | undefined>;
+  /** Reuse a database (for restart tests); a fresh one otherwise. */
+  db?: TestDatabase;
+  dataDir?: string;
+  /** Skip the admin key env var to exercise the generated-key banner. */
+  withoutAdminKey?: boolean;
+}
+
+/** Starts the real application on a random port with a fresh database and data directory. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = options.db ?? (await openTestDatabase());
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'colloquy-data-'));
+  const config = loadConfig({
+    rootDir: process.cwd(),
+    env: {
+      LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
+      DATABASE_URL: db.url ?? undefined,
+      COLLOQUY_ADMIN_KEY: options.withoutAdminKey ? undefined : TEST_ADMIN_KEY,
+      ...options.env,
+    },
+  });
+  const logs: string[] = [];
+  const banners: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger(config.http.logLevel, sink);
+  const app = await createApp(config, logger, { pglite: db.pglite ?? undefined, banner: (line) => banners.push(line) });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const prisma = app.get(PrismaService);
+  await prisma.whenMigrated();
+  await waitFor(() => app.get(AdminBootstrap).ready);
+  return {
+    app,
+    config,
+    url: `http://127.0.0.1:${address.port}`,
+    adminKey: TEST_ADMIN_KEY,
+    db,
+    dataDir,
+    logs,
+    banners,
+    prisma,
+    close: async () => {
+      await app.close();
+      if (!options.db) await db.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -46,9 +46,13 @@ export async function createApp(
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, runtime), adapter, {
     logger: new NestPinoLogger(logger),
     abortOnError: false,
+    // Fastify's own JSON parser is all we accept; Nest would add urlencoded forms.
+    bodyParser: false,
   });
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  // Bodies are JSON (or multipart where a route says so); anything else is a 415, not a 400.
+  fastify.removeContentTypeParser(['text/plain']);
   fastify.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     reply.header('x-request-id', request.id);

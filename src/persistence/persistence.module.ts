@@ -3,7 +3,9 @@ import { AppConfig } from '../config/app-config.js';
 import { RUNTIME_OPTIONS, type RuntimeOptions } from '../config/runtime-options.js';
 import type { AppLogger } from '../common/logging/logger.js';
 import { LOGGER } from '../common/logging/logger.token.js';
+import { registerErrorTranslator } from '../common/errors/error-table.js';
 import { DatabaseLifecycle } from './database-lifecycle.service.js';
+import { translatePrismaError } from './prisma-errors.js';
 import { PrismaService } from './prisma.service.js';
 
 @Global()
@@ -28,4 +30,8 @@ import { PrismaService } from './prisma.service.js';
   ],
   exports: [PrismaService, DatabaseLifecycle],
 })
-export class PersistenceModule {}
+export class PersistenceModule {
+  constructor() {
+    registerErrorTranslator(translatePrismaError);
+  }
+}

@@ -3,8 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { applyMigrations, readMigrations } from '../../src/persistence/migrator.js';
-import { postgresUrl, SNAPSHOT_ENV, TEMPLATE_DB, withDatabase } from './test-database.js';
+import type * as Migrator from '../../src/persistence/migrator.js';
+import type * as TestDatabase from './test-database.js';
+
+// Jest loads globalSetup without its moduleNameMapper, so the ESM-style `.js` specifiers of
+// static imports would not resolve here; these plain requires do.
+const { applyMigrations, readMigrations } = require('../../src/persistence/migrator') as typeof Migrator;
+const { postgresUrl, SNAPSHOT_ENV, TEMPLATE_DB, withDatabase } = require('./test-database') as typeof TestDatabase;
 
 /** Migrates once per test run: a PGlite snapshot, and a PostgreSQL template when TEST_DATABASE_URL is set. */
 export default async function globalSetup(): Promise<void> {

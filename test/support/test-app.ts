@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/app.factory.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import type { AppConfig } from '../../src/config/app-config.js';
@@ -35,6 +36,8 @@ export interface TestAppOptions {
   dataDir?: string;
   /** Skip the admin key env var to exercise the generated-key banner. */
   withoutAdminKey?: boolean;
+  /** Extra raw routes registered before listening (for example a route that fails on purpose). */
+  routes?: (fastify: FastifyInstance) => void;
 }
 
 /** Starts the real application on a random port with a fresh database and data directory. */
@@ -61,6 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const logger = createLogger(config.http.logLevel, sink);
   const app = await createApp(config, logger, { pglite: db.pglite ?? undefined, banner: (line) => banners.push(line) });
+  options.routes?.(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const prisma = app.get(PrismaService);

@@ -71,9 +71,22 @@ const FASTIFY_CODES: Record<string, { kind: ErrorKind; message?: string }> = {
   FST_ERR_CTP_INVALID_TYPE: { kind: 'unsupported_media' },
 };
 
+/** Recognises an infrastructure error (database, storage…) as a DomainError, or passes. */
+export type ErrorTranslator = (err: unknown) => DomainError | undefined;
+const translators = new Set<ErrorTranslator>();
+
+/** Infrastructure modules register how their drivers' errors read to a client. */
+export function registerErrorTranslator(translator: ErrorTranslator): void {
+  translators.add(translator);
+}
+
 /** Turns anything thrown into the status, envelope and headers the client receives. */
 export function toHttpError(err: unknown): HttpErrorResponse {
   if (err instanceof DomainError) return fromDomain(err);
+  for (const translate of translators) {
+    const translated = translate(err);
+    if (translated) return fromDomain(translated, translated.kind === 'internal');
+  }
 
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && FASTIFY_CODES[code]) {

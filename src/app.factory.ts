@@ -57,6 +57,17 @@ export async function createApp(
     request.startedAt = process.hrtime.bigint();
     reply.header('x-request-id', request.id);
   });
+  // Graceful shutdown: responses finishing after close began end their connection, so that a
+  // kept-alive socket does not hold the server open once its last request is answered.
+  let closing = false;
+  fastify.decorate('isClosing', () => closing);
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   fastify.addHook('onResponse', async (request, reply) => {
     logger.info(
       {

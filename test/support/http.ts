@@ -17,7 +17,7 @@ export function client(baseUrl: string, defaultKey?: string) {
   async function call<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<HttpResult<T>> {
     const key = options.key === undefined ? defaultKey : options.key;
     const headers: Record<string, string> = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
-    let body: BodyInit | undefined;
+    let body: string | FormData | undefined;
     if (options.body instanceof FormData || typeof options.body === 'string') {
       body = options.body;
     } else if (options.body !== undefined) {

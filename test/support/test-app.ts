@@ -33,16 +33,20 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   /** Reuse a database (for restart tests); a fresh one otherwise. */
   db?: TestDatabase;
+  /** Use the embedded database the server opens itself under DATA_DIR (as `npm start` does). */
+  onDiskDatabase?: boolean;
   dataDir?: string;
   /** Skip the admin key env var to exercise the generated-key banner. */
   withoutAdminKey?: boolean;
+  /** Return as soon as the server listens, before migrations and the admin bootstrap finish. */
+  noWait?: boolean;
   /** Extra raw routes registered before listening (for example a route that fails on purpose). */
   routes?: (fastify: FastifyInstance) => void;
 }
 
 /** Starts the real application on a random port with a fresh database and data directory. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const db = options.db ?? (await openTestDatabase());
+  const db = options.onDiskDatabase ? ON_DISK : (options.db ?? (await openTestDatabase()));
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'colloquy-data-'));
   const config = loadConfig({
     rootDir: process.cwd(),
@@ -68,8 +72,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const prisma = app.get(PrismaService);
-  await prisma.whenMigrated();
-  await waitFor(() => app.get(AdminBootstrap).ready);
+  if (!options.noWait) {
+    await prisma.whenMigrated();
+    await waitFor(() => app.get(AdminBootstrap).ready);
+  }
   return {
     app,
     config,
@@ -87,6 +93,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   };
 }
+
+const ON_DISK: TestDatabase = { url: null, pglite: null, close: async () => undefined };
 
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 import { client, expectError } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
 
 describe('users, API keys and access control', () => {
   let t: TestApp;
@@ -132,6 +132,27 @@ describe('users, API keys and access control', () => {
     expect(res.status).toBe(200);
     expect(res.body.auth.admin_key).toBe('[redacted]');
     expect(res.text).not.toContain(t.adminKey);
+  });
+
+  it('refuses a revoked key and a disabled user on another replica within seconds', async () => {
+    const replica = await startTestApp({ db: t.db, env: { AUTH_CACHE_TTL_MS: '1000' } });
+    try {
+      const { user, key } = await userWithKey('hal');
+      const onReplica = client(replica.url, key.key);
+      expect((await onReplica.get('/me')).status).toBe(200);
+      await admin.patch(`/users/${user.id}`, { disabled: true });
+      const disabledAt = Date.now();
+      await waitFor(async () => (await onReplica.get('/me')).status === 403, 5_000);
+      expect(Date.now() - disabledAt).toBeLessThan(3_000);
+      await admin.patch(`/users/${user.id}`, { disabled: false });
+      await waitFor(async () => (await onReplica.get('/me')).status === 200, 5_000);
+      await admin.delete(`/keys/${key.id}`);
+      const revokedAt = Date.now();
+      await waitFor(async () => (await onReplica.get('/me')).status === 401, 5_000);
+      expect(Date.now() - revokedAt).toBeLessThan(3_000);
+    } finally {
+      await replica.close();
+    }
   });
 
   it('never writes keys to the log', async () => {

@@ -8,7 +8,10 @@ import { ConfigModule } from './config/config.module.js';
 import type { RuntimeOptions } from './config/runtime-options.js';
 import { AuthGuard } from './modules/auth/auth.guard.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { LlmModule } from './llm/llm.module.js';
+import { CompletionsModule } from './modules/completions/completions.module.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { ModelsModule } from './modules/models/models.module.js';
 import { SystemModule } from './modules/system/system.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
@@ -23,10 +26,13 @@ export class AppModule {
         ConfigModule.forRoot(config, logger, runtime),
         PersistenceModule,
         StorageModule,
+        LlmModule,
         UsersModule,
         AuthModule,
         HealthModule,
         SystemModule,
+        ModelsModule,
+        CompletionsModule,
       ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },

@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import type { AppLogger } from '../common/logging/logger.js';
+import { InjectLogger } from '../common/logging/logger.token.js';
+import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
+import { UpstreamFailure, type ChunkSource } from './llm-provider.js';
+import { ModelCatalog, type ResolvedModel } from './model-catalog.js';
+import { ProviderRegistry } from './provider-registry.js';
+import { backoffMs, sleep } from './retry-policy.js';
+import { upstreamToDomain } from './upstream-errors.js';
+
+/** Which upstream finally answered. */
+export interface Answered {
+  provider: string;
+  upstreamModel: string;
+  /** The catalog model that answered (differs from the requested one after a fallback). */
+  model: ResolvedModel;
+}
+
+export interface CompletedCall extends Answered {
+  completion: ChatCompletion;
+}
+
+/** A stream whose first chunk has arrived: from here on, failures are reported in-band. */
+export interface OpenedStream extends Answered {
+  first: ChatChunk;
+  /** The next chunk; rejects with a DomainError (idle timeout, upstream failure). */
+  next(): Promise<IteratorResult<ChatChunk>>;
+  cancel(): Promise<void>;
+}
+
+type AbortReason = { kind: 'timeout' } | { kind: 'client' };
+
+/**
+ * Calls upstreams with the retry and fallback policy: connection errors, timeouts, 408, 429 and
+ * 5xx are retried with backoff (honouring retry-after) up to UPSTREAM_MAX_RETRIES times, then the
+ * model's fallbacks are tried in order; nothing is retried once a stream has yielded a chunk.
+ * Each attempt is bounded by UPSTREAM_TIMEOUT_MS; a stream that goes silent for
+ * UPSTREAM_IDLE_TIMEOUT_MS is cut. A client disconnect aborts the call at once.
+ */
+@Injectable()
+export class LlmGateway {
+  constructor(
+    private readonly providers: ProviderRegistry,
+    private readonly catalog: ModelCatalog,
+    private readonly config: AppConfig,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {}
+
+  async complete(model: ResolvedModel, body: ChatRequestBody, signal: AbortSignal): Promise<CompletedCall> {
+    return this.withPolicy(model, signal, async (candidate, attemptSignal) => {
+      const provider = this.providers.get(candidate.provider);
+      const completion = await provider.complete({ ...body, model: candidate.upstreamId }, attemptSignal);
+      return { completion, provider: candidate.provider, upstreamModel: candidate.upstreamId, model: candidate };
+    });
+  }
+
+  async openStream(model: ResolvedModel, body: ChatRequestBody, signal: AbortSignal): Promise<OpenedStream> {
+    const idleMs = this.config.upstream.idleTimeoutMs;
+    return this.withPolicy(model, signal, async (candidate, attemptSignal, controller) => {
+      const provider = this.providers.get(candidate.provider);
+      const source = await provider.stream(
+        { ...body, model: candidate.upstreamId, stream: true, stream_options: { include_usage: true } },
+        attemptSignal,
+      );
+      const first = await withIdleTimeout(source, idleMs, controller);
+      if (first.done) {
+        await source.cancel();
+        throw new UpstreamFailure('bad_response', 'The upstream ended the stream without any chunk.');
+      }
+      return {
+        first: first.value,
+        provider: candidate.provider,
+        upstreamModel: candidate.upstreamId,
+        model: candidate,
+        next: async () => {
+          try {
+            const result = await withIdleTimeout(source, idleMs, controller);
+            // Ended: release the attempt's timer and listeners.
+            if (result.done) controller.abort({ kind: 'client' } satisfies AbortReason);
+            return result;
+          } catch (err) {
+            throw this.toClientError(err, candidate.provider);
+          }
+        },
+        cancel: async () => {
+          controller.abort({ kind: 'client' } satisfies AbortReason);
+          await source.cancel();
+        },
+      };
+    });
+  }
+
+  /**
+   * Runs `attempt` against the model and then its fallbacks. The attempt's AbortController lives
+   * as long as what it returns (a stream keeps using it), so its timeout is cleared only for
+   * failed attempts and completed calls.
+   */
+  private async withPolicy<T>(
+    model: ResolvedModel,
+    clientSignal: AbortSignal,
+    attempt: (candidate: ResolvedModel, signal: AbortSignal, controller: AbortController) => Promise<T>,
+  ): Promise<T> {
+    const candidates = [model, ...this.fallbacksOf(model)];
+    let lastFailure: UpstreamFailure | null = null;
+    let lastProvider = model.provider;
+    for (const candidate of candidates) {
+      for (let tryNo = 0; ; tryNo++) {
+        const controller = new AbortController();
+        const onClientAbort = () => controller.abort({ kind: 'client' } satisfies AbortReason);
+        if (clientSignal.aborted) throw new UpstreamFailure('aborted', 'The request was aborted.');
+        clientSignal.addEventListener('abort', onClientAbort, { once: true });
+        const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies AbortReason), this.config.upstream.timeoutMs);
+        try {
+          const result = await attempt(candidate, controller.signal, controller);
+          if (!isStream(result)) {
+            clearTimeout(timer);
+            clientSignal.removeEventListener('abort', onClientAbort);
+          } else {
+            // The stream keeps the timer (an overall bound) until it ends or is cancelled.
+            controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+            timer.unref();
+          }
+          return result;
+        } catch (err) {
+          clearTimeout(timer);
+          clientSignal.removeEventListener('abort', onClientAbort);
+          const failure = toFailure(err, controller.signal);
+          if (failure.kind === 'aborted') throw failure;
+          lastFailure = failure;
+          lastProvider = candidate.provider;
+          if (!failure.retryable) throw upstreamToDomain(failure, candidate.provider);
+          const wait = tryNo < this.config.upstream.maxRetries ? backoffMs(tryNo, failure.details.retryAfterMs) : null;
+          this.logger.warn(
+            { provider: candidate.provider, model: candidate.id, kind: failure.kind, status: failure.details.status, retryInMs: wait },
+            'upstream attempt failed',
+          );
+          if (wait === null) break;
+          try {
+            await sleep(wait, clientSignal);
+          } catch {
+            throw new UpstreamFailure('aborted', 'The request was aborted.');
+          }
+        }
+      }
+    }
+    throw upstreamToDomain(lastFailure!, lastProvider);
+  }
+
+  private fallbacksOf(model: ResolvedModel): ResolvedModel[] {
+    const out: ResolvedModel[] = [];
+    for (const id of model.fallbacks) {
+      try {
+        out.push(this.catalog.resolve(id));
+      } catch {
+        // A fallback whose provider is not configured here is simply not tried.
+      }
+    }
+    return out;
+  }
+
+  private toClientError(err: unknown, provider: string): unknown {
+    return err instanceof UpstreamFailure && err.kind !== 'aborted' ? upstreamToDomain(err, provider) : err;
+  }
+}
+
+function isStream(value: unknown): value is OpenedStream {
+  return !!value && typeof value === 'object' && 'first' in value && 'next' in value;
+}
+
+function toFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
+  if (err instanceof UpstreamFailure) {
+    // An abort caused by our own timer is a timeout, whatever the provider called it.
+    if (err.kind === 'aborted' && (signal.reason as AbortReason | undefined)?.kind === 'timeout') {
+      return new UpstreamFailure('timeout', 'The upstream did not answer in time.');
+    }
+    return err;
+  }
+  return new UpstreamFailure('connection', (err as Error)?.message ?? 'The upstream call failed.');
+}
+
+/** The next chunk, or an idle-timeout failure (which also aborts the upstream request). */
+async function withIdleTimeout(source: ChunkSource, idleMs: number, controller: AbortController): Promise<IteratorResult<ChatChunk>> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort({ kind: 'timeout' } satisfies AbortReason);
+      reject(new UpstreamFailure('timeout', `The upstream stream was silent for ${idleMs} ms.`));
+    }, idleMs);
+  });
+  try {
+    return await Promise.race([source.next(), idle]);
+  } catch (err) {
+    throw toFailure(err, controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}

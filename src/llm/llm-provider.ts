@@ -1,0 +1,42 @@
+import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
+
+/** How an upstream call failed, before it is turned into what the client sees. */
+export type UpstreamFailureKind = 'connection' | 'timeout' | 'http' | 'bad_response' | 'aborted';
+
+export class UpstreamFailure extends Error {
+  override readonly name = 'UpstreamFailure';
+
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    message: string,
+    readonly details: { status?: number; retryAfterMs?: number; code?: string | null; type?: string; param?: string | null } = {},
+  ) {
+    super(message);
+  }
+
+  /** Connection errors, timeouts, 408, 429 and 5xx may succeed on another try. */
+  get retryable(): boolean {
+    if (this.kind === 'connection' || this.kind === 'timeout') return true;
+    if (this.kind !== 'http' || this.details.status === undefined) return false;
+    const status = this.details.status;
+    return status === 408 || status === 429 || status >= 500;
+  }
+}
+
+/** A streamed answer whose response has started; chunks come from next(). */
+export interface ChunkSource {
+  next(): Promise<IteratorResult<ChatChunk>>;
+  /** Stops reading and releases the upstream connection. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * One upstream vendor. Implementations translate to and from the vendor's wire format and report
+ * failures as UpstreamFailure; retries, fallbacks and timeouts are the gateway's job.
+ */
+export abstract class LlmProvider {
+  abstract readonly name: string;
+  abstract complete(body: ChatRequestBody, signal: AbortSignal): Promise<ChatCompletion>;
+  /** Resolves once the upstream accepted the request (status 200); chunks are then pulled. */
+  abstract stream(body: ChatRequestBody, signal: AbortSignal): Promise<ChunkSource>;
+}

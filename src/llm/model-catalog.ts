@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ConfigError } from '../config/config.loader.js';
+import { FREE, type Pricing } from './pricing.js';
+import { loadPersonas, type Persona } from './personas.js';
+
+export const ECHO_MODEL = 'colloquy/echo';
+export const BUILTIN_PROVIDER = 'builtin';
+
+/** Everything a request needs to know about the model it asked for. */
+export interface ResolvedModel {
+  /** The id the client asked for: a catalog model, a persona, or provider/<upstream id>. */
+  id: string;
+  provider: string;
+  upstreamId: string;
+  pricing: Pricing;
+  /** False for models reached by provider prefix outside the catalog: their cost is unknown. */
+  priced: boolean;
+  contextWindow: number;
+  maxOutputTokens: number;
+  vision: boolean;
+  tools: boolean;
+  fallbacks: readonly string[];
+  persona: Persona | null;
+}
+
+export interface ModelListing {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  description?: string;
+}
+
+// Models reached by prefix are not in the catalog; assume a common modern window.
+const UNLISTED_CONTEXT = 128_000;
+const UNLISTED_MAX_OUTPUT = 4_096;
+
+/** The catalog: configured models, personas over them, prefix routes, and the built-in echo. */
+@Injectable()
+export class ModelCatalog {
+  private readonly models = new Map<string, ResolvedModel>();
+  private readonly personas = new Map<string, Persona>();
+  private readonly created = Math.floor(Date.now() / 1000);
+  readonly defaultModelId: string;
+
+  constructor(private readonly config: AppConfig) {
+    this.models.set(ECHO_MODEL, {
+      id: ECHO_MODEL,
+      provider: BUILTIN_PROVIDER,
+      upstreamId: ECHO_MODEL,
+      pricing: FREE,
+      priced: true,
+      contextWindow: 1_000_000,
+      maxOutputTokens: 100_000,
+      vision: true,
+      tools: true,
+      fallbacks: [],
+      persona: null,
+    });
+    for (const m of config.models) {
+      if (!config.providers.has(m.provider)) {
+        throw new ConfigError(`models: ${m.id} names an unknown provider '${m.provider}'`);
+      }
+      this.models.set(m.id, {
+        id: m.id,
+        provider: m.provider,
+        upstreamId: m.upstream_id ?? m.id,
+        pricing: { input: m.pricing.input, output: m.pricing.output, cachedInput: m.pricing.cached_input ?? m.pricing.input },
+        priced: true,
+        contextWindow: m.context_window,
+        maxOutputTokens: m.max_output_tokens,
+        vision: m.vision,
+        tools: m.tools,
+        fallbacks: m.fallbacks,
+        persona: null,
+      });
+    }
+    for (const persona of loadPersonas(config.personasDir)) this.personas.set(persona.id, persona);
+    this.defaultModelId = this.pickDefault();
+  }
+
+  /** The model a request asked for (or the default), or 404 model_not_found. */
+  resolve(id: string | undefined | null): ResolvedModel {
+    const requested = id ?? this.defaultModelId;
+    const persona = this.personas.get(requested);
+    if (persona) return { ...this.resolveBase(persona.model ?? this.defaultModelId, requested), id: requested, persona };
+    return this.resolveBase(requested, requested);
+  }
+
+  /** A persona by id, for `profile` on /chat; 404 when unknown. */
+  persona(id: string): Persona {
+    const persona = this.personas.get(id);
+    if (!persona) {
+      throw new DomainError('not_found', `The profile '${id}' does not exist.`, { param: 'profile', code: 'profile_not_found' });
+    }
+    return persona;
+  }
+
+  /** What GET /v1/models lists: usable catalog models, the personas, and the echo model. */
+  list(): ModelListing[] {
+    const out: ModelListing[] = [];
+    for (const model of this.models.values()) {
+      if (!this.usable(model.provider)) continue;
+      out.push({ id: model.id, object: 'model', created: this.created, owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider });
+    }
+    for (const persona of this.personas.values()) {
+      if (!this.personaUsable(persona)) continue;
+      out.push({ id: persona.id, object: 'model', created: this.created, owned_by: 'colloquy', description: persona.description });
+    }
+    return out;
+  }
+
+  get(id: string): ModelListing {
+    const found = this.list().find((m) => m.id === id);
+    if (!found) throw notFound(id);
+    return found;
+  }
+
+  private resolveBase(id: string, requested: string): ResolvedModel {
+    const known = this.models.get(id);
+    if (known) {
+      if (!this.usable(known.provider)) {
+        throw new DomainError('not_found', `The model '${requested}' is not available: its provider ${known.provider} is not configured.`, {
+          param: 'model',
+          code: 'model_not_found',
+        });
+      }
+      return known;
+    }
+    const slash = id.indexOf('/');
+    const provider = slash > 0 ? id.slice(0, slash) : '';
+    if (provider && id.length > slash + 1 && this.usable(provider)) {
+      return {
+        id,
+        provider,
+        upstreamId: id.slice(slash + 1),
+        pricing: FREE,
+        priced: false,
+        contextWindow: UNLISTED_CONTEXT,
+        maxOutputTokens: UNLISTED_MAX_OUTPUT,
+        vision: true,
+        tools: true,
+        fallbacks: [],
+        persona: null,
+      };
+    }
+    throw notFound(requested);
+  }
+
+  private usable(provider: string): boolean {
+    return provider === BUILTIN_PROVIDER || this.config.providers.get(provider)?.configured === true;
+  }
+
+  private personaUsable(persona: Persona): boolean {
+    try {
+      this.resolveBase(persona.model ?? this.defaultModelId, persona.id);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private pickDefault(): string {
+    const configured = this.config.defaults.model;
+    if (configured) {
+      if (!this.models.has(configured) && !this.personas.has(configured) && !configured.includes('/')) {
+        throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is not in the catalog`);
+      }
+      return configured;
+    }
+    for (const model of this.models.values()) {
+      if (model.provider !== BUILTIN_PROVIDER && this.usable(model.provider)) return model.id;
+    }
+    return ECHO_MODEL;
+  }
+}
+
+function notFound(id: string): DomainError {
+  return new DomainError('not_found', `The model '${id}' does not exist or you do not have access to it.`, {
+    param: 'model',
+    code: 'model_not_found',
+  });
+}

@@ -1,0 +1,129 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { ProviderSettings } from '../config/app-config.js';
+import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
+import { LlmProvider, UpstreamFailure, type ChunkSource } from './llm-provider.js';
+
+export interface OpenAICompatibleOptions {
+  timeoutMs: number;
+  /** The transport the SDK sends requests with (see upstream-fetch.ts). */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * Any OpenAI-compatible upstream (OpenAI, OpenRouter, Ollama's /v1, custom base URLs) through the
+ * official SDK. The SDK's own retries are off: the gateway retries with its own policy, so that
+ * nothing is retried after the first streamed byte and fallbacks see every failure.
+ */
+export class OpenAICompatibleProvider extends LlmProvider {
+  readonly name: string;
+  private readonly client: OpenAI;
+
+  constructor(settings: ProviderSettings, options: OpenAICompatibleOptions) {
+    super();
+    this.name = settings.name;
+    this.client = new OpenAI({
+      apiKey: settings.apiKey ?? 'unused',
+      baseURL: settings.baseUrl!,
+      maxRetries: 0,
+      timeout: options.timeoutMs,
+      defaultHeaders: settings.headers,
+      fetch: options.fetch,
+      // The SDK refuses to run where it thinks it is a browser; this is a server.
+      dangerouslyAllowBrowser: false,
+    });
+  }
+
+  async complete(body: ChatRequestBody, signal: AbortSignal): Promise<ChatCompletion> {
+    try {
+      const result = (await this.client.chat.completions.create({ ...body, stream: false } as never, { signal })) as unknown;
+      if (!isCompletion(result)) throw new UpstreamFailure('bad_response', 'The upstream answered with something that is not a chat completion.');
+      return result;
+    } catch (err) {
+      throw classifyUpstreamError(err, signal);
+    }
+  }
+
+  async stream(body: ChatRequestBody, signal: AbortSignal): Promise<ChunkSource> {
+    let iterator: AsyncIterator<ChatChunk>;
+    try {
+      const stream = (await this.client.chat.completions.create({ ...body, stream: true } as never, { signal })) as unknown as AsyncIterable<ChatChunk>;
+      iterator = stream[Symbol.asyncIterator]();
+    } catch (err) {
+      throw classifyUpstreamError(err, signal);
+    }
+    return {
+      next: async () => {
+        try {
+          const result = await iterator.next();
+          if (!result.done && !isChunk(result.value)) {
+            throw new UpstreamFailure('bad_response', 'The upstream streamed something that is not a chat completion chunk.');
+          }
+          return result;
+        } catch (err) {
+          throw classifyUpstreamError(err, signal);
+        }
+      },
+      cancel: async () => {
+        await iterator.return?.().catch(() => undefined);
+      },
+    };
+  }
+}
+
+function isCompletion(value: unknown): value is ChatCompletion {
+  return !!value && typeof value === 'object' && Array.isArray((value as ChatCompletion).choices);
+}
+
+function isChunk(value: unknown): value is ChatChunk {
+  return !!value && typeof value === 'object' && Array.isArray((value as ChatChunk).choices);
+}
+
+/** The SDK's error classes (and anything else) as an UpstreamFailure. */
+export function classifyUpstreamError(err: unknown, signal: AbortSignal): UpstreamFailure {
+  if (err instanceof UpstreamFailure) return err;
+  if (err instanceof APIUserAbortError || (signal.aborted && isAbort(err))) {
+    const reason = signal.reason as { kind?: string } | undefined;
+    return reason?.kind === 'timeout'
+      ? new UpstreamFailure('timeout', 'The upstream did not answer in time.')
+      : new UpstreamFailure('aborted', 'The request was aborted.');
+  }
+  if (err instanceof APIConnectionTimeoutError) return new UpstreamFailure('timeout', 'The upstream did not answer in time.');
+  if (err instanceof APIConnectionError) return new UpstreamFailure('connection', 'Could not reach the upstream provider.');
+  if (err instanceof APIError && typeof err.status === 'number') {
+    const body = (err.error ?? {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
+    const message = typeof body.message === 'string' && body.message ? body.message : `Upstream answered ${err.status}.`;
+    return new UpstreamFailure('http', message, {
+      status: err.status,
+      retryAfterMs: retryAfterMs(err.headers),
+      code: typeof body.code === 'string' ? body.code : null,
+      type: typeof body.type === 'string' ? body.type : undefined,
+      param: typeof body.param === 'string' ? body.param : null,
+    });
+  }
+  if (err instanceof APIError) {
+    // An error object sent inside a 200 stream.
+    const body = (err.error ?? {}) as { message?: unknown };
+    return new UpstreamFailure('bad_response', typeof body.message === 'string' ? body.message : 'The upstream reported an error mid-stream.');
+  }
+  if (err instanceof SyntaxError) return new UpstreamFailure('bad_response', 'The upstream sent malformed JSON.');
+  return new UpstreamFailure('connection', 'The upstream connection failed.');
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as Error)?.name === 'AbortError' || err instanceof APIUserAbortError;
+}
+
+/** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date. */
+export function retryAfterMs(headers: Headers | Record<string, string> | undefined | null): number | undefined {
+  if (!headers) return undefined;
+  const get = (name: string) =>
+    typeof (headers as Headers).get === 'function' ? (headers as Headers).get(name) : (headers as Record<string, string>)[name];
+  const ms = Number(get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms >= 0 && get('retry-after-ms') !== null) return ms;
+  const value = get('retry-after');
+  if (value == null || value === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

@@ -1,0 +1,36 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Caller } from '../../common/http/caller.js';
+import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
+import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { chatCompletionBody, chatCompletionView, type ChatCompletionBody } from './completions.schemas.js';
+import { CompletionsService } from './completions.service.js';
+
+@ApiTags('OpenAI-compatible')
+@ApiBearerAuth()
+@Controller('v1/chat')
+export class CompletionsController {
+  constructor(private readonly completions: CompletionsService) {}
+
+  @Post('completions')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Create a chat completion (OpenAI-compatible)',
+    description:
+      "A drop-in for OpenAI's endpoint: any OpenAI SDK works with its base URL pointed here. With `stream: true` " +
+      'the answer is `text/event-stream` of `chat.completion.chunk` events ending with `data: [DONE]`, plus a usage ' +
+      'chunk when `stream_options.include_usage` is set. Personas are model ids. Stateless: metered, not stored.',
+  })
+  @ApiBody({ schema: { $ref: '#/components/schemas/ChatCompletionRequest' } })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOk(chatCompletionView)
+  @ApiErrors(400, 404, 413, 415, 429, 502, 503, 504)
+  create(
+    @CurrentUser() caller: Caller,
+    @Body({ schema: chatCompletionBody }) body: ChatCompletionBody,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.completions.create(caller, body, reply, { requestId: reply.request.id, endpoint: '/v1/chat/completions' });
+  }
+}

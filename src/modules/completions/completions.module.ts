@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { UsageModule } from '../usage/usage.module.js';
+import { CompletionRunner } from './completion-runner.js';
+import { CompletionsController } from './completions.controller.js';
+import { CompletionsService } from './completions.service.js';
+
+@Module({
+  imports: [UsageModule],
+  controllers: [CompletionsController],
+  providers: [CompletionRunner, CompletionsService],
+  exports: [CompletionRunner],
+})
+export class CompletionsModule {}

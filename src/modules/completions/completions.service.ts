@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Caller } from '../../common/http/caller.js';
+import { clientDisconnectSignal } from '../../common/http/sse.js';
+import type { ChatRequestBody } from '../../llm/chat-types.js';
+import { ModelCatalog } from '../../llm/model-catalog.js';
+import { costMicros } from '../../llm/pricing.js';
+import { UsageRecorder } from '../usage/usage-recorder.service.js';
+import type { UsageEntry } from '../usage/usage-entry.js';
+import { CompletionRunner, type CallOutcome, type PreparedCall } from './completion-runner.js';
+import type { ChatCompletionBody } from './completions.schemas.js';
+
+export interface RequestMeta {
+  requestId: string;
+  endpoint: string;
+}
+
+/** POST /v1/chat/completions: a stateless drop-in for OpenAI's, metered but not stored. */
+@Injectable()
+export class CompletionsService {
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly runner: CompletionRunner,
+    private readonly usage: UsageRecorder,
+  ) {}
+
+  async create(caller: Caller, body: ChatCompletionBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
+    const call = this.runner.prepare(this.catalog.resolve(body.model), body as ChatRequestBody);
+    const signal = clientDisconnectSignal(reply);
+    if (!body.stream) {
+      const outcome = await this.runner.runBlocking(call, signal);
+      this.usage.record(usageEntry(caller, call, outcome, meta, body.user));
+      if (outcome.error) throw outcome.error;
+      if (outcome.status === 'ok') await reply.send(outcome.completion);
+      return;
+    }
+    const run = await this.runner.runStreaming(call, reply, signal);
+    this.usage.record(usageEntry(caller, call, run.outcome, meta, body.user));
+    if (!run.writer) {
+      if (run.outcome.error) throw run.outcome.error;
+      return;
+    }
+    if (run.outcome.status === 'ok' && call.includeUsage) await run.writer.send(this.runner.usageChunk(run, call));
+    run.writer.end();
+  }
+}
+
+/** The usage record of one call, whatever its outcome. */
+export function usageEntry(
+  caller: Caller,
+  call: PreparedCall,
+  outcome: CallOutcome,
+  meta: RequestMeta,
+  endUser: string | null | undefined,
+  links: { conversationId?: string | null; sessionId?: string | null } = {},
+): UsageEntry {
+  const model = outcome.answered?.model ?? call.model;
+  return {
+    requestId: meta.requestId,
+    userId: caller.userId,
+    apiKeyId: caller.keyId,
+    endUser: endUser ?? null,
+    endpoint: meta.endpoint,
+    requestedModel: call.responseModel,
+    upstreamModel: outcome.answered?.upstreamModel ?? call.model.upstreamId,
+    provider: outcome.answered?.provider ?? call.model.provider,
+    conversationId: links.conversationId ?? null,
+    sessionId: links.sessionId ?? null,
+    promptTokens: outcome.usage.promptTokens,
+    completionTokens: outcome.usage.completionTokens,
+    cachedTokens: outcome.usage.cachedTokens,
+    reasoningTokens: outcome.usage.reasoningTokens,
+    costMicros: costMicros(model.pricing, outcome.usage),
+    latencyMs: outcome.latencyMs,
+    ttftMs: outcome.ttftMs,
+    status: outcome.status,
+    estimated: outcome.estimated,
+    errorCode: outcome.error?.code ?? (outcome.error ? outcome.error.kind : null),
+  };
+}

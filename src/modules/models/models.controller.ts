@@ -1,0 +1,35 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
+import { ModelCatalog, type ModelListing } from '../../llm/model-catalog.js';
+
+const modelView = z
+  .object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string(), description: z.string().optional() })
+  .meta({ id: 'Model' });
+const modelList = z.object({ object: z.literal('list'), data: z.array(modelView) }).meta({ id: 'ModelList' });
+
+@ApiTags('OpenAI-compatible')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly catalog: ModelCatalog) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List models', description: 'Catalog models whose provider is configured, the personas, and colloquy/echo.' })
+  @ApiOk(modelList)
+  @ApiErrors()
+  list(): { object: 'list'; data: ModelListing[] } {
+    return { object: 'list', data: this.catalog.list() };
+  }
+
+  // Model ids contain slashes (luminary/socrates, openrouter/vendor/model): match the rest of the path.
+  @Get('*')
+  @ApiOperation({ summary: 'Get a model' })
+  @ApiParam({ name: 'id', description: 'A model id, slashes included (URL-encoded or not).' })
+  @ApiOk(modelView)
+  @ApiErrors(404)
+  get(@Param('*') id: string | string[]): ModelListing {
+    return this.catalog.get(Array.isArray(id) ? id.join('/') : id);
+  }
+}

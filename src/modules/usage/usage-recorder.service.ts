@@ -1,0 +1,78 @@
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { AppLogger } from '../../common/logging/logger.js';
+import { InjectLogger } from '../../common/logging/logger.token.js';
+import type { UsageEntry } from './usage-entry.js';
+import { UsageRepository } from './usage.repository.js';
+
+const FLUSH_EVERY_MS = 25;
+const FLUSH_AT = 250;
+/** While the database is down, records wait in memory up to this many; the oldest are logged, not lost silently. */
+const MAX_PENDING = 200_000;
+
+/**
+ * Writes usage records. Stateless calls (/v1/chat/completions) are written in small batches, a
+ * few milliseconds after the response, so metering costs one multi-row insert per batch instead
+ * of a round trip per request; stateful calls write theirs inside the transaction that stores the
+ * conversation, so totals and records can never disagree. Pending records are flushed at
+ * shutdown and retried while the database is away.
+ */
+@Injectable()
+export class UsageRecorder implements BeforeApplicationShutdown {
+  private pending: UsageEntry[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private failures = 0;
+
+  constructor(
+    private readonly repo: UsageRepository,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {}
+
+  /** Queues a record for the next batch. */
+  record(entry: UsageEntry): void {
+    this.pending.push(entry);
+    if (this.pending.length > MAX_PENDING) {
+      const dropped = this.pending.splice(0, this.pending.length - MAX_PENDING);
+      this.logger.error({ dropped: dropped.length }, 'usage records dropped: the database has been unavailable too long');
+    }
+    if (this.pending.length >= FLUSH_AT) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  /** Writes a record as part of a caller's transaction. */
+  recordIn(tx: Prisma.TransactionClient, entry: UsageEntry): Promise<string> {
+    return this.repo.insert(entry, tx);
+  }
+
+  /** Writes everything queued so far (tests and shutdown wait on it). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.flushing) await this.flushing;
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.repo
+      .insertMany(batch)
+      .then(() => {
+        this.failures = 0;
+      })
+      .catch((err: unknown) => {
+        this.pending = batch.concat(this.pending);
+        this.failures++;
+        this.logger.error({ err: (err as Error).message, pending: this.pending.length }, 'usage records not written yet; retrying');
+        this.timer ??= setTimeout(() => void this.flush(), Math.min(30_000, 250 * 2 ** this.failures));
+      })
+      .finally(() => {
+        this.flushing = null;
+      });
+    await this.flushing;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,32 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+/** Prices the tests compute expected costs with (USD per 1M tokens). */
+export const STANDIN_PRICING = { input: 2.5, output: 10, cached_input: 1.25 };
+
+/**
+ * A config file wiring the catalog to stand-in upstreams: `standin-gpt` (vision, priced),
+ * `standin-text` (no vision, small context), `standin-primary` falling back to `standin-backup`
+ * on a second provider. Personas come from the shipped config/personas.
+ */
+export function writeTestConfig(upstreams: { primary: string; backup?: string }, extra: Record<string, unknown> = {}): string {
+  const providers: Record<string, unknown> = {
+    standin: { base_url: upstreams.primary, api_key: 'sk-standin-primary' },
+  };
+  if (upstreams.backup) providers.backup = { base_url: upstreams.backup, api_key: 'sk-standin-backup' };
+  const models: Array<Record<string, unknown>> = [
+    { id: 'standin-gpt', provider: 'standin', upstream_id: 'gpt-standin', context_window: 128000, max_output_tokens: 4096, pricing: STANDIN_PRICING, vision: true, tools: true },
+    { id: 'standin-text', provider: 'standin', upstream_id: 'text-standin', context_window: 2000, max_output_tokens: 512, pricing: { input: 1, output: 2 }, vision: false, tools: true },
+  ];
+  if (upstreams.backup) {
+    models.push(
+      { id: 'standin-primary', provider: 'standin', upstream_id: 'primary-standin', context_window: 128000, pricing: STANDIN_PRICING, fallbacks: ['standin-backup'] },
+      { id: 'standin-backup', provider: 'backup', upstream_id: 'backup-standin', context_window: 128000, pricing: { input: 1, output: 1 } },
+    );
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'colloquy-config-')), 'colloquy.yaml');
+  writeFileSync(file, stringify({ providers, models, ...extra }));
+  return file;
+}

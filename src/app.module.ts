@@ -9,7 +9,10 @@ import type { RuntimeOptions } from './config/runtime-options.js';
 import { AuthGuard } from './modules/auth/auth.guard.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { LlmModule } from './llm/llm.module.js';
+import { ChatModule } from './modules/chat/chat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
+import { ConversationsModule } from './modules/conversations/conversations.module.js';
+import { SessionsModule } from './modules/sessions/sessions.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { ModelsModule } from './modules/models/models.module.js';
 import { SystemModule } from './modules/system/system.module.js';
@@ -33,6 +36,9 @@ export class AppModule {
         SystemModule,
         ModelsModule,
         CompletionsModule,
+        SessionsModule,
+        ConversationsModule,
+        ChatModule,
       ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },

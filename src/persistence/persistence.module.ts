@@ -6,6 +6,7 @@ import { LOGGER } from '../common/logging/logger.token.js';
 import { registerErrorTranslator } from '../common/errors/error-table.js';
 import { DatabaseLifecycle } from './database-lifecycle.service.js';
 import { translatePrismaError } from './prisma-errors.js';
+import { TransactionRunner } from './transaction-runner.js';
 import { PrismaService } from './prisma.service.js';
 
 @Global()
@@ -27,8 +28,9 @@ import { PrismaService } from './prisma.service.js';
         ),
     },
     DatabaseLifecycle,
+    TransactionRunner,
   ],
-  exports: [PrismaService, DatabaseLifecycle],
+  exports: [PrismaService, DatabaseLifecycle, TransactionRunner],
 })
 export class PersistenceModule {
   constructor() {

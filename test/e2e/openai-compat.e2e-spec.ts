@@ -327,7 +327,7 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
       });
       expect(res.status).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      expect((await res.json()).error.message).toBe('bad thing');
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe('bad thing');
     });
   });
 

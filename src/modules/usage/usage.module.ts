@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
+import { StatsController } from './stats.controller.js';
+import { StatsRepository } from './stats.repository.js';
+import { StatsService } from './stats.service.js';
 import { UsageRecorder } from './usage-recorder.service.js';
 import { UsageRepository } from './usage.repository.js';
 
 @Module({
-  providers: [UsageRepository, UsageRecorder],
+  controllers: [StatsController],
+  providers: [UsageRepository, UsageRecorder, StatsRepository, StatsService],
   exports: [UsageRecorder],
 })
 export class UsageModule {}

@@ -73,6 +73,7 @@ CREATE TABLE "conversations" (
     "tags" TEXT[] DEFAULT ARRAY[]::TEXT[],
     "metadata" JSONB NOT NULL DEFAULT '{}',
     "model" TEXT,
+    "profile" TEXT,
     "message_count" INTEGER NOT NULL DEFAULT 0,
     "prompt_tokens" BIGINT NOT NULL DEFAULT 0,
     "completion_tokens" BIGINT NOT NULL DEFAULT 0,

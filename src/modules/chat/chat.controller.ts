@@ -1,0 +1,33 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Caller } from '../../common/http/caller.js';
+import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
+import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { chatBody, chatResponseView, type ChatBody } from './chat.schemas.js';
+import { ChatService } from './chat.service.js';
+
+@ApiTags('Chat')
+@ApiBearerAuth()
+@Controller('chat')
+export class ChatController {
+  constructor(private readonly chats: ChatService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Chat in a conversation (the unified endpoint)',
+    description:
+      'Sends the new messages of a turn. Without `conversation_id` a conversation is created; with one, its stored ' +
+      "history is loaded and trimmed to the model's context. The answer is a `chat.completion` plus `conversation_id`, " +
+      '`session_id` and `cost` (USD). With `stream: true`: the same SSE format as /v1/chat/completions, an ' +
+      '`x-conversation-id` header, and a last chunk carrying `usage`, `conversation_id` and `cost` before `[DONE]`.',
+  })
+  @ApiBody({ schema: { $ref: '#/components/schemas/ChatRequest' } })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOk(chatResponseView)
+  @ApiErrors(400, 404, 409, 413, 415, 429, 502, 503, 504)
+  chat(@CurrentUser() caller: Caller, @Body({ schema: chatBody }) body: ChatBody, @Res() reply: FastifyReply): Promise<void> {
+    return this.chats.chat(caller, body, reply, { requestId: reply.request.id, endpoint: '/chat' });
+  }
+}

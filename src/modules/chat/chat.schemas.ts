@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { chatMessage, samplingFields } from '../completions/completions.schemas.js';
+
+export const chatBody = z
+  .strictObject({
+    messages: z.array(chatMessage).min(1).max(512).describe('The new messages of this turn (history is loaded from the conversation).'),
+    model: z.string().min(1).max(256).optional().describe("Default: the conversation's model, else DEFAULT_MODEL."),
+    profile: z.string().min(1).max(256).optional().describe('A persona id applied over the model (its system prompt and defaults).'),
+    conversation_id: z.uuid().optional().describe('Continue this conversation; without it a new one is created.'),
+    session_id: z.uuid().optional().describe("Default: the caller's active session, else a new one."),
+    title: z.string().trim().min(1).max(500).optional().describe('Title of a new conversation (default: from the first message).'),
+    tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    ...samplingFields,
+    n: z.literal(1).nullish().describe('Only one choice: it is the one stored.'),
+  })
+  .meta({ id: 'ChatRequest' });
+export type ChatBody = z.infer<typeof chatBody>;
+
+export const chatResponseView = z
+  .looseObject({
+    id: z.string(),
+    object: z.literal('chat.completion'),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(z.unknown()),
+    usage: z.unknown(),
+    conversation_id: z.uuid(),
+    session_id: z.uuid(),
+    cost: z.number().describe('Cost of this call in USD.'),
+  })
+  .meta({ id: 'ChatResponse' });

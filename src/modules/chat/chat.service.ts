@@ -1,0 +1,225 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AppConfig } from '../../config/app-config.js';
+import type { Caller } from '../../common/http/caller.js';
+import { clientDisconnectSignal } from '../../common/http/sse.js';
+import { uuidv7 } from '../../common/ids.js';
+import type { ChatMessage, ChatRequestBody } from '../../llm/chat-types.js';
+import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
+import type { Persona } from '../../llm/personas.js';
+import { costMicros, microsToUsd } from '../../llm/pricing.js';
+import { TokenCounter } from '../../llm/token-counter.js';
+import { TransactionRunner } from '../../persistence/transaction-runner.js';
+import type { CallOutcome, PreparedCall } from '../completions/completion-runner.js';
+import { CompletionRunner } from '../completions/completion-runner.js';
+import { usageEntry, type RequestMeta } from '../completions/completions.service.js';
+import type { MessageRow, NewMessage } from '../conversations/conversations.repository.js';
+import { ConversationsService, type ChatThread } from '../conversations/conversations.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { UsageRecorder } from '../usage/usage-recorder.service.js';
+import type { ChatBody } from './chat.schemas.js';
+import { fitContext, type PromptItem } from './context-window.js';
+
+const OPENAI_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model']);
+const TITLE_CHARS = 80;
+
+interface Turn {
+  caller: Caller;
+  body: ChatBody;
+  model: ResolvedModel;
+  persona: Persona | null;
+  thread: ChatThread | null;
+  conversationId: string;
+  sessionId: string;
+  call: PreparedCall;
+  meta: RequestMeta;
+}
+
+/**
+ * POST /chat: a conversation turn. Loads the stored history, fits it to the model's context,
+ * calls the model, then stores the new messages, the usage record and the running totals of the
+ * conversation and the session in one transaction (before the response ends, so the next turn
+ * always sees this one).
+ */
+@Injectable()
+export class ChatService {
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly runner: CompletionRunner,
+    private readonly tokens: TokenCounter,
+    private readonly conversations: ConversationsService,
+    private readonly sessions: SessionsService,
+    private readonly usage: UsageRecorder,
+    private readonly transactions: TransactionRunner,
+    private readonly config: AppConfig,
+  ) {}
+
+  async chat(caller: Caller, body: ChatBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
+    const turn = await this.prepare(caller, body, meta);
+    const signal = clientDisconnectSignal(reply);
+    const headers = { 'x-conversation-id': turn.conversationId, 'x-session-id': turn.sessionId };
+
+    if (!body.stream) {
+      const outcome = await this.runner.runBlocking(turn.call, signal);
+      const cost = await this.store(turn, outcome);
+      if (outcome.error) throw outcome.error;
+      if (outcome.status !== 'ok') return;
+      await reply.headers(headers).send({ ...outcome.completion, conversation_id: turn.conversationId, session_id: turn.sessionId, cost: microsToUsd(cost) });
+      return;
+    }
+
+    const run = await this.runner.runStreaming(turn.call, reply, signal, headers);
+    const cost = await this.store(turn, run.outcome);
+    if (!run.writer) {
+      if (run.outcome.error) throw run.outcome.error;
+      return;
+    }
+    if (run.outcome.status === 'ok') {
+      await run.writer.send({
+        ...this.runner.usageChunk(run, turn.call),
+        conversation_id: turn.conversationId,
+        session_id: turn.sessionId,
+        cost: microsToUsd(cost),
+      });
+    }
+    run.writer.end();
+  }
+
+  private async prepare(caller: Caller, body: ChatBody, meta: RequestMeta): Promise<Turn> {
+    const thread = body.conversation_id ? await this.conversations.openForChat(caller, body.conversation_id) : null;
+    const profile = body.profile ?? thread?.conversation.profile ?? null;
+    const persona = profile ? this.catalog.persona(profile) : null;
+    const model = this.catalog.resolve(body.model ?? thread?.conversation.model ?? undefined);
+    const session = await this.sessions.resolveForRequest(caller, body.session_id);
+
+    const fresh = body.messages.map((m) => this.item(m as ChatMessage));
+    const stored = (thread?.history ?? []).filter((m) => !(m.status === 'error' && !m.content)).map((m) => this.item(fromStored(m), m.tokens));
+    const isSystem = (i: PromptItem) => i.message.role === 'system' || i.message.role === 'developer';
+    const system = [...stored.filter(isSystem), ...fresh.filter(isSystem)];
+    const effectivePersona = persona ?? model.persona;
+    const personaTokens = effectivePersona && !system.length ? this.tokens.count(effectivePersona.system_prompt) + 4 : 0;
+    const requestedOutput = body.max_completion_tokens ?? body.max_tokens ?? Math.min(model.maxOutputTokens, 4_096);
+    const budget = Math.min(model.contextWindow - requestedOutput, this.config.limits.maxInputTokens);
+    const fitted = fitContext(system, stored.filter((i) => !isSystem(i)), fresh.filter((i) => !isSystem(i)), budget, personaTokens);
+
+    const upstream: ChatRequestBody = { model: model.id, messages: fitted.messages };
+    for (const [key, value] of Object.entries(body)) {
+      if (!OPENAI_FIELDS.has(key) && value !== undefined) upstream[key] = value;
+    }
+    const call = this.runner.prepare(model, upstream, { persona: effectivePersona, responseModel: model.id });
+    return {
+      caller,
+      body,
+      model,
+      persona,
+      thread,
+      conversationId: thread?.conversation.id ?? uuidv7(),
+      sessionId: session.id,
+      call,
+      meta,
+    };
+  }
+
+  /**
+   * Stores what the turn produced, atomically with its usage record and totals. A call that failed
+   * before answering stores only its (zero) usage; an answer cut short by the client or the
+   * upstream is stored as incomplete/error, with the user's messages.
+   */
+  private async store(turn: Turn, outcome: CallOutcome): Promise<number> {
+    const cost = costMicros((outcome.answered?.model ?? turn.model).pricing, outcome.usage);
+    const answered = outcome.status === 'ok' || outcome.text !== '' || outcome.toolCalls !== null || outcome.status === 'aborted';
+    const isNew = !turn.thread;
+    const createsConversation = isNew && answered;
+    const links = { conversationId: isNew && !createsConversation ? null : turn.conversationId, sessionId: turn.sessionId };
+    const entry = usageEntry(turn.caller, turn.call, outcome, turn.meta, turn.body.user, links);
+
+    const messages: NewMessage[] = answered ? turn.body.messages.map((m) => this.newMessage(m as ChatMessage)) : [];
+    if (answered && (outcome.text || outcome.toolCalls)) {
+      const reply: ChatMessage = { role: 'assistant', content: outcome.text || null, ...(outcome.toolCalls ? { tool_calls: outcome.toolCalls } : {}) };
+      messages.push({
+        role: 'assistant',
+        content: reply.content,
+        toolCalls: outcome.toolCalls,
+        tokens: this.tokens.countMessage(reply),
+        promptTokens: outcome.usage.promptTokens,
+        completionTokens: outcome.usage.completionTokens,
+        model: turn.call.responseModel,
+        status: outcome.status === 'ok' ? 'complete' : outcome.status === 'aborted' ? 'incomplete' : 'error',
+        finishReason: outcome.finishReason,
+      });
+    }
+
+    await this.transactions.run(async (tx) => {
+      if (createsConversation) {
+        await this.conversations.createInChat(tx, {
+          id: turn.conversationId,
+          userId: turn.caller.userId,
+          sessionId: turn.sessionId,
+          title: turn.body.title ?? deriveTitle(turn.body.messages as ChatMessage[]),
+          tags: turn.body.tags ?? [],
+          metadata: turn.body.metadata ?? {},
+          model: turn.call.responseModel,
+          profile: turn.persona?.id ?? null,
+        });
+      }
+      await this.usage.recordIn(tx, entry);
+      if (links.conversationId) {
+        await this.conversations.appendExchange(tx, links.conversationId, messages, {
+          messages: messages.length,
+          promptTokens: entry.promptTokens,
+          completionTokens: entry.completionTokens,
+          costMicros: entry.costMicros,
+          model: turn.call.responseModel,
+        });
+      }
+      await this.sessions.addActivity(tx, turn.sessionId, {
+        conversations: createsConversation ? 1 : 0,
+        messages: messages.length,
+        requests: 1,
+        promptTokens: entry.promptTokens,
+        completionTokens: entry.completionTokens,
+        costMicros: entry.costMicros,
+      });
+    });
+    return cost;
+  }
+
+  private item(message: ChatMessage, tokens?: number): PromptItem {
+    return { message, tokens: tokens ?? this.tokens.countMessage(message) };
+  }
+
+  private newMessage(message: ChatMessage): NewMessage {
+    return {
+      role: message.role,
+      content: message.content ?? null,
+      name: message.name ?? null,
+      toolCalls: message.tool_calls ?? null,
+      toolCallId: message.tool_call_id ?? null,
+      tokens: this.tokens.countMessage(message),
+    };
+  }
+}
+
+/** A stored message as it goes back into a prompt. */
+function fromStored(row: MessageRow): ChatMessage {
+  const message: ChatMessage = { role: row.role as ChatMessage['role'], content: row.content as ChatMessage['content'] };
+  if (row.name) message.name = row.name;
+  if (row.toolCalls) message.tool_calls = row.toolCalls as unknown as ChatMessage['tool_calls'];
+  if (row.toolCallId) message.tool_call_id = row.toolCallId;
+  return message;
+}
+
+/** The first user text, cut on a word boundary. */
+function deriveTitle(messages: ChatMessage[]): string | null {
+  const first = messages.find((m) => m.role === 'user');
+  if (!first) return null;
+  const text = (typeof first.content === 'string'
+    ? first.content
+    : (first.content ?? []).map((p) => (p.type === 'text' ? (p as { text: string }).text : '')).join(' ')
+  ).replace(/\s+/g, ' ').trim();
+  if (!text) return null;
+  if (text.length <= TITLE_CHARS) return text;
+  const cut = text.slice(0, TITLE_CHARS);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 40 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}

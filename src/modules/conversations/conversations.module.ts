@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { ConversationsController } from './conversations.controller.js';
+import { ConversationsRepository } from './conversations.repository.js';
+import { ConversationsService } from './conversations.service.js';
+
+@Module({
+  imports: [SessionsModule],
+  controllers: [ConversationsController],
+  providers: [ConversationsRepository, ConversationsService],
+  exports: [ConversationsService],
+})
+export class ConversationsModule {}

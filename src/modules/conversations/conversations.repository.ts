@@ -1,0 +1,127 @@
+import { Injectable } from '@nestjs/common';
+import type { Conversation, Message, Prisma } from '../../generated/prisma/client.js';
+import { cursorOrder, cursorWhere, type ListQuery } from '../../common/http/pagination.js';
+import { uuidv7 } from '../../common/ids.js';
+import { PrismaService } from '../../persistence/prisma.service.js';
+
+export type ConversationRow = Conversation;
+export type MessageRow = Message;
+
+export interface NewMessage {
+  role: string;
+  content: unknown;
+  name?: string | null;
+  toolCalls?: unknown;
+  toolCallId?: string | null;
+  tokens: number;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  model?: string | null;
+  status?: 'complete' | 'incomplete' | 'error';
+  finishReason?: string | null;
+  /** Uploaded files the message refers to. */
+  fileIds?: string[];
+}
+
+/** What one exchange adds to a conversation's running totals. */
+export interface ConversationActivity {
+  messages: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  model: string;
+}
+
+@Injectable()
+export class ConversationsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(
+    data: Omit<Prisma.ConversationUncheckedCreateInput, 'id'> & { id?: string },
+    tx: Prisma.TransactionClient = this.prisma,
+  ): Promise<ConversationRow> {
+    return tx.conversation.create({ data: { ...data, id: data.id ?? uuidv7() } });
+  }
+
+  /** A conversation that is not deleted. */
+  findLive(id: string): Promise<ConversationRow | null> {
+    return this.prisma.conversation.findFirst({ where: { id, deletedAt: null } });
+  }
+
+  list(userId: string, query: ListQuery, filters: { sessionId?: string; tag?: string; q?: string }): Promise<ConversationRow[]> {
+    return this.prisma.conversation.findMany({
+      where: {
+        userId,
+        deletedAt: null,
+        ...cursorWhere(query),
+        ...(filters.sessionId ? { sessionId: filters.sessionId } : {}),
+        ...(filters.tag ? { tags: { has: filters.tag } } : {}),
+        ...(filters.q ? { title: { contains: filters.q, mode: 'insensitive' as const } } : {}),
+      },
+      orderBy: cursorOrder(query),
+      take: query.limit + 1,
+    });
+  }
+
+  update(id: string, data: Prisma.ConversationUncheckedUpdateInput): Promise<ConversationRow> {
+    return this.prisma.conversation.update({ where: { id }, data });
+  }
+
+  async softDelete(id: string): Promise<void> {
+    await this.prisma.conversation.update({ where: { id }, data: { deletedAt: new Date() } });
+  }
+
+  /** Every message in order, for building the next prompt. */
+  history(conversationId: string): Promise<MessageRow[]> {
+    return this.prisma.message.findMany({ where: { conversationId }, orderBy: { id: 'asc' } });
+  }
+
+  listMessages(conversationId: string, query: ListQuery): Promise<MessageRow[]> {
+    return this.prisma.message.findMany({
+      where: { conversationId, ...cursorWhere(query) },
+      orderBy: cursorOrder(query),
+      take: query.limit + 1,
+    });
+  }
+
+  async addMessages(tx: Prisma.TransactionClient, conversationId: string, messages: NewMessage[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const m of messages) {
+      const id = uuidv7();
+      ids.push(id);
+      await tx.message.create({
+        data: {
+          id,
+          conversationId,
+          role: m.role,
+          content: m.content as Prisma.InputJsonValue,
+          name: m.name ?? null,
+          toolCalls: (m.toolCalls ?? undefined) as Prisma.InputJsonValue | undefined,
+          toolCallId: m.toolCallId ?? null,
+          tokens: m.tokens,
+          promptTokens: m.promptTokens ?? null,
+          completionTokens: m.completionTokens ?? null,
+          model: m.model ?? null,
+          status: m.status ?? 'complete',
+          finishReason: m.finishReason ?? null,
+          ...(m.fileIds?.length ? { files: { create: m.fileIds.map((fileId) => ({ fileId })) } } : {}),
+        },
+      });
+    }
+    return ids;
+  }
+
+  async addActivity(tx: Prisma.TransactionClient, id: string, a: ConversationActivity): Promise<void> {
+    await tx.conversation.update({
+      where: { id },
+      data: {
+        messageCount: { increment: a.messages },
+        promptTokens: { increment: a.promptTokens },
+        completionTokens: { increment: a.completionTokens },
+        costMicros: { increment: a.costMicros },
+        model: a.model,
+        lastUsedAt: new Date(),
+      },
+    });
+  }
+}

@@ -1,0 +1,169 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { Caller } from '../../common/http/caller.js';
+import { toPage, type ListPage } from '../../common/http/pagination.js';
+import { unixSeconds } from '../../common/ids.js';
+import { ModelCatalog } from '../../llm/model-catalog.js';
+import { microsToUsd } from '../../llm/pricing.js';
+import { canRead, resolveOwner } from '../../common/http/ownership.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import type {
+  ConversationView,
+  CreateConversationBody,
+  ListConversationsQuery,
+  ListMessagesQuery,
+  MessageView,
+  UpdateConversationBody,
+} from './conversations.schemas.js';
+import {
+  ConversationsRepository,
+  type ConversationActivity,
+  type ConversationRow,
+  type MessageRow,
+  type NewMessage,
+} from './conversations.repository.js';
+
+export interface ChatThread {
+  conversation: ConversationRow;
+  history: MessageRow[];
+}
+
+@Injectable()
+export class ConversationsService {
+  constructor(
+    private readonly repo: ConversationsRepository,
+    private readonly sessions: SessionsService,
+    private readonly catalog: ModelCatalog,
+  ) {}
+
+  async create(caller: Caller, input: CreateConversationBody): Promise<ConversationView> {
+    if (input.model) this.catalog.resolve(input.model);
+    if (input.profile) this.catalog.persona(input.profile);
+    const session = input.session_id ? await this.sessions.get(caller, input.session_id) : null;
+    if (session && session.user_id !== caller.userId) throw new DomainError('not_found', `No session with id ${input.session_id}.`, { param: 'session_id' });
+    const row = await this.repo.create({
+      userId: caller.userId,
+      sessionId: session?.id ?? null,
+      title: input.title ?? null,
+      tags: input.tags ?? [],
+      metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+      model: input.model ?? null,
+      profile: input.profile ?? null,
+    });
+    return toConversationView(row);
+  }
+
+  async list(caller: Caller, query: ListConversationsQuery): Promise<ListPage<ConversationView>> {
+    const owner = query.user_id ? resolveOwner(caller, query.user_id) : caller.userId;
+    const rows = await this.repo.list(owner, query, { sessionId: query.session_id, tag: query.tag, q: query.q });
+    return toPage(rows, query, toConversationView);
+  }
+
+  async get(caller: Caller, id: string): Promise<ConversationView> {
+    return toConversationView(await this.readable(caller, id));
+  }
+
+  async update(caller: Caller, id: string, input: UpdateConversationBody): Promise<ConversationView> {
+    await this.owned(caller, id);
+    const row = await this.repo.update(id, {
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.summary !== undefined ? { summary: input.summary } : {}),
+      ...(input.tags !== undefined ? { tags: input.tags } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonObject } : {}),
+    });
+    return toConversationView(row);
+  }
+
+  /** Soft delete: the conversation answers 404 afterwards; files it used stay with their owner. */
+  async remove(caller: Caller, id: string): Promise<{ id: string; object: 'conversation'; deleted: true }> {
+    await this.owned(caller, id);
+    await this.repo.softDelete(id);
+    return { id, object: 'conversation', deleted: true };
+  }
+
+  async listMessages(caller: Caller, id: string, query: ListMessagesQuery): Promise<ListPage<MessageView>> {
+    await this.readable(caller, id);
+    return toPage(await this.repo.listMessages(id, query), query, toMessageView);
+  }
+
+  /** The caller's own conversation and its stored history, to continue it. */
+  async openForChat(caller: Caller, id: string): Promise<ChatThread> {
+    const conversation = await this.repo.findLive(id);
+    if (!conversation || conversation.userId !== caller.userId) {
+      throw new DomainError('not_found', `No conversation with id ${id}.`, { param: 'conversation_id' });
+    }
+    return { conversation, history: await this.repo.history(id) };
+  }
+
+  /** Creates a conversation inside the chat's transaction, once its first exchange is known. */
+  createInChat(
+    tx: Prisma.TransactionClient,
+    data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown>; model: string; profile: string | null },
+  ): Promise<ConversationRow> {
+    return this.repo.create({ ...data, metadata: data.metadata as Prisma.InputJsonObject }, tx);
+  }
+
+  /** Stores an exchange and adds its usage to the running totals, in the chat's transaction. */
+  async appendExchange(tx: Prisma.TransactionClient, conversationId: string, messages: NewMessage[], activity: ConversationActivity): Promise<string[]> {
+    const ids = await this.repo.addMessages(tx, conversationId, messages);
+    await this.repo.addActivity(tx, conversationId, activity);
+    return ids;
+  }
+
+  private async readable(caller: Caller, id: string): Promise<ConversationRow> {
+    const row = await this.repo.findLive(id);
+    if (!row || !canRead(caller, row.userId)) throw new DomainError('not_found', `No conversation with id ${id}.`);
+    return row;
+  }
+
+  private async owned(caller: Caller, id: string): Promise<ConversationRow> {
+    const row = await this.repo.findLive(id);
+    if (!row || row.userId !== caller.userId) throw new DomainError('not_found', `No conversation with id ${id}.`);
+    return row;
+  }
+}
+
+export function toConversationView(row: ConversationRow): ConversationView {
+  const prompt = Number(row.promptTokens);
+  const completion = Number(row.completionTokens);
+  return {
+    id: row.id,
+    object: 'conversation',
+    user_id: row.userId,
+    session_id: row.sessionId,
+    title: row.title,
+    summary: row.summary,
+    tags: row.tags,
+    metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    model: row.model,
+    profile: row.profile,
+    message_count: row.messageCount,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    cost_usd: microsToUsd(Number(row.costMicros)),
+    created_at: unixSeconds(row.createdAt)!,
+    updated_at: unixSeconds(row.updatedAt)!,
+    last_used_at: unixSeconds(row.lastUsedAt)!,
+  };
+}
+
+export function toMessageView(row: MessageRow): MessageView {
+  return {
+    id: row.id,
+    object: 'conversation.message',
+    conversation_id: row.conversationId,
+    role: row.role,
+    content: row.content,
+    name: row.name,
+    tool_calls: (row.toolCalls as unknown[] | null) ?? null,
+    tool_call_id: row.toolCallId,
+    model: row.model,
+    status: row.status,
+    finish_reason: row.finishReason,
+    tokens: row.tokens,
+    usage: row.promptTokens === null ? null : { prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens ?? 0 },
+    created_at: unixSeconds(row.createdAt)!,
+  };
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+
+export const sessionIdParams = z.strictObject({ id: z.uuid() });
+export type SessionIdParams = z.infer<typeof sessionIdParams>;
+
+export const createSessionBody = z.strictObject({
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export type CreateSessionBody = z.infer<typeof createSessionBody>;
+
+export const listSessionsQuery = listQuery.extend({
+  active: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+});
+export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;
+
+export const sessionView = z
+  .object({
+    id: z.uuid(),
+    object: z.literal('session'),
+    user_id: z.uuid(),
+    active: z.boolean().describe('Not ended, and seen activity within SESSION_IDLE_MINUTES.'),
+    created_at: z.number().int(),
+    last_activity_at: z.number().int(),
+    ended_at: z.number().int().nullable(),
+    conversation_count: z.number().int(),
+    message_count: z.number().int(),
+    request_count: z.number().int(),
+    prompt_tokens: z.number().int(),
+    completion_tokens: z.number().int(),
+    total_tokens: z.number().int(),
+    cost_usd: z.number(),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Session' });
+export type SessionView = z.infer<typeof sessionView>;
+export const sessionList = listPageSchema(sessionView).meta({ id: 'SessionList' });

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { AppConfig } from '../../config/app-config.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { Caller } from '../../common/http/caller.js';
+import { toPage, type ListPage } from '../../common/http/pagination.js';
+import { unixSeconds } from '../../common/ids.js';
+import { microsToUsd } from '../../llm/pricing.js';
+import { canRead, resolveOwner } from '../../common/http/ownership.js';
+import type { CreateSessionBody, ListSessionsQuery, SessionView } from './sessions.schemas.js';
+import { SessionsRepository, type SessionActivity, type SessionRow } from './sessions.repository.js';
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly repo: SessionsRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(caller: Caller, input: CreateSessionBody): Promise<SessionView> {
+    return this.view(await this.repo.create(caller.userId, input.metadata));
+  }
+
+  async get(caller: Caller, id: string): Promise<SessionView> {
+    const row = await this.repo.findById(id);
+    if (!row || !canRead(caller, row.userId)) throw new DomainError('not_found', `No session with id ${id}.`);
+    return this.view(row);
+  }
+
+  async listForUser(caller: Caller, userId: string, query: ListSessionsQuery): Promise<ListPage<SessionView>> {
+    const owner = resolveOwner(caller, userId);
+    const since = this.idleSince();
+    const filter = query.active === undefined ? null : query.active ? { since } : { notSince: since };
+    return toPage(await this.repo.list(owner, query, filter), query, (row) => this.view(row));
+  }
+
+  async end(caller: Caller, id: string): Promise<SessionView> {
+    const row = await this.repo.findById(id);
+    if (!row || row.userId !== caller.userId) throw new DomainError('not_found', `No session with id ${id}.`);
+    if (row.endedAt) return this.view(row);
+    return this.view(await this.repo.end(id));
+  }
+
+  /**
+   * The session a chat request belongs to: the one it names (the caller's, not ended), else the
+   * caller's session active within SESSION_IDLE_MINUTES, else a new one. Creation is serialised
+   * per user so concurrent first requests join one session.
+   */
+  async resolveForRequest(caller: Caller, sessionId: string | undefined): Promise<SessionRow> {
+    if (sessionId) {
+      const row = await this.repo.findById(sessionId);
+      if (!row || row.userId !== caller.userId) {
+        throw new DomainError('not_found', `No session with id ${sessionId}.`, { param: 'session_id' });
+      }
+      if (row.endedAt) throw new DomainError('conflict', `Session ${sessionId} has ended; start a new one.`, { param: 'session_id', code: 'session_ended' });
+      return row;
+    }
+    const since = this.idleSince();
+    const active = await this.repo.findActive(caller.userId, since);
+    if (active) return active;
+    return this.repo.withUserLock(caller.userId, async (tx) => (await this.repo.findActive(caller.userId, since, tx)) ?? this.repo.create(caller.userId, {}, tx));
+  }
+
+  addActivity(tx: Prisma.TransactionClient, sessionId: string, activity: SessionActivity): Promise<void> {
+    return this.repo.addActivity(tx, sessionId, activity);
+  }
+
+  private idleSince(): Date {
+    return new Date(Date.now() - this.config.defaults.sessionIdleMinutes * 60_000);
+  }
+
+  private view(row: SessionRow): SessionView {
+    const prompt = Number(row.promptTokens);
+    const completion = Number(row.completionTokens);
+    return {
+      id: row.id,
+      object: 'session',
+      user_id: row.userId,
+      active: !row.endedAt && row.lastActivityAt >= this.idleSince(),
+      created_at: unixSeconds(row.createdAt)!,
+      last_activity_at: unixSeconds(row.lastActivityAt)!,
+      ended_at: unixSeconds(row.endedAt),
+      conversation_count: row.conversationCount,
+      message_count: row.messageCount,
+      request_count: row.requestCount,
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      cost_usd: microsToUsd(Number(row.costMicros)),
+      metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    };
+  }
+}

@@ -328,3 +328,36 @@ describe('/chat and /v1 with no provider key configured', () => {
     expect(words).toEqual(['one ', 'two ', 'three']);
   });
 });
+
+describe('streams that pause', () => {
+  let upstream: StandInUpstream;
+  let t: TestApp;
+  beforeAll(async () => {
+    upstream = await startStandInUpstream();
+    t = await startTestApp({
+      env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }, { upstream: { ping_interval_ms: 50 } }) },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await upstream.close();
+  });
+
+  it('send a `: ping` comment while the upstream is silent, and still end properly', async () => {
+    upstream.setDefault({ kind: 'reply', text: 'slow and steady', chunkDelayMs: 250 });
+    const res = await fetch(`${t.url}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'standin-gpt', stream: true, messages: [{ role: 'user', content: 'take your time' }] }),
+    });
+    const text = await res.text();
+    expect(text).toContain(': ping\n\n');
+    expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+    const content = text
+      .split('\n\n')
+      .filter((f) => f.startsWith('data: {'))
+      .map((f) => JSON.parse(f.slice(6)).choices[0]?.delta?.content ?? '')
+      .join('');
+    expect(content).toBe('slow and steady');
+  });
+});

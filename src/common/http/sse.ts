@@ -73,7 +73,10 @@ export class SseWriter {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.pingTimer);
-    if (!this.clientGone) this.res.end('data: [DONE]\n\n');
+    if (this.clientGone) return;
+    // During shutdown, a stream that began before it must not leave a kept-alive socket behind.
+    if (this.reply.server.isClosing()) this.res.once('finish', () => this.reply.server.server.closeIdleConnections());
+    this.res.end('data: [DONE]\n\n');
   }
 
   private async write(frame: string): Promise<void> {

@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/config.loader.js';
+import { ECHO_MODEL, ModelCatalog } from './model-catalog.js';
+
+function catalog(env: Record<string, string>, yaml = '{}') {
+  const dir = mkdtempSync(join(tmpdir(), 'colloquy-catalog-'));
+  writeFileSync(join(dir, 'c.yaml'), yaml);
+  return new ModelCatalog(loadConfig({ env: { PERSONAS_DIR: join(process.cwd(), 'config/personas'), ...env }, file: join(dir, 'c.yaml'), rootDir: process.cwd() }));
+}
+
+const MODELS = `
+models:
+  - { id: gpt-4o, provider: openai, context_window: 128000, pricing: { input: 2.5, output: 10 } }
+  - { id: local, provider: ollama, upstream_id: llama3.2, context_window: 8000 }
+`;
+
+describe('ModelCatalog', () => {
+  it('defaults to colloquy/echo when no provider is configured', () => {
+    const c = catalog({}, MODELS);
+    expect(c.defaultModelId).toBe(ECHO_MODEL);
+    expect(c.list().map((m) => m.id)).toContain(ECHO_MODEL);
+    expect(c.list().map((m) => m.id)).not.toContain('gpt-4o');
+  });
+
+  it('defaults to the first catalog model whose provider is configured', () => {
+    expect(catalog({ OPENAI_API_KEY: 'sk-x' }, MODELS).defaultModelId).toBe('gpt-4o');
+    expect(catalog({ OLLAMA_BASE_URL: 'http://x:11434' }, MODELS).defaultModelId).toBe('local');
+    expect(catalog({ OPENAI_API_KEY: 'sk-x', DEFAULT_MODEL: 'local', OLLAMA_BASE_URL: 'http://x:11434' }, MODELS).defaultModelId).toBe('local');
+  });
+
+  it('resolves personas over the default model, keeping the persona id', () => {
+    const c = catalog({ OPENAI_API_KEY: 'sk-x' }, MODELS);
+    const socrates = c.resolve('luminary/socrates');
+    expect(socrates).toMatchObject({ id: 'luminary/socrates', provider: 'openai', upstreamId: 'gpt-4o' });
+    expect(socrates.persona?.system_prompt).toContain('Socrates');
+    expect(c.resolve('luma/therapist').persona?.defaults).toEqual({ temperature: 0.7, max_tokens: 1000, frequency_penalty: 0.5, presence_penalty: 0.5 });
+  });
+
+  it('routes provider prefixes outside the catalog, unpriced', () => {
+    const c = catalog({ OPENROUTER_API_KEY: 'sk-or' }, MODELS);
+    expect(c.resolve('openrouter/mistralai/mistral-large')).toMatchObject({ provider: 'openrouter', upstreamId: 'mistralai/mistral-large', priced: false });
+    expect(() => c.resolve('ollama/llama3.2')).toThrow(expect.objectContaining({ code: 'model_not_found' }));
+  });
+
+  it('answers unknown and unconfigured models with model_not_found', () => {
+    const c = catalog({}, MODELS);
+    expect(() => c.resolve('gpt-4o')).toThrow(expect.objectContaining({ kind: 'not_found', code: 'model_not_found', param: 'model' }));
+    expect(() => c.resolve('nope')).toThrow(expect.objectContaining({ code: 'model_not_found' }));
+  });
+
+  it('ships the five LuminaryChat personas and Luma', () => {
+    const ids = catalog({}, MODELS).list().map((m) => m.id);
+    for (const id of ['luminary/confucius', 'luminary/leonardo_da_vinci', 'luminary/marie_curie', 'luminary/socrates', 'luminary/sun_tzu', 'luma/therapist']) {
+      expect(ids).toContain(id);
+    }
+  });
+
+  it('refuses a DEFAULT_MODEL that is not in the catalog at boot', () => {
+    expect(() => catalog({ DEFAULT_MODEL: 'gpt-9' }, MODELS)).toThrow(/DEFAULT_MODEL/);
+  });
+});

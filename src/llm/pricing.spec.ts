@@ -1,0 +1,31 @@
+import { costMicros, tokenUsage } from './pricing.js';
+
+describe('costMicros', () => {
+  const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25 };
+
+  it('prices tokens at the catalog rate per 1M tokens, in whole micro-dollars', () => {
+    // 1,000 prompt tokens at $2.50/M = $0.0025; 500 completion tokens at $10/M = $0.005.
+    expect(costMicros(gpt4o, { promptTokens: 1000, completionTokens: 500, cachedTokens: 0, reasoningTokens: 0 })).toBe(7500);
+  });
+
+  it('bills cached prompt tokens at the cached rate', () => {
+    expect(costMicros(gpt4o, { promptTokens: 1000, completionTokens: 0, cachedTokens: 400, reasoningTokens: 0 })).toBe(600 * 2.5 + 400 * 1.25);
+  });
+
+  it('does not bill reasoning tokens twice (they are part of completion tokens)', () => {
+    expect(costMicros(gpt4o, { promptTokens: 0, completionTokens: 100, cachedTokens: 0, reasoningTokens: 80 })).toBe(1000);
+  });
+
+  it('rounds once per call', () => {
+    expect(costMicros({ input: 0.15, output: 0.6, cachedInput: 0.075 }, { promptTokens: 3, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0 })).toBe(1);
+  });
+});
+
+describe('tokenUsage', () => {
+  it('reads the detail fields, treating missing ones as zero', () => {
+    expect(tokenUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 0, reasoningTokens: 0 });
+    expect(
+      tokenUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 3 } }),
+    ).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 4, reasoningTokens: 3 });
+  });
+});

@@ -1,0 +1,28 @@
+import { TokenCounter } from './token-counter.js';
+
+describe('TokenCounter', () => {
+  const tokens = new TokenCounter();
+  afterAll(() => tokens.onModuleDestroy());
+
+  it('counts with o200k_base', () => {
+    expect(tokens.count('Hello, world!')).toBe(4);
+    expect(tokens.count('')).toBe(0);
+  });
+
+  it('counts special-token text as ordinary text instead of throwing', () => {
+    expect(tokens.count('before <|endoftext|> after')).toBeGreaterThan(3);
+  });
+
+  it("follows OpenAI's message framing", () => {
+    // 3 per message + role + content, plus 3 priming the reply.
+    const prompt = tokens.countPrompt([{ role: 'user', content: 'Hello, world!' }]);
+    expect(prompt).toBe(3 + tokens.count('user') + 4 + 3);
+  });
+
+  it('counts images by detail and text parts by their text', () => {
+    const low = tokens.countContent([{ type: 'image_url', image_url: { url: 'data:image/png;base64,AA', detail: 'low' } }]);
+    const high = tokens.countContent([{ type: 'image_url', image_url: { url: 'data:image/png;base64,AA' } }]);
+    expect(low).toBeLessThan(high);
+    expect(tokens.countContent([{ type: 'text', text: 'Hello, world!' }])).toBe(4);
+  });
+});

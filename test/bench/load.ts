@@ -1,0 +1,158 @@
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+/**
+ * Closed-loop load: `concurrency` clients on as many keep-alive connections, each sending its
+ * next request as soon as the previous answer has been read to the end. Requests completing
+ * inside the measure window (after the warm-up) are recorded; `onWindow` brackets that window
+ * so the caller can read CPU counters exactly at its edges.
+ */
+
+export interface LoadOptions {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  stream: boolean;
+  concurrency: number;
+  warmupMs: number;
+  measureMs: number;
+  onWindowStart?: () => void;
+  onWindowEnd?: () => void;
+}
+
+export interface LoadResult {
+  /** Requests completed (successfully or not) inside the window. */
+  requests: number;
+  ok: number;
+  errors: number;
+  /** Errors seen during the warm-up (reported too: any error fails the scenario). */
+  warmupErrors: number;
+  errorSamples: string[];
+  windowMs: number;
+  rps: number;
+  latencyMs: Float64Array;
+  /** Time to the first body chunk carrying a `data:` frame with content (streams only). */
+  ttfcMs: Float64Array;
+}
+
+// A content delta with at least one character: `"content":"x`. The role chunk ("content":"") does not match.
+const CONTENT_RE = /"content":"[^"]/;
+
+class Samples {
+  private data = new Float64Array(1 << 14);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  values(): Float64Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const pool = new Pool(opts.origin, {
+    connections: opts.concurrency,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
+  const headers = { 'content-type': 'application/json', ...opts.headers };
+  const body = Buffer.from(opts.body);
+  const latency = new Samples();
+  const ttfc = new Samples();
+  const errorSamples: string[] = [];
+  let measuring = false;
+  let stopping = false;
+  let requests = 0;
+  let ok = 0;
+  let errors = 0;
+  let warmupErrors = 0;
+
+  const fail = (why: string): void => {
+    if (measuring) errors++;
+    else warmupErrors++;
+    if (errorSamples.length < 5) errorSamples.push(why);
+  };
+
+  async function one(): Promise<void> {
+    const t0 = performance.now();
+    let first = -1;
+    let good = false;
+    let why = '';
+    try {
+      const res = await pool.request({ method: 'POST', path: opts.path, headers, body });
+      if (opts.stream) {
+        let tail = '';
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          const text = chunk.toString('latin1');
+          if (first < 0 && CONTENT_RE.test(text)) first = performance.now() - t0;
+          tail = (tail + text).slice(-64);
+          if (res.statusCode !== 200 && why.length < 300) why += text;
+        }
+        good = res.statusCode === 200 && tail.includes('data: [DONE]') && first >= 0;
+        if (!good) why = `HTTP ${res.statusCode}: ${why || (first < 0 ? 'no content chunk' : 'no [DONE]: ' + JSON.stringify(tail))}`;
+      } else {
+        const text = await res.body.text();
+        good = res.statusCode === 200 && text.includes('"choices"');
+        if (!good) why = `HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
+      }
+    } catch (err) {
+      why = `request failed: ${(err as Error).message ?? String(err)}`;
+    }
+    const elapsed = performance.now() - t0;
+    if (!measuring || stopping) {
+      if (!good) fail(why);
+      return;
+    }
+    requests++;
+    if (!good) return fail(why);
+    ok++;
+    latency.push(elapsed);
+    if (opts.stream) ttfc.push(first);
+  }
+
+  async function client(): Promise<void> {
+    while (!stopping) await one();
+  }
+
+  const clients = Array.from({ length: opts.concurrency }, () => client());
+  await sleep(opts.warmupMs);
+  opts.onWindowStart?.();
+  const start = performance.now();
+  measuring = true;
+  await sleep(opts.measureMs);
+  stopping = true;
+  const windowMs = performance.now() - start;
+  opts.onWindowEnd?.();
+  await Promise.all(clients);
+  await pool.close();
+
+  return {
+    requests,
+    ok,
+    errors,
+    warmupErrors,
+    errorSamples,
+    windowMs,
+    rps: (ok * 1000) / windowMs,
+    latencyMs: latency.values(),
+    ttfcMs: ttfc.values(),
+  };
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

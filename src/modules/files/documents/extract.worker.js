@@ -1,0 +1,141 @@
+// Text extraction, run in a worker thread so that parsing a large document never stalls the
+// event loop that serves requests. Plain ESM JavaScript, loaded by path: as it is under jest, and
+// from dist/ after the build (which passes .js files through swc unchanged in meaning).
+//
+// Protocol. In: { id, kind: 'pdf' | 'docx' | 'text', buffer: ArrayBuffer (transferred), entries? }
+// where entries (DOCX only) are the central-directory records already vetted by the caller.
+// Out: { id, ok: true, text, pages } or { id, ok: false, error: { kind, message } }, with kind one
+// of 'encrypted' | 'corrupt' | 'archive_lies' (a part inflates past its declared size) | 'failed'
+// (a fault of ours, not the file's). Nothing is thrown across the boundary.
+import { parentPort } from 'node:worker_threads';
+import { createInflateRaw } from 'node:zlib';
+
+// Loaded on first use: pdf.js costs ~100 ms to import and a text-only worker never needs it.
+let pdfParse;
+let mammoth;
+
+// pdf.js can reject a promise nobody awaits on a malformed file. Left alone, that would kill the
+// worker (and read as a server fault); the job itself still settles, or times out.
+process.on('unhandledRejection', () => {});
+
+parentPort.on('message', async (job) => {
+  try {
+    const { text, pages } = await extract(job.kind, Buffer.from(job.buffer), job.entries);
+    parentPort.postMessage({ id: job.id, ok: true, text: normalise(text), pages });
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, ok: false, error: classify(err) });
+  }
+});
+
+async function extract(kind, buffer, entries) {
+  switch (kind) {
+    case 'pdf':
+      return extractPdf(buffer);
+    case 'docx':
+      return extractDocx(buffer, entries ?? []);
+    case 'text':
+      // fatal: false turns invalid bytes (a Latin-1 "é") into U+FFFD instead of failing; the BOM is dropped.
+      return { text: new TextDecoder('utf-8', { fatal: false }).decode(buffer), pages: null };
+    default:
+      throw new ExtractionError('failed', `unknown kind ${kind}`);
+  }
+}
+
+async function extractPdf(buffer) {
+  pdfParse ??= await load('pdf-parse');
+  // isEvalSupported: false keeps pdf.js from compiling font programs from the file into functions.
+  const parser = new pdfParse.PDFParse({ data: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length), isEvalSupported: false });
+  try {
+    const result = await parser.getText({ pageJoiner: '' });
+    return { text: result.pages.map((p) => p.text).join('\n\n'), pages: result.total };
+  } finally {
+    await parser.destroy();
+  }
+}
+
+async function extractDocx(buffer, entries) {
+  // Declared sizes were checked against the limits before the job was sent; a header can lie
+  // about them, though, and JSZip would inflate a part whole before noticing. Inflate each part
+  // here first, discarding the output, and stop as soon as one outgrows what it declared.
+  for (const entry of entries) await assertInflatesWithin(buffer, entry);
+  mammoth ??= (await load('mammoth')).default;
+  const result = await mammoth.extractRawText({ buffer });
+  return { text: result.value, pages: null };
+}
+
+async function assertInflatesWithin(buffer, entry) {
+  const at = entry.localHeaderOffset;
+  if (at + 30 > buffer.length || buffer.readUInt32LE(at) !== 0x04034b50) throw new ExtractionError('corrupt', `no local header for ${entry.name}`);
+  const start = at + 30 + buffer.readUInt16LE(at + 26) + buffer.readUInt16LE(at + 28);
+  const end = start + entry.compressedSize;
+  if (end > buffer.length) throw new ExtractionError('corrupt', `${entry.name} runs past the end`);
+  if (entry.method === 0) {
+    if (entry.compressedSize !== entry.uncompressedSize) throw new ExtractionError('archive_lies', `${entry.name} is stored with two sizes`);
+    return;
+  }
+  if (entry.method !== 8) throw new ExtractionError('corrupt', `${entry.name} uses compression method ${entry.method}`);
+
+  await new Promise((resolve, reject) => {
+    const inflater = createInflateRaw();
+    let produced = 0;
+    let settled = false;
+    const settle = (fn, value) => {
+      if (settled) return;
+      settled = true;
+      fn(value);
+    };
+    inflater.on('data', (chunk) => {
+      produced += chunk.length;
+      if (produced > entry.uncompressedSize) {
+        inflater.destroy();
+        settle(reject, new ExtractionError('archive_lies', `${entry.name} expands past its declared ${entry.uncompressedSize} bytes`));
+      }
+    });
+    inflater.on('end', () => settle(resolve));
+    inflater.on('error', (err) => settle(reject, new ExtractionError('corrupt', `${entry.name}: ${err.message}`)));
+    inflater.end(buffer.subarray(start, end));
+  });
+}
+
+// A library that cannot load is the deployment's fault, not the file's: say so, as 'failed'.
+async function load(name) {
+  try {
+    return await import(name);
+  } catch (err) {
+    throw new ExtractionError('failed', `cannot load ${name}: ${err?.message ?? err}`);
+  }
+}
+
+/** Light clean-up that keeps paragraph breaks: the token budget cuts on them later. */
+function normalise(text) {
+  return (
+    text
+      .replace(/\r\n?/g, '\n')
+      .replace(/\f/g, '\n\n')
+      // NUL and other C0 controls: meaningless to a model, and PostgreSQL refuses NUL in text.
+      .replace(/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/g, '')
+      .replace(/[ \t\u00a0]+$/gm, '')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim()
+      // Lone surrogates (from odd PDF encodings) cannot be stored as UTF-8.
+      .toWellFormed()
+  );
+}
+
+class ExtractionError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+function classify(err) {
+  if (err instanceof ExtractionError) return { kind: err.kind, message: err.message };
+  const name = err?.name ?? '';
+  const message = String(err?.message ?? err);
+  if (name === 'PasswordException') return { kind: 'encrypted', message };
+  // pdf.js names its format failures; mammoth and JSZip throw plain Errors for a broken archive
+  // or a missing part. Anything that fails while parsing a file is, as far as the user can act
+  // on it, a damaged file.
+  return { kind: 'corrupt', message: `${name || 'Error'}: ${message}` };
+}

@@ -81,31 +81,51 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (errorSamples.length < 5) errorSamples.push(why);
   };
 
+  // The low-level dispatch API: no Readable stream or promise per chunk, so the load side stays cheap.
+  function exchange(): Promise<{ status: number; first: number; ok: boolean; why: string }> {
+    return new Promise((done) => {
+      const t0 = performance.now();
+      let status = 0;
+      let first = -1;
+      let tail = '';
+      let text = '';
+      pool.dispatch(
+        { method: 'POST', path: opts.path, headers, body },
+        {
+          // (undici recognises the new handler API by onRequestStart)
+          onRequestStart() {},
+          onResponseStart(_controller, statusCode) {
+            status = statusCode;
+          },
+          onResponseData(_controller, chunk: Buffer) {
+            const s = chunk.toString('latin1');
+            if (opts.stream && status === 200) {
+              if (first < 0 && CONTENT_RE.test(s)) first = performance.now() - t0;
+              tail = (tail + s).slice(-64);
+            } else if (text.length < 65536) {
+              text += s;
+            }
+          },
+          onResponseEnd() {
+            if (opts.stream && status === 200) {
+              const ok = tail.includes('data: [DONE]') && first >= 0;
+              done({ status, first, ok, why: ok ? '' : first < 0 ? 'no content chunk' : `no [DONE] at the end: ${JSON.stringify(tail)}` });
+            } else {
+              const ok = status === 200 && !opts.stream && text.includes('"choices"');
+              done({ status, first, ok, why: ok ? '' : `HTTP ${status}: ${text.slice(0, 300)}` });
+            }
+          },
+          onResponseError(_controller, err: Error) {
+            done({ status, first, ok: false, why: `request failed: ${err.message}` });
+          },
+        },
+      );
+    });
+  }
+
   async function one(): Promise<void> {
     const t0 = performance.now();
-    let first = -1;
-    let good = false;
-    let why = '';
-    try {
-      const res = await pool.request({ method: 'POST', path: opts.path, headers, body });
-      if (opts.stream) {
-        let tail = '';
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          const text = chunk.toString('latin1');
-          if (first < 0 && CONTENT_RE.test(text)) first = performance.now() - t0;
-          tail = (tail + text).slice(-64);
-          if (res.statusCode !== 200 && why.length < 300) why += text;
-        }
-        good = res.statusCode === 200 && tail.includes('data: [DONE]') && first >= 0;
-        if (!good) why = `HTTP ${res.statusCode}: ${why || (first < 0 ? 'no content chunk' : 'no [DONE]: ' + JSON.stringify(tail))}`;
-      } else {
-        const text = await res.body.text();
-        good = res.statusCode === 200 && text.includes('"choices"');
-        if (!good) why = `HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
-      }
-    } catch (err) {
-      why = `request failed: ${(err as Error).message ?? String(err)}`;
-    }
+    const { first, ok: good, why } = await exchange();
     const elapsed = performance.now() - t0;
     if (!measuring || stopping) {
       if (!good) fail(why);

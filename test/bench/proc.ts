@@ -105,3 +105,27 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+export interface CoreTimes {
+  /** Ticks not idle (user, nice, system, irq, softirq, steal), all processes. */
+  busy: number;
+  steal: number;
+  total: number;
+}
+
+/** Per-core times from /proc/stat (index = core number). */
+export function coreTimes(): CoreTimes[] {
+  const cores: CoreTimes[] = [];
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].split(/\s+/).map(Number);
+      const busy = user + nice + system + irq + softirq + (steal || 0);
+      cores[Number(m[1])] = { busy, steal: steal || 0, total: busy + idle + iowait };
+    }
+  } catch {
+    // not Linux
+  }
+  return cores;
+}

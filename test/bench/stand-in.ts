@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { estimateUsage, lastUserText, startStandInUpstream } from '../support/stand-in-upstream.js';
 
 /**
@@ -8,7 +7,8 @@ import { estimateUsage, lastUserText, startStandInUpstream } from '../support/st
  * estimate: "Stand-in reply to: <last user text>"), but renders each distinct request body once
  * and then replays the bytes, so that it costs as little CPU as possible and never becomes the
  * bottleneck. Streams: a role chunk, ~9 content chunks of 4 words, a finish chunk, a usage chunk
- * when `stream_options.include_usage` is true, then `data: [DONE]`; each frame is its own write.
+ * when `stream_options.include_usage` is true, then `data: [DONE]`; each frame is its own HTTP
+ * chunk, all sent at once (no delay between chunks: the upstream is as fast as it gets).
  *
  * BENCH_STANDIN=support uses the tests' stand-in instead (slower, for cross-checking).
  * Prints `LISTENING <port>` on stdout once ready.
@@ -81,44 +81,107 @@ function render(raw: string): Rendered | null {
   return { stream, parts };
 }
 
-const JSON_HEAD = { 'content-type': 'application/json' };
-const SSE_HEAD = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
-const NOT_FOUND = JSON.stringify({ error: { message: 'no route', type: 'invalid_request_error', param: null, code: null } });
+// The stand-in speaks HTTP/1.1 straight on the socket (keep-alive, Content-Length or chunked
+// request bodies): node:http costs about as much CPU per request as the baseline proxy itself,
+// and the stand-in shares core 1 with the load generator.
 
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
-      res.writeHead(404, { ...JSON_HEAD, 'content-length': Buffer.byteLength(NOT_FOUND) });
-      res.end(NOT_FOUND);
-      return;
+const NOT_FOUND = response(404, 'application/json', JSON.stringify({ error: { message: 'no route', type: 'invalid_request_error', param: null, code: null } }));
+const BAD_BODY = response(400, 'application/json', JSON.stringify({ error: { message: 'bad body', type: 'invalid_request_error', param: null, code: null } }));
+
+function response(status: number, type: string, body: string | Buffer): Buffer {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const reason = status === 200 ? 'OK' : status === 404 ? 'Not Found' : 'Bad Request';
+  return Buffer.concat([
+    Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${type}\r\ncontent-length: ${bytes.length}\r\nconnection: keep-alive\r\nkeep-alive: timeout=120\r\n\r\n`),
+    bytes,
+  ]);
+}
+
+/** A streamed answer: chunked transfer encoding, one HTTP chunk per SSE frame. */
+function sseResponse(frames: Buffer[]): Buffer {
+  const parts: Buffer[] = [
+    Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: keep-alive\r\nkeep-alive: timeout=120\r\ntransfer-encoding: chunked\r\n\r\n'),
+  ];
+  for (const frame of frames) parts.push(Buffer.from(`${frame.length.toString(16)}\r\n`), frame, Buffer.from('\r\n'));
+  parts.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(parts);
+}
+
+const wire = new Map<string, Buffer>();
+
+function answer(path: string, method: string, raw: string): Buffer {
+  if (method !== 'POST' || !path.split('?')[0].endsWith('/chat/completions')) return NOT_FOUND;
+  let bytes = wire.get(raw);
+  if (bytes) return bytes;
+  const rendered = render(raw);
+  if (!rendered) return BAD_BODY;
+  bytes = rendered.stream ? sseResponse(rendered.parts) : response(200, 'application/json', rendered.parts[0]);
+  // Bodies that differ on every request (none in the benchmark) would just be rendered each time.
+  if (wire.size >= 1000) wire.clear();
+  wire.set(raw, bytes);
+  return bytes;
+}
+
+/** Decodes a complete chunked body starting at `at`; null until the last chunk has arrived. */
+function dechunk(buf: Buffer, at: number): { body: Buffer; end: number } | null {
+  const parts: Buffer[] = [];
+  let i = at;
+  for (;;) {
+    const lineEnd = buf.indexOf('\r\n', i);
+    if (lineEnd < 0) return null;
+    const size = parseInt(buf.toString('latin1', i, lineEnd).split(';')[0], 16);
+    if (!Number.isFinite(size)) throw new Error('bad chunk size');
+    if (size === 0) {
+      const end = buf.indexOf('\r\n\r\n', lineEnd);
+      if (end < 0 && buf.length < lineEnd + 4) return null;
+      return { body: Buffer.concat(parts), end: end < 0 ? lineEnd + 4 : end + 4 };
     }
-    const raw = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    let rendered = cache.get(raw);
-    if (!rendered) {
-      const fresh = render(raw);
-      if (!fresh) {
-        const msg = JSON.stringify({ error: { message: 'bad body', type: 'invalid_request_error', param: null, code: null } });
-        res.writeHead(400, { ...JSON_HEAD, 'content-length': Buffer.byteLength(msg) });
-        res.end(msg);
-        return;
+    if (buf.length < lineEnd + 2 + size + 2) return null;
+    parts.push(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
+    i = lineEnd + 2 + size + 2;
+  }
+}
+
+function onConnection(socket: Socket): void {
+  socket.setNoDelay(true);
+  let pending: Buffer | null = null;
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (data: Buffer) => {
+    let buf: Buffer = pending ? Buffer.concat([pending, data]) : data;
+    pending = null;
+    try {
+      while (buf.length) {
+        const headEnd = buf.indexOf('\r\n\r\n');
+        if (headEnd < 0) break;
+        const head = buf.toString('latin1', 0, headEnd);
+        const nl = head.indexOf('\r\n');
+        const firstLine = nl < 0 ? head : head.slice(0, nl);
+        const [method, path] = firstLine.split(' ');
+        const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
+        let body: Buffer;
+        let end: number;
+        if (/\r\ntransfer-encoding:[ \t]*chunked/i.test(head)) {
+          const chunked = dechunk(buf, headEnd + 4);
+          if (!chunked) break;
+          ({ body, end } = chunked);
+        } else {
+          const n = length ? Number(length[1]) : 0;
+          if (buf.length < headEnd + 4 + n) break;
+          body = buf.subarray(headEnd + 4, headEnd + 4 + n);
+          end = headEnd + 4 + n;
+        }
+        socket.write(answer(path ?? '/', method ?? 'GET', body.toString('utf8')));
+        if (/\r\nconnection:[ \t]*close/i.test(head)) {
+          socket.end();
+          return;
+        }
+        buf = buf.subarray(end);
       }
-      // Bodies that differ on every request (none in the benchmark) would just be re-rendered.
-      if (cache.size >= 1000) cache.clear();
-      cache.set(raw, fresh);
-      rendered = fresh;
-    }
-    if (!rendered.stream) {
-      const body = rendered.parts[0];
-      res.writeHead(200, { ...JSON_HEAD, 'content-length': body.length });
-      res.end(body);
+    } catch {
+      socket.destroy();
       return;
     }
-    res.writeHead(200, SSE_HEAD);
-    const last = rendered.parts.length - 1;
-    for (let i = 0; i < last; i++) res.write(rendered.parts[i]);
-    res.end(rendered.parts[last]);
+    if (buf.length) pending = Buffer.from(buf);
   });
 }
 
@@ -128,7 +191,7 @@ async function main(): Promise<void> {
     process.stdout.write(`LISTENING ${new URL(upstream.baseUrl).port}\n`);
     return;
   }
-  const server = createServer({ keepAliveTimeout: 120_000 }, handle);
+  const server = createServer(onConnection);
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
   });

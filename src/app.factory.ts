@@ -42,6 +42,15 @@ export async function createApp(
     },
     logger: false,
     return503OnClosing: true,
+    multipart: {
+      limits: {
+        fileSize: config.limits.maxFileBytes,
+        files: config.limits.maxFilesPerRequest,
+        fieldSize: config.http.maxBodyBytes,
+        fields: 100,
+        parts: config.limits.maxFilesPerRequest + 100,
+      },
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, runtime), adapter, {
     logger: new NestPinoLogger(logger),

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ErrorFilter } from './common/errors/error.filter.js';
+import { ContentTypeGuard } from './common/http/content-type.guard.js';
 import { validationPipe } from './common/http/validation.pipe.js';
 import type { AppLogger } from './common/logging/logger.js';
 import { AppConfig } from './config/app-config.js';
@@ -12,6 +13,7 @@ import { LlmModule } from './llm/llm.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
+import { FilesModule } from './modules/files/files.module.js';
 import { SessionsModule } from './modules/sessions/sessions.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { ModelsModule } from './modules/models/models.module.js';
@@ -38,12 +40,14 @@ export class AppModule {
         CompletionsModule,
         SessionsModule,
         ConversationsModule,
+        FilesModule,
         ChatModule,
       ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_GUARD, useClass: ContentTypeGuard },
       ],
     };
   }

@@ -59,6 +59,7 @@ export class AppConfig {
   readonly models: readonly ModelEntry[];
   readonly defaults: { model: string | null; sessionIdleMinutes: number };
   readonly limits: LimitSettings;
+  readonly files: { imageDelivery: 'data_url' | 'presigned_url' };
   /** The installation: where prisma/migrations and the shipped config live. */
   readonly rootDir: string;
   readonly migrationsDir: string;
@@ -124,6 +125,7 @@ export class AppConfig {
     );
     this.models = shape.models;
     this.defaults = { model: shape.defaults.model, sessionIdleMinutes: shape.defaults.session_idle_minutes };
+    this.files = { imageDelivery: shape.files.image_delivery };
     this.limits = {
       maxInputTokens: limits.max_input_tokens,
       maxFileBytes: Math.round(limits.max_file_mb * MB),

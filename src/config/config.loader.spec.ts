@@ -42,6 +42,11 @@ describe('loadConfig', () => {
     expect(config.providers.get('openai')).toMatchObject({ apiKey: 'sk-test', configured: true });
   });
 
+  it('keeps the defaults of a section that an override only partly sets', () => {
+    const config = loadConfig({ env: { RATE_LIMIT_RPM: '5' }, file: yamlFile('{}') });
+    expect(config.limits.rate).toEqual({ rpm: 5, tpm: 200_000 });
+  });
+
   it('treats empty variables as unset, as .env files often leave them', () => {
     const config = loadConfig({ env: { PORT: '', DATABASE_URL: '  ' }, file: yamlFile('{}') });
     expect(config.http.port).toBe(3000);

@@ -44,6 +44,7 @@ export const ENV_BINDINGS = [
   ['MAX_FILE_MB', 'limits.max_file_mb'],
   ['MAX_FILES_PER_REQUEST', 'limits.max_files_per_request'],
   ['MAX_UNZIPPED_MB', 'limits.max_unzipped_mb'],
+  ['FILES_IMAGE_DELIVERY', 'files.image_delivery'],
   ['RATE_LIMIT_RPM', 'limits.rate.rpm'],
   ['RATE_LIMIT_TPM', 'limits.rate.tpm'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
@@ -144,7 +145,7 @@ function readYaml(file: string): Record<string, unknown> {
 /** Missing sections become empty objects so their defaults apply. */
 function withSections(raw: Record<string, unknown>): Record<string, unknown> {
   const tree: Record<string, unknown> = structuredClone(raw);
-  for (const key of ['server', 'database', 'redis', 'auth', 'metrics', 'upstream', 'defaults', 'limits']) {
+  for (const key of ['server', 'database', 'redis', 'auth', 'metrics', 'upstream', 'defaults', 'files', 'limits']) {
     tree[key] ??= {};
   }
   tree.storage ??= {};

@@ -75,8 +75,8 @@ const providerSchema = z.strictObject({
 });
 
 const rateSchema = z.strictObject({
-  rpm: nonNegativeInt,
-  tpm: nonNegativeInt,
+  rpm: nonNegativeInt.default(60),
+  tpm: nonNegativeInt.default(200_000),
 });
 
 export const configSchema = z.strictObject({
@@ -136,6 +136,10 @@ export const configSchema = z.strictObject({
     model: optionalString,
     session_idle_minutes: positiveInt.default(30),
   }),
+  files: z.strictObject({
+    /** How images reach a vision model: inline base64, or a presigned S3 URL the upstream fetches. */
+    image_delivery: z.enum(['data_url', 'presigned_url']).default('data_url'),
+  }),
   limits: z.strictObject({
     /** Largest prompt accepted, in tokens, whatever the model's context window. */
     max_input_tokens: positiveInt.default(1_000_000),
@@ -144,7 +148,8 @@ export const configSchema = z.strictObject({
     max_unzipped_mb: z.coerce.number().positive().default(100),
     max_file_tokens: positiveInt.default(50_000),
     max_attachment_tokens: positiveInt.default(100_000),
-    rate: rateSchema.default({ rpm: 60, tpm: 200_000 }),
+    // prefault: a partial override (RATE_LIMIT_RPM alone) still gets the other default.
+    rate: rateSchema.prefault({}),
   }),
 });
 

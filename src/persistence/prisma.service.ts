@@ -101,6 +101,15 @@ export class PrismaService extends PrismaClient {
     }
   }
 
+  /**
+   * A statement straight on the driver, outside Prisma's query engine: for the few hot writes
+   * (batched usage records) where compiling a query per call would cost more than the write.
+   */
+  async execute(sql: string, params: unknown[]): Promise<void> {
+    if (this.pool) await this.pool.query(sql, params);
+    else await this.pglite!.query(sql, params);
+  }
+
   async close(): Promise<void> {
     await this.$disconnect().catch(() => undefined);
     if (this.pool) await this.pool.end().catch(() => undefined);

@@ -64,7 +64,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     bodyTimeout: 30_000,
   });
   const headers = { 'content-type': 'application/json', ...opts.headers };
-  const body = Buffer.from(opts.body);
+  // `#N#` in the body is replaced by a per-request counter (see run.ts).
+  const [bodyHead, bodyTail] = opts.body.includes('#N#') ? opts.body.split('#N#') : [opts.body, null];
+  let sequence = 0;
+  const nextBody = (): Buffer | string => (bodyTail === null ? bodyHead : `${bodyHead}${++sequence}${bodyTail}`);
   const latency = new Samples();
   const ttfc = new Samples();
   const errorSamples: string[] = [];
@@ -90,7 +93,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       let tail = '';
       let text = '';
       pool.dispatch(
-        { method: 'POST', path: opts.path, headers, body },
+        { method: 'POST', path: opts.path, headers, body: nextBody() },
         {
           // (undici recognises the new handler API by onRequestStart)
           onRequestStart() {},

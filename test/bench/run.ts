@@ -291,7 +291,9 @@ async function measure(
   warmupMs = warmupSeconds * 1000,
   measureMs = measureSeconds * 1000,
 ): Promise<Figures> {
-  const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: PROMPT }], ...(stream ? { stream: true } : {}) });
+  // Each request's prompt ends with its own number (the #N# marker), so no cache along the way
+  // (token counts, for one) sees the same text twice: the figures are those of fresh prompts.
+  const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: `${PROMPT} (request #N#)` }], ...(stream ? { stream: true } : {}) });
   let cpu0 = { server: 0, other: 0, standIn: 0, self: 0, postgres: 0 };
   let cpu1 = { ...cpu0 };
   let peakRss = 0;

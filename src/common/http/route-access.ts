@@ -8,3 +8,8 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC
 
 /** Only callers whose user has the admin role may use the route; others get 403. */
 export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADMIN_ROUTE, true);
+
+export const MULTIPART_ROUTE = 'colloquy:multipart';
+
+/** The route reads multipart/form-data; elsewhere a multipart body gets 415. */
+export const AcceptsMultipart = (): MethodDecorator & ClassDecorator => SetMetadata(MULTIPART_ROUTE, true);

@@ -83,11 +83,11 @@ export class ApiKeysService {
   /** Verifies an `Authorization` header value and answers the caller, or throws 401/403. */
   async authenticate(header: string | undefined): Promise<Caller> {
     const key = parseBearer(header);
-    const hash = hashApiKey(key);
     const now = Date.now();
-    let entry = this.cache.get(hash);
+    // Cached by the presented key itself, so a hit costs no hashing.
+    let entry = this.cache.get(key);
     if (!entry || entry.expiresAt <= now) {
-      entry = await this.lookup(hash, now);
+      entry = await this.lookup(key, now);
     }
     if (entry.disabled) {
       throw new DomainError('forbidden', 'This account is disabled.', { code: 'account_disabled' });
@@ -96,10 +96,10 @@ export class ApiKeysService {
     return entry.caller;
   }
 
-  private async lookup(hash: string, now: number): Promise<CacheEntry> {
-    const row = await this.repo.findByHash(hash);
+  private async lookup(key: string, now: number): Promise<CacheEntry> {
+    const row = await this.repo.findByHash(hashApiKey(key));
     if (!row || row.revokedAt) {
-      this.cache.delete(hash);
+      this.cache.delete(key);
       throw new DomainError('unauthenticated', BAD_KEY);
     }
     const entry: CacheEntry = {
@@ -108,7 +108,7 @@ export class ApiKeysService {
       expiresAt: now + this.config.auth.cacheTtlMs,
     };
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    this.cache.set(hash, entry);
+    this.cache.set(key, entry);
     return entry;
   }
 
@@ -121,7 +121,7 @@ export class ApiKeysService {
   }
 
   private forget(match: (entry: CacheEntry) => boolean): void {
-    for (const [hash, entry] of this.cache) if (match(entry)) this.cache.delete(hash);
+    for (const [key, entry] of this.cache) if (match(entry)) this.cache.delete(key);
   }
 
   private async store(

@@ -1,11 +1,13 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { AcceptsMultipart } from '../../common/http/route-access.js';
 import { chatBody, chatResponseView, type ChatBody } from './chat.schemas.js';
 import { ChatService } from './chat.service.js';
+import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
 
 @ApiTags('Chat')
 @ApiBearerAuth()
@@ -15,13 +17,19 @@ export class ChatController {
 
   @Post()
   @HttpCode(200)
+  @AcceptsMultipart()
+  @UseInterceptors(MultipartChatInterceptor)
+  @ApiConsumes('application/json', 'multipart/form-data')
   @ApiOperation({
     summary: 'Chat in a conversation (the unified endpoint)',
     description:
       'Sends the new messages of a turn. Without `conversation_id` a conversation is created; with one, its stored ' +
       "history is loaded and trimmed to the model's context. The answer is a `chat.completion` plus `conversation_id`, " +
       '`session_id` and `cost` (USD). With `stream: true`: the same SSE format as /v1/chat/completions, an ' +
-      '`x-conversation-id` header, and a last chunk carrying `usage`, `conversation_id` and `cost` before `[DONE]`.',
+      '`x-conversation-id` header, and a last chunk carrying `usage`, `conversation_id` and `cost` before `[DONE]`. ' +
+      'As multipart/form-data: a `messages` field holding JSON, the other fields as form fields, and files in parts ' +
+      'named `files` (attached to the last user message). JSON requests attach uploaded files with `file_ids` or ' +
+      '`{"type":"file","file":{"file_id":…}}` content parts.',
   })
   @ApiBody({ schema: { $ref: '#/components/schemas/ChatRequest' } })
   @ApiProduces('application/json', 'text/event-stream')

@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { CompletionsModule } from '../completions/completions.module.js';
 import { ConversationsModule } from '../conversations/conversations.module.js';
+import { FilesModule } from '../files/files.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatService } from './chat.service.js';
+import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
 
 @Module({
-  imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule],
+  imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule, FilesModule],
   controllers: [ChatController],
-  providers: [ChatService],
+  providers: [ChatService, MultipartChatInterceptor],
 })
 export class ChatModule {}

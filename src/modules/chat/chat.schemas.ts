@@ -11,6 +11,7 @@ export const chatBody = z
     title: z.string().trim().min(1).max(500).optional().describe('Title of a new conversation (default: from the first message).'),
     tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    file_ids: z.array(z.uuid()).max(100).optional().describe('Uploaded files to attach to the last user message.'),
     ...samplingFields,
     n: z.literal(1).nullish().describe('Only one choice: it is the one stored.'),
   })

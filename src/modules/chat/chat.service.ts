@@ -4,7 +4,8 @@ import { AppConfig } from '../../config/app-config.js';
 import type { Caller } from '../../common/http/caller.js';
 import { clientDisconnectSignal } from '../../common/http/sse.js';
 import { uuidv7 } from '../../common/ids.js';
-import type { ChatMessage, ChatRequestBody } from '../../llm/chat-types.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { ChatMessage, ChatRequestBody, ContentPart, FilePart } from '../../llm/chat-types.js';
 import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
 import type { Persona } from '../../llm/personas.js';
 import { costMicros, microsToUsd } from '../../llm/pricing.js';
@@ -16,16 +17,23 @@ import { usageEntry, type RequestMeta } from '../completions/completions.service
 import type { MessageRow, NewMessage } from '../conversations/conversations.repository.js';
 import { ConversationsService, type ChatThread } from '../conversations/conversations.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { AttachmentResolver } from '../files/attachment-resolver.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { ChatBody } from './chat.schemas.js';
 import { fitContext, type PromptItem } from './context-window.js';
 
-const OPENAI_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model']);
+const OPENAI_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model', 'file_ids']);
+/** Tokens OpenAI adds around a prompt to prime the reply. */
+const REPLY_PRIMING = 3;
 const TITLE_CHARS = 80;
 
 interface Turn {
   caller: Caller;
   body: ChatBody;
+  /** The new messages as stored: file references, not their text. */
+  fresh: ChatMessage[];
+  /** Tokens of each new message once its attachments are expanded. */
+  freshTokens: number[];
   model: ResolvedModel;
   persona: Persona | null;
   thread: ChatThread | null;
@@ -51,6 +59,7 @@ export class ChatService {
     private readonly sessions: SessionsService,
     private readonly usage: UsageRecorder,
     private readonly transactions: TransactionRunner,
+    private readonly attachments: AttachmentResolver,
     private readonly config: AppConfig,
   ) {}
 
@@ -92,8 +101,11 @@ export class ChatService {
     const model = this.catalog.resolve(body.model ?? thread?.conversation.model ?? undefined);
     const session = await this.sessions.resolveForRequest(caller, body.session_id);
 
-    const fresh = body.messages.map((m) => this.item(m as ChatMessage));
-    const stored = (thread?.history ?? []).filter((m) => !(m.status === 'error' && !m.content)).map((m) => this.item(fromStored(m), m.tokens));
+    const rows = (thread?.history ?? []).filter((m) => !(m.status === 'error' && !m.content));
+    const freshMessages = attachFiles(body.messages as ChatMessage[], body.file_ids ?? []);
+    const expanded = await this.attachments.expand(caller, [...rows.map(fromStored), ...freshMessages], model, rows.length);
+    const stored = rows.map((row, i) => this.item(expanded.messages[i], row.tokens));
+    const fresh = freshMessages.map((m, k) => this.item(expanded.messages[rows.length + k], this.tokens.countMessage(m) + expanded.attachmentTokens[rows.length + k]));
     const isSystem = (i: PromptItem) => i.message.role === 'system' || i.message.role === 'developer';
     const system = [...stored.filter(isSystem), ...fresh.filter(isSystem)];
     const effectivePersona = persona ?? model.persona;
@@ -106,10 +118,14 @@ export class ChatService {
     for (const [key, value] of Object.entries(body)) {
       if (!OPENAI_FIELDS.has(key) && value !== undefined) upstream[key] = value;
     }
-    const call = this.runner.prepare(model, upstream, { persona: effectivePersona, responseModel: model.id });
+    const keptTokens = fitted.items.reduce((n, i) => n + i.tokens, 0) + personaTokens + REPLY_PRIMING;
+    const promptTokens = keptTokens + (upstream.tools ? this.tokens.count(JSON.stringify(upstream.tools)) : 0);
+    const call = this.runner.prepare(model, upstream, { persona: effectivePersona, responseModel: model.id, promptTokens });
     return {
       caller,
       body,
+      fresh: freshMessages,
+      freshTokens: fresh.map((i) => i.tokens),
       model,
       persona,
       thread,
@@ -133,7 +149,7 @@ export class ChatService {
     const links = { conversationId: isNew && !createsConversation ? null : turn.conversationId, sessionId: turn.sessionId };
     const entry = usageEntry(turn.caller, turn.call, outcome, turn.meta, turn.body.user, links);
 
-    const messages: NewMessage[] = answered ? turn.body.messages.map((m) => this.newMessage(m as ChatMessage)) : [];
+    const messages: NewMessage[] = answered ? turn.fresh.map((m, i) => this.newMessage(m, turn.freshTokens[i])) : [];
     if (answered && (outcome.text || outcome.toolCalls)) {
       const reply: ChatMessage = { role: 'assistant', content: outcome.text || null, ...(outcome.toolCalls ? { tool_calls: outcome.toolCalls } : {}) };
       messages.push({
@@ -155,7 +171,7 @@ export class ChatService {
           id: turn.conversationId,
           userId: turn.caller.userId,
           sessionId: turn.sessionId,
-          title: turn.body.title ?? deriveTitle(turn.body.messages as ChatMessage[]),
+          title: turn.body.title ?? deriveTitle(turn.fresh),
           tags: turn.body.tags ?? [],
           metadata: turn.body.metadata ?? {},
           model: turn.call.responseModel,
@@ -188,16 +204,33 @@ export class ChatService {
     return { message, tokens: tokens ?? this.tokens.countMessage(message) };
   }
 
-  private newMessage(message: ChatMessage): NewMessage {
+  private newMessage(message: ChatMessage, tokens: number): NewMessage {
     return {
       role: message.role,
       content: message.content ?? null,
       name: message.name ?? null,
       toolCalls: message.tool_calls ?? null,
       toolCallId: message.tool_call_id ?? null,
-      tokens: this.tokens.countMessage(message),
+      tokens,
+      fileIds: fileIdsOf(message),
     };
   }
+}
+
+/** `file_ids` become file parts of the last user message (references, expanded per call). */
+function attachFiles(messages: ChatMessage[], fileIds: string[]): ChatMessage[] {
+  if (!fileIds.length) return messages;
+  const last = messages.map((m) => m.role).lastIndexOf('user');
+  if (last < 0) throw new DomainError('invalid', 'Files need a user message to attach to.', { param: 'file_ids' });
+  const target = messages[last];
+  const parts: ContentPart[] = typeof target.content === 'string' ? [{ type: 'text', text: target.content }] : [...(target.content ?? [])];
+  for (const id of fileIds) parts.push({ type: 'file', file: { file_id: id } });
+  return messages.map((m, i) => (i === last ? { ...m, content: parts } : m));
+}
+
+function fileIdsOf(message: ChatMessage): string[] {
+  if (!Array.isArray(message.content)) return [];
+  return message.content.flatMap((p) => (p.type === 'file' && (p as FilePart).file.file_id ? [(p as FilePart).file.file_id!] : []));
 }
 
 /** A stored message as it goes back into a prompt. */

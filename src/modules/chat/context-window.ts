@@ -8,6 +8,8 @@ export interface PromptItem {
 
 export interface FittedPrompt {
   messages: ChatMessage[];
+  /** The items kept, in prompt order (their token counts sum to the prompt's). */
+  items: PromptItem[];
   /** History messages left out because they did not fit. */
   dropped: number;
 }
@@ -48,8 +50,10 @@ export function fitContext(
     kept.unshift(turns[i]);
   }
   const keptHistory = kept.flat();
+  const items = [...system, ...keptHistory, ...fresh];
   return {
-    messages: [...system, ...keptHistory, ...fresh].map((i) => i.message),
+    messages: items.map((i) => i.message),
+    items,
     dropped: history.length - keptHistory.length,
   };
 }

@@ -70,7 +70,7 @@ export class CompletionRunner {
   prepare(
     model: ResolvedModel,
     body: ChatRequestBody,
-    options: { persona?: Persona | null; responseModel?: string } = {},
+    options: { persona?: Persona | null; responseModel?: string; promptTokens?: number } = {},
   ): PreparedCall {
     const persona = options.persona ?? model.persona;
     const upstream: ChatRequestBody = { ...body, model: model.id };
@@ -85,7 +85,8 @@ export class CompletionRunner {
     delete upstream.stream;
     delete upstream.stream_options;
     if (!model.vision) assertNoImages(upstream.messages, model.id);
-    const promptTokens = this.tokens.countPrompt(upstream.messages, upstream.tools);
+    // A caller that already counted (the chat, whose documents are long) passes its figure on.
+    const promptTokens = options.promptTokens ?? this.tokens.countPrompt(upstream.messages, upstream.tools);
     const requestedOutput = upstream.max_completion_tokens ?? upstream.max_tokens ?? null;
     if (promptTokens > this.config.limits.maxInputTokens) {
       throw contextExceeded(promptTokens, null, this.config.limits.maxInputTokens, 'The server accepts at most');

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { FilesModule } from '../files/files.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { CompletionRunner } from './completion-runner.js';
 import { CompletionsController } from './completions.controller.js';
 import { CompletionsService } from './completions.service.js';
 
 @Module({
-  imports: [UsageModule],
+  imports: [UsageModule, FilesModule],
   controllers: [CompletionsController],
   providers: [CompletionRunner, CompletionsService],
   exports: [CompletionRunner],

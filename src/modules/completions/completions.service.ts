@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { clientDisconnectSignal } from '../../common/http/sse.js';
-import type { ChatRequestBody } from '../../llm/chat-types.js';
+import type { ChatMessage, ChatRequestBody } from '../../llm/chat-types.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
 import { costMicros } from '../../llm/pricing.js';
+import { AttachmentResolver } from '../files/attachment-resolver.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { UsageEntry } from '../usage/usage-entry.js';
 import { CompletionRunner, type CallOutcome, type PreparedCall } from './completion-runner.js';
@@ -22,10 +23,13 @@ export class CompletionsService {
     private readonly catalog: ModelCatalog,
     private readonly runner: CompletionRunner,
     private readonly usage: UsageRecorder,
+    private readonly attachments: AttachmentResolver,
   ) {}
 
   async create(caller: Caller, body: ChatCompletionBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
-    const call = this.runner.prepare(this.catalog.resolve(body.model), body as ChatRequestBody);
+    const model = this.catalog.resolve(body.model);
+    const { messages } = await this.attachments.expand(caller, body.messages as ChatMessage[], model);
+    const call = this.runner.prepare(model, { ...(body as ChatRequestBody), messages });
     const signal = clientDisconnectSignal(reply);
     if (!body.stream) {
       const outcome = await this.runner.runBlocking(call, signal);

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { FilesModule } from '../files/files.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ConversationsController } from './conversations.controller.js';
 import { ConversationsRepository } from './conversations.repository.js';
 import { ConversationsService } from './conversations.service.js';
 
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, FilesModule],
   controllers: [ConversationsController],
   providers: [ConversationsRepository, ConversationsService],
   exports: [ConversationsService],

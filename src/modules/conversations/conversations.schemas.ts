@@ -58,6 +58,10 @@ export const conversationView = z
     created_at: z.number().int(),
     updated_at: z.number().int(),
     last_used_at: z.number().int(),
+    files: z
+      .array(z.object({ id: z.uuid(), filename: z.string(), mime_type: z.string(), kind: z.string(), bytes: z.number().int() }))
+      .optional()
+      .describe('Files attached to its messages (on GET /conversations/{id}).'),
   })
   .meta({ id: 'Conversation' });
 export type ConversationView = z.infer<typeof conversationView>;

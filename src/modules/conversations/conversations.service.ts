@@ -7,6 +7,7 @@ import { unixSeconds } from '../../common/ids.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
 import { microsToUsd } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
+import { FilesService } from '../files/files.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type {
   ConversationView,
@@ -35,6 +36,7 @@ export class ConversationsService {
     private readonly repo: ConversationsRepository,
     private readonly sessions: SessionsService,
     private readonly catalog: ModelCatalog,
+    private readonly files: FilesService,
   ) {}
 
   async create(caller: Caller, input: CreateConversationBody): Promise<ConversationView> {
@@ -61,7 +63,9 @@ export class ConversationsService {
   }
 
   async get(caller: Caller, id: string): Promise<ConversationView> {
-    return toConversationView(await this.readable(caller, id));
+    const view = toConversationView(await this.readable(caller, id));
+    const files = await this.files.forConversation(id);
+    return { ...view, files: files.map((f) => ({ id: f.id, filename: f.filename, mime_type: f.mime_type, kind: f.kind, bytes: f.bytes })) };
   }
 
   async update(caller: Caller, id: string, input: UpdateConversationBody): Promise<ConversationView> {

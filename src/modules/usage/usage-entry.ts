@@ -20,4 +20,6 @@ export interface UsageEntry {
   status: 'ok' | 'error' | 'aborted';
   estimated: boolean;
   errorCode: string | null;
+  /** When the call ended; defaults to when the record is written. */
+  at?: Date;
 }

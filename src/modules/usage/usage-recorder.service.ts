@@ -5,8 +5,8 @@ import { InjectLogger } from '../../common/logging/logger.token.js';
 import type { UsageEntry } from './usage-entry.js';
 import { UsageRepository } from './usage.repository.js';
 
-const FLUSH_EVERY_MS = 25;
-const FLUSH_AT = 250;
+const FLUSH_EVERY_MS = 50;
+const FLUSH_AT = 500;
 /** While the database is down, records wait in memory up to this many; the oldest are logged, not lost silently. */
 const MAX_PENDING = 200_000;
 
@@ -31,7 +31,7 @@ export class UsageRecorder implements BeforeApplicationShutdown {
 
   /** Queues a record for the next batch. */
   record(entry: UsageEntry): void {
-    this.pending.push(entry);
+    this.pending.push(entry.at ? entry : { ...entry, at: new Date() });
     if (this.pending.length > MAX_PENDING) {
       const dropped = this.pending.splice(0, this.pending.length - MAX_PENDING);
       this.logger.error({ dropped: dropped.length }, 'usage records dropped: the database has been unavailable too long');

@@ -70,6 +70,8 @@ export class PrismaService extends PrismaClient {
       const db = this.pglite;
       await db.waitReady;
       result = await applyMigrations(pgliteRunner(db), migrations);
+      // PGlite learns array types at start; types a migration just created would be unknown.
+      if (result.applied.length) await db.refreshArrayTypes();
     } else {
       const client = await this.pool!.connect();
       try {

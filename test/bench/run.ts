@@ -379,6 +379,50 @@ async function measure(
 
 // ---------------------------------------------------------------------------------------------
 
+interface Interference {
+  alone: Figures;
+  duringUploads: Figures;
+  uploads: number;
+  uploadMs: number[];
+}
+
+/**
+ * The issue's measure for text extraction staying off the main thread: /v1/chat/completions
+ * latency (1 client) alone, then while another client keeps uploading a 200-page PDF.
+ */
+async function measureUploadInterference(server: Server, standInPid: number): Promise<Interference> {
+  const pdf = readFileSync(join(root, 'test/fixtures/documents/long-200-pages.pdf'));
+  const alone = await measure(server, null, standInPid, '/v1/chat/completions', false, 1, false);
+  let running = true;
+  const uploadMs: number[] = [];
+  const uploader = (async () => {
+    while (running) {
+      const form = new FormData();
+      form.append('file', new Blob([pdf]), 'long-200-pages.pdf');
+      const t0 = performance.now();
+      const res = await fetch(`${server.origin}/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` }, body: form });
+      const body = (await res.json()) as { data?: Array<{ id: string; pages: number }> };
+      if (res.status !== 201 || body.data?.[0]?.pages !== 200) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      uploadMs.push(performance.now() - t0);
+      await fetch(`${server.origin}/files/${body.data[0].id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    }
+  })();
+  const duringUploads = await measure(server, null, standInPid, '/v1/chat/completions', false, 1, false);
+  running = false;
+  await uploader;
+  return { alone, duringUploads, uploads: uploadMs.length, uploadMs };
+}
+
+function renderInterference(i: Interference): string {
+  const f = (n: number) => n.toFixed(2);
+  const up = [...i.uploadMs].sort((a, b) => a - b);
+  return [
+    `/v1/chat/completions, 1 client: p50 ${f(i.alone.p50)} ms, p99 ${f(i.alone.p99)} ms alone;`,
+    `p50 ${f(i.duringUploads.p50)} ms, p99 ${f(i.duringUploads.p99)} ms while ${i.uploads} uploads of a 200-page PDF ran back to back`,
+    `(upload + extraction p50 ${f(up[Math.floor(up.length / 2)] ?? NaN)} ms).`,
+  ].join(' ');
+}
+
 async function main(): Promise<void> {
   if (!existsSync(join(root, 'dist/main.js'))) throw new Error(`run from the project root after npm run build (no ${join(root, 'dist/main.js')})`);
   const pinned = pinSelf(1);
@@ -453,6 +497,9 @@ async function main(): Promise<void> {
     }
   }
 
+  const interference = await measureUploadInterference(colloquy, standIn.child.pid!);
+  log(renderInterference(interference));
+
   const meta = {
     date: started.toISOString(),
     node: process.version,
@@ -477,8 +524,8 @@ async function main(): Promise<void> {
   const failed = scenarios.filter((s) => s.colloquy.errors || s.baseline.errors);
   const outDir = join(root, 'test/bench/results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, targets, scenarios }, null, 2)}\n`);
-  writeFileSync(join(outDir, 'latest.md'), renderMarkdown(meta, scenarios, targetsText));
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, targets, scenarios, interference }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'latest.md'), `${renderMarkdown(meta, scenarios, targetsText)}\n## Chat latency during a 200-page PDF upload\n\n${renderInterference(interference)}\n`);
   log(`results: ${resolve(outDir, 'latest.json')}, ${resolve(outDir, 'latest.md')}`);
 
   if (failed.length) {

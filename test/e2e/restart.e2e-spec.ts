@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
 import { client } from '../support/http.js';
 import { startTestApp } from '../support/test-app.js';
 
@@ -22,6 +23,10 @@ describe('the embedded database under DATA_DIR, across restarts', () => {
       expect((await admin.get('/me')).body.role).toBe('admin');
       const user = await admin.post('/users', { name: 'kept' });
       userKey = (await admin.post(`/users/${user.body.id}/keys`, {})).body.key;
+      // Metering works on a database migrated moments ago (not only on a prepared snapshot).
+      expect((await admin.post('/v1/chat/completions', { messages: [{ role: 'user', content: 'metered?' }] })).status).toBe(200);
+      await first.app.get(UsageRecorder).flush();
+      expect(await first.prisma.usageRecord.count({ where: { status: 'ok' } })).toBe(1);
     } finally {
       await first.close();
     }

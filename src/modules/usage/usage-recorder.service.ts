@@ -2,6 +2,7 @@ import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
+import { translatePrismaError } from '../../persistence/prisma-errors.js';
 import type { UsageEntry } from './usage-entry.js';
 import { UsageRepository } from './usage.repository.js';
 
@@ -58,16 +59,33 @@ export class UsageRecorder implements BeforeApplicationShutdown {
       .then(() => {
         this.failures = 0;
       })
-      .catch((err: unknown) => {
-        this.pending = batch.concat(this.pending);
-        this.failures++;
-        this.logger.error({ err: (err as Error).message, pending: this.pending.length }, 'usage records not written yet; retrying');
-        this.timer ??= setTimeout(() => void this.flush(), Math.min(30_000, 250 * 2 ** this.failures));
+      .catch(async (err: unknown) => {
+        if (translatePrismaError(err)?.kind === 'unavailable') {
+          // The database is away: keep the batch and try again with backoff.
+          this.pending = batch.concat(this.pending);
+          this.failures++;
+          this.logger.error({ err: (err as Error).message, pending: this.pending.length }, 'usage records not written yet; retrying');
+          this.timer ??= setTimeout(() => void this.flush(), Math.min(30_000, 250 * 2 ** this.failures));
+          return;
+        }
+        // Anything else is about the rows: write them one by one, so one bad row cannot hold the rest.
+        this.logger.error({ err: (err as Error).message, rows: batch.length }, 'usage batch refused; writing its records one by one');
+        await this.writeOneByOne(batch);
       })
       .finally(() => {
         this.flushing = null;
       });
     await this.flushing;
+  }
+
+  private async writeOneByOne(batch: UsageEntry[]): Promise<void> {
+    for (const entry of batch) {
+      try {
+        await this.repo.insertMany([entry]);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, requestId: entry.requestId, userId: entry.userId }, 'usage record could not be written');
+      }
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -6,13 +6,21 @@ import type { UsageEntry } from './usage-entry.js';
 
 // One statement for any number of rows (one array per column), so its plan is prepared once
 // and reused, instead of a query compiled per batch.
+const COLUMNS = [
+  'id', 'created_at', 'request_id', 'user_id', 'api_key_id', 'end_user', 'endpoint', 'requested_model',
+  'upstream_model', 'provider', 'conversation_id', 'session_id', 'prompt_tokens', 'completion_tokens',
+  'cached_tokens', 'reasoning_tokens', 'cost_micros', 'latency_ms', 'ttft_ms', 'status', 'estimated', 'error_code',
+];
+const ARRAY_TYPES = [
+  'uuid', 'timestamptz', 'text', 'uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'uuid', 'uuid',
+  'int', 'int', 'int', 'int', 'bigint', 'int', 'int', 'text', 'bool', 'text',
+];
+// The status travels as text and is cast here: array parameters of an enum type are not
+// serialised by every driver (PGlite sends them as a bare string).
 const INSERT_MANY = `
-INSERT INTO usage_records (id, created_at, request_id, user_id, api_key_id, end_user, endpoint, requested_model,
-  upstream_model, provider, conversation_id, session_id, prompt_tokens, completion_tokens, cached_tokens,
-  reasoning_tokens, cost_micros, latency_ms, ttft_ms, status, estimated, error_code)
-SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
-  $8::text[], $9::text[], $10::text[], $11::uuid[], $12::uuid[], $13::int[], $14::int[], $15::int[], $16::int[],
-  $17::bigint[], $18::int[], $19::int[], $20::usage_status[], $21::bool[], $22::text[])`;
+INSERT INTO usage_records (${COLUMNS.join(', ')})
+SELECT ${COLUMNS.map((c) => (c === 'status' ? 'status::usage_status' : c)).join(', ')}
+FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${COLUMNS.join(', ')})`;
 
 @Injectable()
 export class UsageRepository {

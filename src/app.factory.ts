@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
 import { setupSwagger } from './common/http/swagger.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import { type AppLogger, NestPinoLogger } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
 import type { RuntimeOptions } from './config/runtime-options.js';
@@ -62,9 +63,22 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   // Bodies are JSON (or multipart where a route says so); anything else is a 415, not a 400.
   fastify.removeContentTypeParser(['text/plain']);
+  const metrics = app.get(MetricsService);
   fastify.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     reply.header('x-request-id', request.id);
+    // On the raw response, so that streams (which take the reply over) are logged and counted too.
+    reply.raw.once('close', () => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const status = reply.raw.statusCode;
+      const ms = elapsedMs(request);
+      metrics.httpRequests.inc({ method: request.method, route, status });
+      metrics.httpDuration.observe({ method: request.method, route, status }, ms / 1000);
+      logger.info(
+        { reqId: request.id, method: request.method, route, status, ms, userId: request.caller?.userId, aborted: !reply.raw.writableFinished || undefined },
+        'request',
+      );
+    });
   });
   // Graceful shutdown: responses finishing after close began end their connection, so that a
   // kept-alive socket does not hold the server open once its last request is answered.
@@ -76,19 +90,6 @@ export async function createApp(
   });
   fastify.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
-  });
-  fastify.addHook('onResponse', async (request, reply) => {
-    logger.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        ms: elapsedMs(request),
-        userId: request.caller?.userId,
-      },
-      'request',
-    );
   });
 
   app.enableCors({

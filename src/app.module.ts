@@ -10,6 +10,8 @@ import type { RuntimeOptions } from './config/runtime-options.js';
 import { AuthGuard } from './modules/auth/auth.guard.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { LlmModule } from './llm/llm.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
@@ -31,7 +33,9 @@ export class AppModule {
         ConfigModule.forRoot(config, logger, runtime),
         PersistenceModule,
         StorageModule,
+        RedisModule,
         LlmModule,
+        MetricsModule,
         UsersModule,
         AuthModule,
         HealthModule,

@@ -89,6 +89,11 @@ export class ModelCatalog {
     return this.resolveBase(requested, requested);
   }
 
+  /** Whether the id is a catalog model or a persona (for bounded metric labels). */
+  isKnown(id: string): boolean {
+    return this.models.has(id) || this.personas.has(id);
+  }
+
   /** A persona by id, for `profile` on /chat; 404 when unknown. */
   persona(id: string): Persona {
     const persona = this.personas.get(id);

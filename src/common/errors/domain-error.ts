@@ -33,6 +33,8 @@ export interface DomainErrorOptions {
   retryAfterSeconds?: number;
   /** false when a retry cannot help (sets `x-should-retry: false`). */
   retryable?: boolean;
+  /** More response headers (the rate-limit state that led to a 429). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -44,6 +46,7 @@ export class DomainError extends Error {
   readonly status: number | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly retryable: boolean | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(
     readonly kind: ErrorKind,
@@ -57,6 +60,7 @@ export class DomainError extends Error {
     this.status = options.status;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.retryable = options.retryable;
+    this.headers = options.headers;
   }
 }
 

@@ -113,7 +113,7 @@ function fromDomain(err: DomainError, unexpected = false): HttpErrorResponse {
   const mapping = ERROR_TABLE[err.kind];
   let status = mapping.status;
   if (err.kind === 'upstream_rejected' && err.status && err.status >= 400 && err.status < 500) status = err.status;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...err.headers };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(err.retryAfterSeconds)));
   if (err.retryable === false) headers['x-should-retry'] = 'false';
   return {

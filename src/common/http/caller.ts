@@ -1,9 +1,17 @@
+/** Limits and budget of a user or an API key; null fields fall back to the configured defaults. */
+export interface LimitSet {
+  rpm: number | null;
+  tpm: number | null;
+  budget: { micros: number; period: 'day' | 'month' | 'total' } | null;
+}
+
 /** The authenticated principal of a request, resolved from its API key. */
 export interface Caller {
   userId: string;
   keyId: string;
   role: 'admin' | 'user';
   name: string;
+  limits: { user: LimitSet; key: LimitSet };
 }
 
 export function isAdmin(caller: Caller): boolean {

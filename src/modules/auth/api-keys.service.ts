@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
-import type { Caller } from '../../common/http/caller.js';
+import type { Caller, LimitSet } from '../../common/http/caller.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
-import { budgetView, limitColumns, limitsView } from '../users/limits.js';
+import { budgetView, limitColumns, limitsView, type LimitColumns } from '../users/limits.js';
+import { RedisService } from '../../redis/redis.service.js';
 import { UsersService } from '../users/users.service.js';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key-secret.js';
 import { ApiKeysRepository, type ApiKeyRow } from './api-keys.repository.js';
@@ -25,6 +26,12 @@ interface CacheEntry {
 }
 
 const TOUCH_EVERY_MS = 60_000;
+const INVALIDATE_CHANNEL = 'colloquy:auth-invalidate';
+
+interface Change {
+  keyId?: string;
+  userId?: string;
+}
 const CACHE_MAX_ENTRIES = 10_000;
 
 const MISSING_KEY =
@@ -40,13 +47,32 @@ const BAD_KEY = 'Incorrect API key provided. Check it, or ask an admin for a new
 export class ApiKeysService {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly touched = new Map<string, number>();
+  private readonly keyListeners: Array<(keyId: string) => void> = [];
 
   constructor(
     private readonly repo: ApiKeysRepository,
     private readonly users: UsersService,
     private readonly config: AppConfig,
+    private readonly redis: RedisService,
   ) {
-    users.onUserChanged((userId) => this.forget((entry) => entry.caller.userId === userId));
+    users.onUserChanged((userId) => this.changed({ userId }));
+    // Other replicas drop their cached verdicts as soon as they hear of a change (with Redis);
+    // without it the cache's short TTL bounds how long they may still accept a revoked key.
+    redis.subscribe(INVALIDATE_CHANNEL, (message) => this.forgetLocally(JSON.parse(message) as Change));
+  }
+
+  /** Called when a key's limits or budget change (the budget ledger starts the key afresh). */
+  onKeyChanged(listener: (keyId: string) => void): void {
+    this.keyListeners.push(listener);
+  }
+
+  private changed(change: Change): void {
+    this.forgetLocally(change);
+    this.redis.publish(INVALIDATE_CHANNEL, JSON.stringify(change));
+  }
+
+  private forgetLocally(change: Change): void {
+    this.forget((entry) => entry.caller.keyId === change.keyId || entry.caller.userId === change.userId);
   }
 
   async issue(userId: string, input: CreateKeyBody, tx?: Prisma.TransactionClient): Promise<CreatedApiKeyView> {
@@ -71,12 +97,14 @@ export class ApiKeysService {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...limitColumns(input.limits, input.budget),
     });
+    this.changed({ keyId: id });
+    for (const listener of this.keyListeners) listener(id);
     return toKeyView(updated);
   }
 
   async revoke(id: string): Promise<DeletedKeyView> {
     if (!(await this.repo.revoke(id))) throw new DomainError('not_found', `No API key with id ${id}.`);
-    this.forget((entry) => entry.caller.keyId === id);
+    this.changed({ keyId: id });
     return { id, object: 'api_key', deleted: true };
   }
 
@@ -103,7 +131,13 @@ export class ApiKeysService {
       throw new DomainError('unauthenticated', BAD_KEY);
     }
     const entry: CacheEntry = {
-      caller: { userId: row.userId, keyId: row.id, role: row.user.role, name: row.user.name },
+      caller: {
+        userId: row.userId,
+        keyId: row.id,
+        role: row.user.role,
+        name: row.user.name,
+        limits: { user: limitSet(row.user), key: limitSet(row) },
+      },
       disabled: row.user.disabled,
       expiresAt: now + this.config.auth.cacheTtlMs,
     };
@@ -152,6 +186,14 @@ function parseBearer(header: string | undefined): string {
   if (!match) throw new DomainError('unauthenticated', MISSING_KEY, { code: 'missing_api_key' });
   if (!looksLikeApiKey(match[1])) throw new DomainError('unauthenticated', BAD_KEY);
   return match[1];
+}
+
+function limitSet(row: LimitColumns): LimitSet {
+  return {
+    rpm: row.rpmLimit,
+    tpm: row.tpmLimit,
+    budget: row.budgetMicros !== null && row.budgetPeriod ? { micros: Number(row.budgetMicros), period: row.budgetPeriod } : null,
+  };
 }
 
 export function toKeyView(row: ApiKeyRow): ApiKeyView {

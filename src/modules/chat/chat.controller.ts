@@ -1,10 +1,11 @@
-import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
 import { AcceptsMultipart } from '../../common/http/route-access.js';
+import { RateLimitGuard } from '../limits/rate-limit.guard.js';
 import { chatBody, chatResponseView, type ChatBody } from './chat.schemas.js';
 import { ChatService } from './chat.service.js';
 import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
@@ -18,6 +19,7 @@ export class ChatController {
   @Post()
   @HttpCode(200)
   @AcceptsMultipart()
+  @UseGuards(RateLimitGuard)
   @UseInterceptors(MultipartChatInterceptor)
   @ApiConsumes('application/json', 'multipart/form-data')
   @ApiOperation({

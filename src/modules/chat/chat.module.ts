@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CompletionsModule } from '../completions/completions.module.js';
 import { ConversationsModule } from '../conversations/conversations.module.js';
 import { FilesModule } from '../files/files.module.js';
+import { LimitsModule } from '../limits/limits.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
@@ -9,7 +10,7 @@ import { ChatService } from './chat.service.js';
 import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
 
 @Module({
-  imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule, FilesModule],
+  imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule, FilesModule, LimitsModule],
   controllers: [ChatController],
   providers: [ChatService, MultipartChatInterceptor],
 })

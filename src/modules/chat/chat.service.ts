@@ -18,6 +18,7 @@ import type { MessageRow, NewMessage } from '../conversations/conversations.repo
 import { ConversationsService, type ChatThread } from '../conversations/conversations.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AttachmentResolver } from '../files/attachment-resolver.service.js';
+import { Admission, LimitsService } from '../limits/limits.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { ChatBody } from './chat.schemas.js';
 import { fitContext, type PromptItem } from './context-window.js';
@@ -60,17 +61,19 @@ export class ChatService {
     private readonly usage: UsageRecorder,
     private readonly transactions: TransactionRunner,
     private readonly attachments: AttachmentResolver,
+    private readonly limits: LimitsService,
     private readonly config: AppConfig,
   ) {}
 
   async chat(caller: Caller, body: ChatBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
     const turn = await this.prepare(caller, body, meta);
+    const admission = await this.limits.admit(caller, turn.call);
     const signal = clientDisconnectSignal(reply);
-    const headers = { 'x-conversation-id': turn.conversationId, 'x-session-id': turn.sessionId };
+    const headers = { ...admission.headers, 'x-conversation-id': turn.conversationId, 'x-session-id': turn.sessionId };
 
     if (!body.stream) {
       const outcome = await this.runner.runBlocking(turn.call, signal);
-      const cost = await this.store(turn, outcome);
+      const cost = await this.store(turn, outcome, admission);
       if (outcome.error) throw outcome.error;
       if (outcome.status !== 'ok') return;
       await reply.headers(headers).send({ ...outcome.completion, conversation_id: turn.conversationId, session_id: turn.sessionId, cost: microsToUsd(cost) });
@@ -78,7 +81,7 @@ export class ChatService {
     }
 
     const run = await this.runner.runStreaming(turn.call, reply, signal, headers);
-    const cost = await this.store(turn, run.outcome);
+    const cost = await this.store(turn, run.outcome, admission);
     if (!run.writer) {
       if (run.outcome.error) throw run.outcome.error;
       return;
@@ -141,8 +144,9 @@ export class ChatService {
    * before answering stores only its (zero) usage; an answer cut short by the client or the
    * upstream is stored as incomplete/error, with the user's messages.
    */
-  private async store(turn: Turn, outcome: CallOutcome): Promise<number> {
+  private async store(turn: Turn, outcome: CallOutcome, admission: Admission): Promise<number> {
     const cost = costMicros((outcome.answered?.model ?? turn.model).pricing, outcome.usage);
+    await admission.settle(outcome.usage, cost);
     const answered = outcome.status === 'ok' || outcome.text !== '' || outcome.toolCalls !== null || outcome.status === 'aborted';
     const isNew = !turn.thread;
     const createsConversation = isNew && answered;

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { toHttpError } from '../../common/errors/error-table.js';
 import { SseWriter } from '../../common/http/sse.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, ToolCall } from '../../llm/chat-types.js';
 import { LlmGateway, type Answered } from '../../llm/llm-gateway.service.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
@@ -64,6 +65,7 @@ export class CompletionRunner {
     private readonly gateway: LlmGateway,
     private readonly tokens: TokenCounter,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Resolves persona and limits into the upstream body, and refuses what cannot fit. */
@@ -145,6 +147,8 @@ export class CompletionRunner {
     const ttftMs = performance.now() - start;
     const writer = new SseWriter(reply, { headers, pingIntervalMs: this.config.upstream.pingIntervalMs });
     writer.open();
+    this.metrics.activeStreams.inc();
+    reply.raw.once('close', () => this.metrics.activeStreams.dec());
     writer.onClientGone(() => void opened.cancel());
 
     const acc = new StreamAccumulator(call.responseModel);

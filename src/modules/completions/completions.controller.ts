@@ -1,9 +1,10 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { RateLimitGuard } from '../limits/rate-limit.guard.js';
 import { chatCompletionBody, chatCompletionView, type ChatCompletionBody } from './completions.schemas.js';
 import { CompletionsService } from './completions.service.js';
 
@@ -15,6 +16,7 @@ export class CompletionsController {
 
   @Post('completions')
   @HttpCode(200)
+  @UseGuards(RateLimitGuard)
   @ApiOperation({
     summary: 'Create a chat completion (OpenAI-compatible)',
     description:

@@ -6,6 +6,7 @@ import type { ChatMessage, ChatRequestBody } from '../../llm/chat-types.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
 import { costMicros } from '../../llm/pricing.js';
 import { AttachmentResolver } from '../files/attachment-resolver.service.js';
+import { Admission, LimitsService } from '../limits/limits.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { UsageEntry } from '../usage/usage-entry.js';
 import { CompletionRunner, type CallOutcome, type PreparedCall } from './completion-runner.js';
@@ -24,28 +25,38 @@ export class CompletionsService {
     private readonly runner: CompletionRunner,
     private readonly usage: UsageRecorder,
     private readonly attachments: AttachmentResolver,
+    private readonly limits: LimitsService,
   ) {}
 
   async create(caller: Caller, body: ChatCompletionBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
     const model = this.catalog.resolve(body.model);
     const { messages } = await this.attachments.expand(caller, body.messages as ChatMessage[], model);
     const call = this.runner.prepare(model, { ...(body as ChatRequestBody), messages });
+    const admission = await this.limits.admit(caller, call);
+    reply.headers(admission.headers);
     const signal = clientDisconnectSignal(reply);
     if (!body.stream) {
       const outcome = await this.runner.runBlocking(call, signal);
-      this.usage.record(usageEntry(caller, call, outcome, meta, body.user));
+      await this.meter(caller, call, outcome, meta, body.user, admission);
       if (outcome.error) throw outcome.error;
       if (outcome.status === 'ok') await reply.send(outcome.completion);
       return;
     }
     const run = await this.runner.runStreaming(call, reply, signal);
-    this.usage.record(usageEntry(caller, call, run.outcome, meta, body.user));
+    await this.meter(caller, call, run.outcome, meta, body.user, admission);
     if (!run.writer) {
       if (run.outcome.error) throw run.outcome.error;
       return;
     }
     if (run.outcome.status === 'ok' && call.includeUsage) await run.writer.send(this.runner.usageChunk(run, call));
     run.writer.end();
+  }
+
+  /** Settles the call against its limits, then writes its usage record. */
+  private async meter(caller: Caller, call: PreparedCall, outcome: CallOutcome, meta: RequestMeta, user: string | null | undefined, admission: Admission): Promise<void> {
+    const entry = usageEntry(caller, call, outcome, meta, user);
+    await admission.settle(outcome.usage, entry.costMicros);
+    this.usage.record(entry);
   }
 }
 

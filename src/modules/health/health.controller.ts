@@ -50,8 +50,9 @@ export class HealthController {
   @ApiResponse({ status: 200, description: '`status` is `ok` or `degraded`.' })
   async status(): Promise<object> {
     const report = await this.health.readiness();
+    const degraded = !report.ready || Object.values(report.checks).some((c) => c.status === 'down');
     return {
-      status: report.ready ? 'ok' : 'degraded',
+      status: degraded ? 'degraded' : 'ok',
       version: this.health.version,
       uptime_seconds: this.health.uptimeSeconds,
       dependencies: report.checks,

@@ -3,6 +3,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { BlobStore } from '../../storage/blob-store.js';
 import { DatabaseLifecycle } from '../../persistence/database-lifecycle.service.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
+import { RedisService } from '../../redis/redis.service.js';
 import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
 
 export interface DependencyReport {
@@ -10,6 +11,7 @@ export interface DependencyReport {
   latency_ms: number;
   driver?: string;
   error?: string;
+  fallback?: string;
 }
 
 export interface ReadinessReport {
@@ -30,6 +32,7 @@ export class HealthService {
     private readonly lifecycle: DatabaseLifecycle,
     private readonly blobs: BlobStore,
     private readonly bootstrap: AdminBootstrap,
+    private readonly redis: RedisService,
   ) {}
 
   get uptimeSeconds(): number {
@@ -45,9 +48,17 @@ export class HealthService {
       ? { status: 'applied' }
       : { status: 'pending', ...(this.lifecycle.lastError ? { error: 'migrations could not be applied yet' } : {}) };
     const bootstrap = { status: this.bootstrap.ready ? 'done' : 'pending' };
+    const checks: ReadinessReport['checks'] = { database, storage, migrations, bootstrap };
+    let redisOk = true;
+    if (this.redis.state !== 'disabled') {
+      const redis = await measure(() => withTimeout(this.redis.ping(), CHECK_TIMEOUT_MS), 'redis');
+      // Failing open, rate limits fall back to this replica's counters: degraded, still ready.
+      redisOk = redis.status === 'up' || this.config.redis.failOpen;
+      checks.redis = { ...redis, ...(redis.status === 'down' ? { fallback: this.config.redis.failOpen ? 'local counters (fail open)' : 'none (fail closed)' } : {}) };
+    }
     const ready =
-      database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready;
-    return { ready, checks: { database, storage, migrations, bootstrap } };
+      database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready && redisOk;
+    return { ready, checks };
   }
 
   get version(): string {

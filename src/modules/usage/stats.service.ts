@@ -1,40 +1,59 @@
 import { Injectable } from '@nestjs/common';
+import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
-import { microsToUsd } from '../../llm/pricing.js';
 import { resolveOwner } from '../../common/http/ownership.js';
-import { StatsRepository } from './stats.repository.js';
-import type { UserStatsView } from './usage.schemas.js';
+import { microsToUsd } from '../../llm/pricing.js';
+import { sumGroups, UsageReportRepository, type UsageTotals } from './usage-report.repository.js';
+import type { UsageQuery, UsageReportView, UsageTotalsView, UserStatsView } from './usage.schemas.js';
 
+const EVER = { from: new Date(0), to: new Date(8.64e15) };
+
+/** GET /usage and GET /users/{id}/stats: the same sums of the same records. */
 @Injectable()
 export class StatsService {
-  constructor(private readonly repo: StatsRepository) {}
+  constructor(private readonly repo: UsageReportRepository) {}
 
-  /** A user's totals; token and cost figures are sums of the usage records, so they always agree. */
   async forUser(caller: Caller, id: string): Promise<UserStatsView> {
     const userId = resolveOwner(caller, id);
-    const totals = await this.repo.userTotals(userId);
-    const sum = (pick: (m: (typeof totals.byModel)[number]) => number) => totals.byModel.reduce((n, m) => n + pick(m), 0);
-    const prompt = sum((m) => m.promptTokens);
-    const completion = sum((m) => m.completionTokens);
+    const [byModel, counts] = await Promise.all([this.repo.grouped({ userId, ...EVER }, 'model'), this.repo.counts(userId)]);
+    const totals = sumGroups(byModel);
     return {
       object: 'user.stats',
       user_id: userId,
-      conversations: totals.conversations,
-      sessions: totals.sessions,
-      messages: totals.messages,
-      requests: sum((m) => m.requests),
-      prompt_tokens: prompt,
-      completion_tokens: completion,
-      total_tokens: prompt + completion,
-      cost_usd: microsToUsd(sum((m) => m.costMicros)),
-      by_model: totals.byModel.map((m) => ({
-        model: m.model,
-        requests: m.requests,
-        prompt_tokens: m.promptTokens,
-        completion_tokens: m.completionTokens,
-        total_tokens: m.promptTokens + m.completionTokens,
-        cost_usd: microsToUsd(m.costMicros),
-      })),
+      ...counts,
+      ...totalsView(totals),
+      by_model: byModel.map((g) => ({ model: g.group ?? 'unknown', ...totalsView(g) })),
     };
   }
+
+  async report(caller: Caller, query: UsageQuery): Promise<UsageReportView> {
+    const userId = query.user_id ? resolveOwner(caller, query.user_id) : caller.role === 'admin' ? null : caller.userId;
+    const to = query.to ?? new Date();
+    const from = query.from ?? new Date(to.getTime() - 30 * 86_400_000);
+    if (from >= to) throw new DomainError('invalid', "'from' must be before 'to'.", { param: 'from' });
+    const groups = await this.repo.grouped({ userId, from, to }, query.group_by);
+    return {
+      object: 'usage.report',
+      user_id: userId,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      group_by: query.group_by,
+      totals: totalsView(sumGroups(groups)),
+      data: groups.map((g) => ({ group: g.group, ...totalsView(g) })),
+    };
+  }
+}
+
+function totalsView(t: UsageTotals): UsageTotalsView {
+  return {
+    requests: t.requests,
+    errors: t.errors,
+    aborted: t.aborted,
+    prompt_tokens: t.promptTokens,
+    completion_tokens: t.completionTokens,
+    cached_tokens: t.cachedTokens,
+    reasoning_tokens: t.reasoningTokens,
+    total_tokens: t.promptTokens + t.completionTokens,
+    cost_usd: microsToUsd(t.costMicros),
+  };
 }

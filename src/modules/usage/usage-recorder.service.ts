@@ -2,6 +2,7 @@ import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 import { translatePrismaError } from '../../persistence/prisma-errors.js';
 import type { UsageEntry } from './usage-entry.js';
 import { UsageRepository } from './usage.repository.js';
@@ -27,11 +28,13 @@ export class UsageRecorder implements BeforeApplicationShutdown {
 
   constructor(
     private readonly repo: UsageRepository,
+    private readonly metrics: MetricsService,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
   /** Queues a record for the next batch. */
   record(entry: UsageEntry): void {
+    this.metrics.recordCall(entry);
     this.pending.push(entry.at ? entry : { ...entry, at: new Date() });
     if (this.pending.length > MAX_PENDING) {
       const dropped = this.pending.splice(0, this.pending.length - MAX_PENDING);
@@ -43,6 +46,7 @@ export class UsageRecorder implements BeforeApplicationShutdown {
 
   /** Writes a record as part of a caller's transaction. */
   recordIn(tx: Prisma.TransactionClient, entry: UsageEntry): Promise<string> {
+    this.metrics.recordCall(entry);
     return this.repo.insert(entry, tx);
   }
 

@@ -1,13 +1,18 @@
 import { z } from 'zod';
 
-const modelTotals = z.object({
-  model: z.string(),
+const totals = {
   requests: z.number().int(),
+  errors: z.number().int().describe('Calls that failed (metered with what they used).'),
+  aborted: z.number().int().describe('Calls cut short by the client.'),
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
+  cached_tokens: z.number().int(),
+  reasoning_tokens: z.number().int(),
   total_tokens: z.number().int(),
   cost_usd: z.number(),
-});
+};
+export const usageTotalsView = z.object(totals);
+export type UsageTotalsView = z.infer<typeof usageTotalsView>;
 
 export const userStatsView = z
   .object({
@@ -16,12 +21,39 @@ export const userStatsView = z
     conversations: z.number().int(),
     sessions: z.number().int(),
     messages: z.number().int(),
-    requests: z.number().int(),
-    prompt_tokens: z.number().int(),
-    completion_tokens: z.number().int(),
-    total_tokens: z.number().int(),
-    cost_usd: z.number(),
-    by_model: z.array(modelTotals),
+    ...totals,
+    by_model: z.array(z.object({ model: z.string(), ...totals })),
   })
   .meta({ id: 'UserStats' });
 export type UserStatsView = z.infer<typeof userStatsView>;
+
+/** A date (whole UTC days: `to` includes its day) or a full ISO timestamp. */
+const isoDate = (end: boolean) =>
+  z
+    .string()
+    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date (YYYY-MM-DD) or timestamp')
+    .transform((v) => {
+      const d = new Date(v);
+      return end && /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(d.getTime() + 86_400_000) : d;
+    });
+
+export const usageQuery = z.strictObject({
+  from: isoDate(false).optional().describe('Start (inclusive). Default: 30 days before `to`.'),
+  to: isoDate(true).optional().describe('End: a date includes that whole day (UTC). Default: now.'),
+  group_by: z.enum(['day', 'model', 'key', 'session', 'end_user']).default('day'),
+  user_id: z.uuid().optional().describe('Admins: one user (default: everyone). Others: only themselves.'),
+});
+export type UsageQuery = z.infer<typeof usageQuery>;
+
+export const usageReportView = z
+  .object({
+    object: z.literal('usage.report'),
+    user_id: z.uuid().nullable().describe('null: every user (admins).'),
+    from: z.string(),
+    to: z.string(),
+    group_by: z.enum(['day', 'model', 'key', 'session', 'end_user']),
+    totals: usageTotalsView,
+    data: z.array(z.object({ group: z.string().nullable(), ...totals })),
+  })
+  .meta({ id: 'UsageReport' });
+export type UsageReportView = z.infer<typeof usageReportView>;

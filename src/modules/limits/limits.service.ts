@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectThrottlerStorage } from '@nestjs/throttler';
+import { AppConfig } from '../../config/app-config.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { Caller, LimitSet } from '../../common/http/caller.js';
+import type { AppLogger } from '../../common/logging/logger.js';
+import { InjectLogger } from '../../common/logging/logger.token.js';
+import { costMicros, microsToUsd, type TokenUsage } from '../../llm/pricing.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import type { PreparedCall } from '../completions/completion-runner.js';
+import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.repository.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import type { SharedRateLimitStore } from './shared-rate-limit-store.js';
+
+const MINUTE_MS = 60_000;
+const SWEEP_EVERY_MS = 30_000;
+/**
+ * Our prompt count (tiktoken) and the upstream's can differ a little; the budget's worst case
+ * is padded so the settled cost stays within what was reserved.
+ */
+const PROMPT_MARGIN = 1.1;
+const PROMPT_MARGIN_TOKENS = 32;
+
+/** What a call was admitted with; settle it once the call is over, whatever its outcome. */
+export class Admission {
+  private settled = false;
+
+  constructor(
+    readonly headers: Record<string, string>,
+    private readonly finish: (usage: TokenUsage, costMicros: number) => Promise<void>,
+  ) {}
+
+  async settle(usage: TokenUsage, costMicros: number): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.finish(usage, costMicros);
+  }
+}
+
+/**
+ * Tokens per minute and budgets, for the key and its user. Before a call its token estimate
+ * (prompt + the most it may answer) is charged to the token windows and its worst-case cost
+ * reserved against the budgets; after it, both settle to what the call really used, streamed,
+ * failed or aborted alike. Requests per minute are the rate-limit guard's.
+ */
+@Injectable()
+export class LimitsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    @InjectThrottlerStorage() private readonly store: SharedRateLimitStore,
+    private readonly ledger: BudgetLedgerRepository,
+    private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {}
+
+  async admit(caller: Caller, call: PreparedCall): Promise<Admission> {
+    const estimate = call.promptTokens + call.maxOutputTokens;
+    const windows = this.tokenWindows(caller);
+    const id = randomUUID();
+    let headers: Record<string, string> = {};
+    if (windows.length) {
+      const blocked = windows.find((w) => w.limit === 0);
+      if (blocked) throw this.refusal('tokens', blocked.scope, 'Tokens are blocked for this ' + scopeName(blocked.scope) + '.', -1);
+      const result = await this.store.charge(windows, MINUTE_MS, id, estimate);
+      headers = rateLimitHeaders('tokens', result.states);
+      if (!result.admitted) {
+        const scope = windows[result.states.findIndex((s, i) => s.used + estimate > windows[i].limit)]?.scope ?? 'key';
+        const why =
+          result.retryAfterMs < 0
+            ? `This request may use ${estimate} tokens (prompt + max_tokens), more than the ${scopeName(scope)}'s limit of ${windows.find((w) => w.scope === scope)!.limit} tokens per minute; lower max_tokens.`
+            : `Rate limit reached for tokens per minute on this ${scopeName(scope)}.`;
+        throw this.refusal('tokens', scope, why, result.retryAfterMs, headers);
+      }
+    }
+    const tokenKeys = windows.map((w) => w.key);
+
+    let reservations: HeldReservation[] = [];
+    const holds = this.budgetHolds(caller, call);
+    if (holds.length) {
+      try {
+        reservations = await this.ledger.reserve(holds, new Date(Date.now() + this.config.upstream.timeoutMs + MINUTE_MS));
+      } catch (err) {
+        if (tokenKeys.length) await this.store.settle(tokenKeys, id, 0);
+        if (err instanceof BudgetRefused) throw this.budgetRefusal(err, headers);
+        throw err;
+      }
+    }
+
+    return new Admission(headers, async (usage, cost) => {
+      try {
+        if (tokenKeys.length) await this.store.settle(tokenKeys, id, usage.promptTokens + usage.completionTokens);
+        if (reservations.length) await this.ledger.settle(reservations, cost);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, userId: caller.userId }, 'could not settle a call against its limits');
+      }
+    });
+  }
+
+  /** Starts a scope's budget afresh (after its amount or period changed). */
+  resetBudget(scope: 'user' | 'key', id: string): void {
+    this.ledger.reset(scope, id).catch((err: unknown) => this.logger.error({ err: (err as Error).message }, 'could not reset a budget'));
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => {
+      this.ledger
+        .releaseExpired(new Date())
+        .then((n) => n && this.logger.warn({ released: n }, 'released budget reservations of calls that never settled'))
+        .catch(() => undefined);
+    }, SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  private tokenWindows(caller: Caller): Array<{ key: string; limit: number; scope: 'key' | 'user' }> {
+    const fallback = this.config.limits.rate.tpm;
+    return [
+      { key: `tpm:key:${caller.keyId}`, limit: caller.limits.key.tpm ?? fallback, scope: 'key' as const },
+      { key: `tpm:user:${caller.userId}`, limit: caller.limits.user.tpm ?? fallback, scope: 'user' as const },
+    ];
+  }
+
+  private budgetHolds(caller: Caller, call: PreparedCall): BudgetHold[] {
+    const entries: Array<['user' | 'key', string, LimitSet]> = [
+      ['user', caller.userId, caller.limits.user],
+      ['key', caller.keyId, caller.limits.key],
+    ];
+    const holds: BudgetHold[] = [];
+    const now = new Date();
+    for (const [scope, scopeId, limits] of entries) {
+      if (!limits.budget) continue;
+      const worst = costMicros(call.model.pricing, {
+        promptTokens: Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS,
+        completionTokens: call.maxOutputTokens,
+        cachedTokens: 0,
+        reasoningTokens: 0,
+      });
+      const period = limits.budget.period;
+      holds.push({ scope, scopeId, period, periodStart: periodStart(period, now), limitMicros: limits.budget.micros, amountMicros: worst });
+    }
+    return holds;
+  }
+
+  private refusal(kind: 'requests' | 'tokens', scope: string, message: string, retryAfterMs: number, headers: Record<string, string> = {}): DomainError {
+    this.metrics.rateLimitRefusals.inc({ kind, scope });
+    return new DomainError('rate_limited', message, {
+      type: kind,
+      code: 'rate_limit_exceeded',
+      retryAfterSeconds: retryAfterMs >= 0 ? retryAfterMs / 1000 : undefined,
+      retryable: retryAfterMs >= 0,
+      headers,
+    });
+  }
+
+  private budgetRefusal(err: BudgetRefused, headers: Record<string, string>): DomainError {
+    const { hold } = err;
+    this.metrics.budgetRefusals.inc({ scope: hold.scope });
+    const budget = { day: 'for today (UTC)', month: 'for this month (UTC)', total: 'in total' }[hold.period];
+    const left = Math.max(0, hold.limitMicros - err.spentMicros);
+    return new DomainError(
+      'quota_exceeded',
+      `You exceeded this ${scopeName(hold.scope)}'s budget of $${microsToUsd(hold.limitMicros)} ${budget}: $${microsToUsd(left)} is left and this request could cost up to $${microsToUsd(hold.amountMicros)}. Lower max_tokens, or ask an admin to raise the budget.`,
+      { retryable: false, headers },
+    );
+  }
+
+}
+
+function scopeName(scope: string): string {
+  return scope === 'key' ? 'API key' : 'user';
+}

@@ -1,0 +1,82 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { AppConfig } from '../config/app-config.js';
+import type { AppLogger } from '../common/logging/logger.js';
+import { InjectLogger } from '../common/logging/logger.token.js';
+
+export type RedisState = 'disabled' | 'up' | 'down';
+
+/**
+ * The optional shared Redis (REDIS_URL): counters that several replicas must agree on. Commands
+ * fail fast while it is away (no offline queue, short timeouts) so that callers can fall back to
+ * local state; the client keeps reconnecting in the background.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  readonly client: Redis | null;
+  private readonly url: string | null;
+  private subscriber: Redis | null = null;
+  private lastError: string | null = null;
+
+  constructor(
+    config: AppConfig,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {
+    this.url = config.redis.url;
+    this.client = this.url ? this.connect(this.url, 'commands') : null;
+  }
+
+  get state(): RedisState {
+    if (!this.client) return 'disabled';
+    return this.client.status === 'ready' ? 'up' : 'down';
+  }
+
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  async ping(): Promise<void> {
+    if (!this.client) return;
+    await this.client.ping();
+  }
+
+  /** Listens on a channel (a second connection: a subscribed client can do nothing else). */
+  subscribe(channel: string, onMessage: (message: string) => void): void {
+    if (!this.url) return;
+    this.subscriber ??= this.connect(this.url, 'subscriber');
+    void this.subscriber.subscribe(channel).catch(() => undefined);
+    this.subscriber.on('message', (ch: string, message: string) => {
+      if (ch === channel) onMessage(message);
+    });
+  }
+
+  publish(channel: string, message: string): void {
+    void this.client?.publish(channel, message).catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const c of [this.client, this.subscriber]) {
+      if (c) await c.quit().catch(() => c.disconnect());
+    }
+  }
+
+  private connect(url: string, role: string): Redis {
+    const client = new Redis(url, {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      commandTimeout: 1_000,
+      retryStrategy: (times) => Math.min(times * 200, 5_000),
+    });
+    client.on('error', (err: Error) => {
+      if (this.lastError !== err.message) this.logger.warn({ err: err.message, role }, 'redis unavailable');
+      this.lastError = err.message;
+    });
+    client.on('ready', () => {
+      if (this.lastError) this.logger.info({ role }, 'redis reachable again');
+      this.lastError = null;
+    });
+    return client;
+  }
+}

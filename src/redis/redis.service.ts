@@ -16,6 +16,7 @@ export class RedisService implements OnApplicationShutdown {
   readonly client: Redis | null;
   private readonly url: string | null;
   private subscriber: Redis | null = null;
+  private readonly channels = new Map<string, (message: string) => void>();
   private lastError: string | null = null;
 
   constructor(
@@ -43,11 +44,17 @@ export class RedisService implements OnApplicationShutdown {
   /** Listens on a channel (a second connection: a subscribed client can do nothing else). */
   subscribe(channel: string, onMessage: (message: string) => void): void {
     if (!this.url) return;
-    this.subscriber ??= this.connect(this.url, 'subscriber');
-    void this.subscriber.subscribe(channel).catch(() => undefined);
-    this.subscriber.on('message', (ch: string, message: string) => {
-      if (ch === channel) onMessage(message);
-    });
+    if (!this.subscriber) {
+      const subscriber = this.connect(this.url, 'subscriber');
+      // Commands are not queued while disconnected: (re)subscribe whenever the link is ready.
+      subscriber.on('ready', () => {
+        if (this.channels.size) void subscriber.subscribe(...this.channels.keys()).catch(() => undefined);
+      });
+      subscriber.on('message', (ch: string, message: string) => this.channels.get(ch)?.(message));
+      this.subscriber = subscriber;
+    }
+    this.channels.set(channel, onMessage);
+    if (this.subscriber.status === 'ready') void this.subscriber.subscribe(channel).catch(() => undefined);
   }
 
   publish(channel: string, message: string): void {

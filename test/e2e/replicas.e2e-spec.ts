@@ -1,0 +1,99 @@
+import pg from 'pg';
+import { client, expectError } from '../support/http.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
+import { writeTestConfig } from '../support/test-config.js';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { waitFor } from '../support/test-app.js';
+
+const databaseUrl = process.env.TEST_DATABASE_URL;
+const redisUrl = process.env.TEST_REDIS_URL;
+const ADMIN_KEY = 'replicas-admin-key-0123456789abcdef';
+
+// Two server processes on one PostgreSQL and one Redis, as in production (CI provides both).
+(databaseUrl && redisUrl ? describe : describe.skip)('two replicas sharing PostgreSQL and Redis (needs TEST_DATABASE_URL and TEST_REDIS_URL)', () => {
+  let upstream: StandInUpstream;
+  let db: TestDatabase;
+  let a: ServerProcess;
+  let b: ServerProcess;
+
+  beforeAll(async () => {
+    upstream = await startStandInUpstream();
+    db = await openTestDatabase();
+    const env = {
+      DATABASE_URL: db.url!,
+      REDIS_URL: redisUrl!,
+      COLLOQUY_ADMIN_KEY: ADMIN_KEY,
+      CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }),
+      UPSTREAM_MAX_RETRIES: '0',
+      AUTH_CACHE_TTL_MS: '30000',
+    };
+    [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await db?.close();
+    await upstream?.close();
+  });
+
+  async function newKey(userPatch: object, keyBody: object = {}) {
+    const admin = client(a.url, ADMIN_KEY);
+    const user = await admin.post('/users', { name: `r-${Math.random().toString(36).slice(2)}` });
+    if (Object.keys(userPatch).length) await admin.patch(`/users/${user.body.id}`, userPatch);
+    const key = await admin.post(`/users/${user.body.id}/keys`, keyBody);
+    return { userId: user.body.id as string, keyId: key.body.id as string, key: key.body.key as string };
+  }
+  const ask = (url: string, key: string, maxTokens = 50) =>
+    client(url, key).post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'hi' }], max_tokens: maxTokens });
+
+  it('admits exactly N of 2N requests a minute, whichever replica they reach', async () => {
+    const { key } = await newKey({}, { limits: { rpm: 5 } });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ask(i % 2 ? a.url : b.url, key)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    for (const r of results.filter((x) => x.status === 429)) expectError(r, 429, 'rate_limit_exceeded');
+    // Still refused on both a moment later: the window slides, it does not restart.
+    expectError(await ask(a.url, key), 429);
+    expectError(await ask(b.url, key), 429);
+  });
+
+  it('lets 4×K concurrent requests across both replicas spend at most a budget that affords K', async () => {
+    // Each call costs exactly 100 × $2.50 + 100 × $10 per 1M = $0.00125; the budget affords K = 3.
+    upstream.setDefault({ kind: 'reply', text: 'x', delayMs: 50, usage: { prompt_tokens: 100, completion_tokens: 100 } });
+    const { userId, key } = await newKey({ budget: { amount_usd: 0.00375, period: 'day' } });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(i % 2 ? a.url : b.url, key, 100)));
+    const admitted = results.filter((r) => r.status === 200).length;
+    expect(admitted).toBeGreaterThanOrEqual(1);
+    expect(admitted).toBeLessThanOrEqual(3);
+    for (const r of results.filter((x) => x.status !== 200)) {
+      expectError(r, 429, 'insufficient_quota');
+      expect(r.headers.get('x-should-retry')).toBe('false');
+    }
+    // The records (written in batches) show the spend, within the budget.
+    const pool = new pg.Pool({ connectionString: db.url! });
+    try {
+      let spent = 0;
+      await waitFor(async () => {
+        const { rows } = await pool.query('SELECT count(*)::int AS n, coalesce(sum(cost_micros), 0)::int AS micros FROM usage_records WHERE user_id = $1', [userId]);
+        spent = rows[0].micros;
+        return rows[0].n === admitted;
+      }, 5_000);
+      expect(spent).toBe(admitted * 1_250);
+      expect(spent).toBeLessThanOrEqual(3_750);
+    } finally {
+      await pool.end();
+    }
+    upstream.reset();
+  });
+
+  it('refuses a key revoked on one replica on the other at once (Redis carries the news)', async () => {
+    const { key, keyId } = await newKey({});
+    expect((await client(b.url, key).get('/me')).status).toBe(200);
+    await client(a.url, ADMIN_KEY).delete(`/keys/${keyId}`);
+    const revokedAt = Date.now();
+    await waitFor(async () => (await client(b.url, key).get('/me')).status === 401, 5_000);
+    // Well within the 30 s this test gives the auth cache: the invalidation was pushed.
+    expect(Date.now() - revokedAt).toBeLessThan(2_000);
+  });
+});

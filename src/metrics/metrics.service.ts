@@ -2,6 +2,21 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ModelCatalog } from '../llm/model-catalog.js';
 
+/** What the metrics need of one upstream call (its usage record carries all of it). */
+export interface MeteredCall {
+  provider: string;
+  requestedModel: string;
+  status: 'ok' | 'error' | 'aborted';
+  errorCode: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  costMicros: number;
+  latencyMs: number;
+  ttftMs: number | null;
+}
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /**
@@ -92,19 +107,7 @@ export class MetricsService {
   }
 
   /** The metrics of one metered call (every usage record passes here). */
-  recordCall(call: {
-    provider: string;
-    requestedModel: string;
-    status: 'ok' | 'error' | 'aborted';
-    errorCode: string | null;
-    promptTokens: number;
-    completionTokens: number;
-    cachedTokens: number;
-    reasoningTokens: number;
-    costMicros: number;
-    latencyMs: number;
-    ttftMs: number | null;
-  }): void {
+  recordCall(call: MeteredCall): void {
     const model = this.model(call.requestedModel);
     const provider = call.provider;
     this.upstreamCalls.inc({ provider, model, status: call.status });

@@ -1,5 +1,14 @@
 import { z } from 'zod';
 
+/** A `true`/`false` query parameter as a boolean (query strings carry text). */
+export function queryFlag(description: string) {
+  return z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true'))
+    .describe(description);
+}
+
 /** OpenAI's list convention: ?limit (1-100, default 20), ?after=<id>, ?order=asc|desc. */
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('How many items to return (1-100).'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+import { listPageSchema, listQuery, queryFlag } from '../../common/http/pagination.js';
 import { budgetInput, budgetView, limitsInput, limitsView } from '../users/users.schemas.js';
 
 export const keyIdParams = z.strictObject({ id: z.uuid() });
@@ -20,11 +20,7 @@ export const updateKeyBody = z.strictObject({
 export type UpdateKeyBody = z.infer<typeof updateKeyBody>;
 
 export const listKeysQuery = listQuery.extend({
-  include_revoked: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true')
-    .describe('Also list revoked keys.'),
+  include_revoked: queryFlag('Also list revoked keys.'),
 });
 export type ListKeysQuery = z.infer<typeof listKeysQuery>;
 

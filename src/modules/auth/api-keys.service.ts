@@ -87,7 +87,7 @@ export class ApiKeysService {
 
   async listForUser(userId: string, query: ListKeysQuery): Promise<ListPage<ApiKeyView>> {
     if (!(await this.users.findRow(userId))) throw new DomainError('not_found', `No user with id ${userId}.`);
-    return toPage(await this.repo.listForUser(userId, query, query.include_revoked), query, toKeyView);
+    return toPage(await this.repo.listForUser(userId, query, query.include_revoked === true), query, toKeyView);
   }
 
   async update(id: string, input: UpdateKeyBody): Promise<ApiKeyView> {

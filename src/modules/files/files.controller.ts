@@ -76,7 +76,7 @@ export class FilesController {
     @Query({ schema: contentQuery }) query: ContentQuery,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await sendFile(reply, await this.files.content(caller, id, query.download === 'true'));
+    await sendFile(reply, await this.files.content(caller, id, query.download === true));
   }
 
   @Delete(':id')

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+import { listPageSchema, listQuery, queryFlag } from '../../common/http/pagination.js';
 
 export const FILE_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const;
 export const purpose = z.enum(FILE_PURPOSES);
@@ -14,7 +14,7 @@ export const listFilesQuery = listQuery.extend({
 export type ListFilesQuery = z.infer<typeof listFilesQuery>;
 
 export const contentQuery = z.strictObject({
-  download: z.enum(['true', 'false']).optional().describe('Stream the bytes even where a presigned URL could be given.'),
+  download: queryFlag('Stream the bytes even where a presigned URL could be given.'),
 });
 export type ContentQuery = z.infer<typeof contentQuery>;
 

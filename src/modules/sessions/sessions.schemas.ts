@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+import { listPageSchema, listQuery, queryFlag } from '../../common/http/pagination.js';
 
 export const sessionIdParams = z.strictObject({ id: z.uuid() });
 export type SessionIdParams = z.infer<typeof sessionIdParams>;
@@ -10,7 +10,7 @@ export const createSessionBody = z.strictObject({
 export type CreateSessionBody = z.infer<typeof createSessionBody>;
 
 export const listSessionsQuery = listQuery.extend({
-  active: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  active: queryFlag('Only active sessions (true) or only inactive ones (false).'),
 });
 export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;
 

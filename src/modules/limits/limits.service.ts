@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../../config/app-config.js';
@@ -59,12 +58,13 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
   async admit(caller: Caller, call: PreparedCall): Promise<Admission> {
     const estimate = call.promptTokens + call.maxOutputTokens;
     const windows = this.tokenWindows(caller);
-    const id = randomUUID();
+    let ticket = 0;
     let headers: Record<string, string> = {};
     if (windows.length) {
       const blocked = windows.find((w) => w.limit === 0);
       if (blocked) throw this.refusal('tokens', blocked.scope, 'Tokens are blocked for this ' + scopeName(blocked.scope) + '.', -1);
-      const result = await this.store.charge(windows, MINUTE_MS, id, estimate);
+      const result = await this.store.charge(windows, MINUTE_MS, estimate);
+      ticket = result.ticket;
       headers = rateLimitHeaders('tokens', result.states);
       if (!result.admitted) {
         const scope = windows[result.states.findIndex((s, i) => s.used + estimate > windows[i].limit)]?.scope ?? 'key';
@@ -83,7 +83,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
       try {
         reservations = await this.ledger.reserve(holds, new Date(Date.now() + this.config.upstream.timeoutMs + MINUTE_MS));
       } catch (err) {
-        if (tokenKeys.length) await this.store.settle(tokenKeys, id, 0);
+        if (tokenKeys.length) await this.store.settle(tokenKeys, MINUTE_MS, ticket, -estimate);
         if (err instanceof BudgetRefused) throw this.budgetRefusal(err, headers);
         throw err;
       }
@@ -91,7 +91,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
 
     return new Admission(headers, async (usage, cost) => {
       try {
-        if (tokenKeys.length) await this.store.settle(tokenKeys, id, usage.promptTokens + usage.completionTokens);
+        if (tokenKeys.length) await this.store.settle(tokenKeys, MINUTE_MS, ticket, usage.promptTokens + usage.completionTokens - estimate);
         if (reservations.length) await this.ledger.settle(reservations, cost);
       } catch (err) {
         this.logger.error({ err: (err as Error).message, userId: caller.userId }, 'could not settle a call against its limits');

@@ -1,17 +1,9 @@
-import { type ChargeResult, RateLimitStore, type WindowSpec, type WindowState } from './rate-limit-store.js';
+import { BUCKETS, bucketOf, type ChargeResult, RateLimitStore, type WindowSpec, type WindowState } from './rate-limit-store.js';
 
-interface Entry {
-  at: number;
-  amount: number;
-}
-
-/** Entries in time order from `head` on (a moving start, compacted now and then, not spliced per call). */
+/** Time buckets oldest first, and their sum. */
 interface Window {
-  entries: Entry[];
-  head: number;
+  buckets: Array<{ bucket: number; amount: number }>;
   sum: number;
-  byId: Map<string, Entry>;
-  ids: string[];
 }
 
 /** The counters of a single replica (no REDIS_URL), and the fallback while Redis is away. */
@@ -24,9 +16,10 @@ export class MemoryRateLimitStore extends RateLimitStore {
     super();
   }
 
-  async charge(specs: WindowSpec[], windowMs: number, id: string, amount: number): Promise<ChargeResult> {
+  async charge(specs: WindowSpec[], windowMs: number, amount: number): Promise<ChargeResult> {
     const now = this.now();
-    const windows = specs.map((spec) => this.prune(spec.key, now - windowMs));
+    const bucket = bucketOf(now, windowMs);
+    const windows = specs.map((spec) => this.prune(spec.key, bucket));
     let retryAfterMs = 0;
     let admitted = true;
     specs.forEach((spec, i) => {
@@ -38,65 +31,58 @@ export class MemoryRateLimitStore extends RateLimitStore {
     });
     if (admitted) {
       for (const w of windows) {
-        const entry = { at: now, amount };
-        w.entries.push(entry);
-        w.ids.push(id);
-        w.byId.set(id, entry);
+        const last = w.buckets.at(-1);
+        if (last?.bucket === bucket) last.amount += amount;
+        else w.buckets.push({ bucket, amount });
         w.sum += amount;
       }
     }
-    if (++this.charges % 10_000 === 0) this.sweep(now - windowMs);
-    return { admitted, retryAfterMs: admitted ? 0 : retryAfterMs, states: specs.map((s, i) => state(s, windows[i], windowMs, now)) };
+    if (++this.charges % 10_000 === 0) this.sweep(bucket);
+    return { admitted, ticket: bucket, retryAfterMs: admitted ? 0 : retryAfterMs, states: specs.map((s, i) => state(s, windows[i], windowMs, now)) };
   }
 
-  async settle(keys: string[], id: string, amount: number): Promise<void> {
+  async settle(keys: string[], _windowMs: number, ticket: number, delta: number): Promise<void> {
     for (const key of keys) {
       const w = this.windows.get(key);
-      const entry = w?.byId.get(id);
-      if (!w || !entry) continue;
-      w.sum += amount - entry.amount;
-      entry.amount = amount;
+      const b = w?.buckets.find((x) => x.bucket === ticket);
+      if (!w || !b) continue;
+      b.amount += delta;
+      w.sum += delta;
     }
   }
 
-  private prune(key: string, cutoff: number): Window {
+  /** The window with the buckets that left it dropped (a bucket lives BUCKETS buckets after its own). */
+  private prune(key: string, bucket: number): Window {
     let w = this.windows.get(key);
     if (!w) {
-      w = { entries: [], head: 0, sum: 0, byId: new Map(), ids: [] };
+      w = { buckets: [], sum: 0 };
       this.windows.set(key, w);
     }
-    while (w.head < w.entries.length && w.entries[w.head].at <= cutoff) {
-      w.sum -= w.entries[w.head].amount;
-      w.byId.delete(w.ids[w.head]);
-      w.head++;
-    }
-    if (w.head > 1024 && w.head * 2 > w.entries.length) {
-      w.entries = w.entries.slice(w.head);
-      w.ids = w.ids.slice(w.head);
-      w.head = 0;
-    }
+    while (w.buckets.length && w.buckets[0].bucket <= bucket - BUCKETS) w.sum -= w.buckets.shift()!.amount;
     return w;
   }
 
   /** Forgets windows with nothing left in them, so idle keys do not accumulate. */
-  private sweep(cutoff: number): void {
+  private sweep(bucket: number): void {
     for (const [key, w] of this.windows) {
-      if (w.head >= w.entries.length || w.entries.at(-1)!.at <= cutoff) this.windows.delete(key);
+      if (!w.buckets.length || w.buckets.at(-1)!.bucket <= bucket - BUCKETS) this.windows.delete(key);
     }
   }
 }
 
 /** How long until `excess` units have left the window. */
 function waitFor(w: Window, excess: number, windowMs: number, now: number): number {
+  const size = windowMs / BUCKETS;
   let freed = 0;
-  for (let i = w.head; i < w.entries.length; i++) {
-    freed += w.entries[i].amount;
-    if (freed >= excess) return Math.max(1, w.entries[i].at + windowMs - now);
+  for (const b of w.buckets) {
+    freed += b.amount;
+    if (freed >= excess) return Math.max(1, Math.ceil((b.bucket + BUCKETS + 1) * size - now));
   }
   return windowMs;
 }
 
 function state(spec: WindowSpec, w: Window, windowMs: number, now: number): WindowState {
-  const oldest = w.entries[w.head];
-  return { key: spec.key, limit: spec.limit, used: w.sum, resetMs: oldest ? Math.max(0, oldest.at + windowMs - now) : 0 };
+  const oldest = w.buckets[0];
+  const size = windowMs / BUCKETS;
+  return { key: spec.key, limit: spec.limit, used: w.sum, resetMs: oldest ? Math.max(0, Math.ceil((oldest.bucket + BUCKETS + 1) * size - now)) : 0 };
 }

@@ -1,5 +1,4 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { randomUUID } from 'node:crypto';
 
 /** One sliding window to charge: `limit` units (requests or tokens) per window. */
 export interface WindowSpec {
@@ -18,31 +17,38 @@ export interface WindowState {
 
 export interface ChargeResult {
   admitted: boolean;
+  /** Where the charge was recorded (its time bucket); settle() needs it. */
+  ticket: number;
   /** When refused: how long until the charge would fit; -1 when it never can (bigger than the limit). */
   retryAfterMs: number;
   states: WindowState[];
 }
 
 /**
- * Sliding-window counters shared by every limit: a charge is a timestamped entry (a request
- * counts 1, a call's token estimate counts its tokens) and a window admits a charge only while
- * the entries of the last `windowMs` plus the charge stay within its limit. Unlike a fixed
- * window, this never lets 2× the limit through around a boundary. A charge covers several
- * windows at once (the key's and the user's) and is all or nothing.
+ * Sliding-window counters shared by every limit: a charge (a request counts 1, a call's token
+ * estimate its tokens) is added to the current time bucket, a sixtieth of the window, and a
+ * window admits a charge only while its buckets of the last `windowMs` plus the charge stay
+ * within its limit. Unlike a fixed window, this never lets 2× the limit through around a
+ * boundary (a charge leaves at most one bucket late: slightly strict, never lax), and unlike a
+ * log of every request it costs at most 61 buckets per window. A charge covers several windows
+ * at once (the key's and the user's) and is all or nothing.
  *
  * Implements Nest's ThrottlerStorage, so @nestjs/throttler's guard and decorators run on it.
  */
 export abstract class RateLimitStore implements ThrottlerStorage {
   abstract readonly kind: 'memory' | 'redis';
 
-  /** Adds `amount` under `id` to every window if each has room, else to none. */
-  abstract charge(windows: WindowSpec[], windowMs: number, id: string, amount: number): Promise<ChargeResult>;
+  /** Adds `amount` to every window if each has room, else to none. */
+  abstract charge(windows: WindowSpec[], windowMs: number, amount: number): Promise<ChargeResult>;
 
-  /** Replaces a charge's amount with the actual figure (a token estimate settling to the usage). */
-  abstract settle(keys: string[], id: string, amount: number): Promise<void>;
+  /**
+   * Corrects a charge by `delta` (a token estimate settling to the real usage), in the bucket
+   * its ticket names; a bucket that already left the window is not touched.
+   */
+  abstract settle(keys: string[], windowMs: number, ticket: number, delta: number): Promise<void>;
 
   async increment(key: string, ttl: number, limit: number, _block: number, _name: string): ReturnType<ThrottlerStorage['increment']> {
-    const result = await this.charge([{ key, limit }], ttl, randomUUID(), 1);
+    const result = await this.charge([{ key, limit }], ttl, 1);
     const state = result.states[0];
     return {
       totalHits: result.admitted ? state.used : state.used + 1,
@@ -51,4 +57,11 @@ export abstract class RateLimitStore implements ThrottlerStorage {
       timeToBlockExpire: Math.ceil(Math.max(0, result.retryAfterMs) / 1000),
     };
   }
+}
+
+/** Buckets per window: the window's resolution. */
+export const BUCKETS = 60;
+
+export function bucketOf(now: number, windowMs: number): number {
+  return Math.floor(now / (windowMs / BUCKETS));
 }

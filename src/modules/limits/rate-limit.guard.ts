@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -54,7 +53,7 @@ export class RateLimitGuard extends ThrottlerGuard {
       });
     }
     const store = this.storageService as SharedRateLimitStore;
-    const result = await store.charge(windows, ttl, randomUUID(), 1);
+    const result = await store.charge(windows, ttl, 1);
     const headers = rateLimitHeaders('requests', result.states);
     reply.headers(headers);
     if (!result.admitted) {

@@ -33,24 +33,25 @@ export class SharedRateLimitStore extends RateLimitStore {
     return { store: this.kind, fallback: this.usingFallback };
   }
 
-  async charge(windows: WindowSpec[], windowMs: number, id: string, amount: number): Promise<ChargeResult> {
+  async charge(windows: WindowSpec[], windowMs: number, amount: number): Promise<ChargeResult> {
     if (this.shared && this.redis.state === 'up') {
       try {
-        const result = await this.shared.charge(windows, windowMs, id, amount);
+        const result = await this.shared.charge(windows, windowMs, amount);
         if (this.usingFallback) this.logger.info('rate limits: back on Redis');
         this.usingFallback = false;
         return result;
       } catch (err) {
-        return this.fallback(err, () => this.local.charge(windows, windowMs, id, amount));
+        return this.fallback(err, () => this.local.charge(windows, windowMs, amount));
       }
     }
-    if (this.shared) return this.fallback(new Error(this.redis.error ?? 'not connected'), () => this.local.charge(windows, windowMs, id, amount));
-    return this.local.charge(windows, windowMs, id, amount);
+    if (this.shared) return this.fallback(new Error(this.redis.error ?? 'not connected'), () => this.local.charge(windows, windowMs, amount));
+    return this.local.charge(windows, windowMs, amount);
   }
 
-  async settle(keys: string[], id: string, amount: number): Promise<void> {
-    await this.local.settle(keys, id, amount);
-    if (this.shared && this.redis.state === 'up') await this.shared.settle(keys, id, amount).catch(() => undefined);
+  async settle(keys: string[], windowMs: number, ticket: number, delta: number): Promise<void> {
+    // Only where the charge went: a ticket names a bucket, which both stores may hold.
+    if (this.kind === 'redis') await this.shared!.settle(keys, windowMs, ticket, delta).catch(() => undefined);
+    else await this.local.settle(keys, windowMs, ticket, delta);
   }
 
   private fallback(err: unknown, run: () => Promise<ChargeResult>): Promise<ChargeResult> {

@@ -169,28 +169,33 @@ export class ChatService {
       });
     }
 
+    const activity = {
+      messages: messages.length,
+      promptTokens: entry.promptTokens,
+      completionTokens: entry.completionTokens,
+      costMicros: entry.costMicros,
+      model: turn.call.responseModel,
+    };
     await this.transactions.run(async (tx) => {
       if (createsConversation) {
-        await this.conversations.createInChat(tx, {
-          id: turn.conversationId,
-          userId: turn.caller.userId,
-          sessionId: turn.sessionId,
-          title: turn.body.title ?? deriveTitle(turn.fresh),
-          tags: turn.body.tags ?? [],
-          metadata: turn.body.metadata ?? {},
-          model: turn.call.responseModel,
-          profile: turn.persona?.id ?? null,
-        });
+        await this.conversations.startInChat(
+          tx,
+          {
+            id: turn.conversationId,
+            userId: turn.caller.userId,
+            sessionId: turn.sessionId,
+            title: turn.body.title ?? deriveTitle(turn.fresh),
+            tags: turn.body.tags ?? [],
+            metadata: turn.body.metadata ?? {},
+            profile: turn.persona?.id ?? null,
+          },
+          messages,
+          activity,
+        );
       }
       await this.usage.recordIn(tx, entry);
-      if (links.conversationId) {
-        await this.conversations.appendExchange(tx, links.conversationId, messages, {
-          messages: messages.length,
-          promptTokens: entry.promptTokens,
-          completionTokens: entry.completionTokens,
-          costMicros: entry.costMicros,
-          model: turn.call.responseModel,
-        });
+      if (links.conversationId && !createsConversation) {
+        await this.conversations.appendExchange(tx, links.conversationId, messages, activity);
       }
       await this.sessions.addActivity(tx, turn.sessionId, {
         conversations: createsConversation ? 1 : 0,

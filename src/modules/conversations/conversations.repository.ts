@@ -84,32 +84,30 @@ export class ConversationsRepository {
     });
   }
 
+  /** All the messages of an exchange in one statement (and their file links in one more). */
   async addMessages(tx: Prisma.TransactionClient, conversationId: string, messages: NewMessage[]): Promise<string[]> {
-    const ids: string[] = [];
-    for (const m of messages) {
-      const id = uuidv7();
-      ids.push(id);
-      await tx.message.create({
-        data: {
-          id,
-          conversationId,
-          role: m.role,
-          content: m.content as Prisma.InputJsonValue,
-          name: m.name ?? null,
-          toolCalls: (m.toolCalls ?? undefined) as Prisma.InputJsonValue | undefined,
-          toolCallId: m.toolCallId ?? null,
-          tokens: m.tokens,
-          promptTokens: m.promptTokens ?? null,
-          completionTokens: m.completionTokens ?? null,
-          model: m.model ?? null,
-          status: m.status ?? 'complete',
-          finishReason: m.finishReason ?? null,
-          ...(m.fileIds?.length ? { files: { create: m.fileIds.map((fileId) => ({ fileId })) } } : {}),
-        },
-      });
-    }
-    return ids;
+    if (!messages.length) return [];
+    const rows = messages.map((m) => ({
+      id: uuidv7(),
+      conversationId,
+      role: m.role,
+      content: m.content as Prisma.InputJsonValue,
+      name: m.name ?? null,
+      toolCalls: (m.toolCalls ?? undefined) as Prisma.InputJsonValue | undefined,
+      toolCallId: m.toolCallId ?? null,
+      tokens: m.tokens,
+      promptTokens: m.promptTokens ?? null,
+      completionTokens: m.completionTokens ?? null,
+      model: m.model ?? null,
+      status: m.status ?? ('complete' as const),
+      finishReason: m.finishReason ?? null,
+    }));
+    await tx.message.createMany({ data: rows });
+    const links = messages.flatMap((m, i) => (m.fileIds ?? []).map((fileId) => ({ messageId: rows[i].id, fileId })));
+    if (links.length) await tx.messageFile.createMany({ data: links });
+    return rows.map((r) => r.id);
   }
+
 
   async addActivity(tx: Prisma.TransactionClient, id: string, a: ConversationActivity): Promise<void> {
     await tx.conversation.update({

@@ -100,12 +100,29 @@ export class ConversationsService {
     return { conversation, history: await this.repo.history(id) };
   }
 
-  /** Creates a conversation inside the chat's transaction, once its first exchange is known. */
-  createInChat(
+  /**
+   * Creates a conversation inside the chat's transaction, once its first exchange is known: the
+   * row is written with that exchange's totals already in it, then its messages.
+   */
+  async startInChat(
     tx: Prisma.TransactionClient,
-    data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown>; model: string; profile: string | null },
-  ): Promise<ConversationRow> {
-    return this.repo.create({ ...data, metadata: data.metadata as Prisma.InputJsonObject }, tx);
+    data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown>; profile: string | null },
+    messages: NewMessage[],
+    activity: ConversationActivity,
+  ): Promise<void> {
+    await this.repo.create(
+      {
+        ...data,
+        metadata: data.metadata as Prisma.InputJsonObject,
+        model: activity.model,
+        messageCount: activity.messages,
+        promptTokens: activity.promptTokens,
+        completionTokens: activity.completionTokens,
+        costMicros: activity.costMicros,
+      },
+      tx,
+    );
+    await this.repo.addMessages(tx, data.id, messages);
   }
 
   /** Stores an exchange and adds its usage to the running totals, in the chat's transaction. */

@@ -188,6 +188,21 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       expect((await ask(u.api, { max_tokens: 100 })).status).toBe(200);
     });
 
+    it('keeps what a budget has spent across a restart', async () => {
+      upstream.setDefault({ kind: 'reply', text: 'x', usage: { prompt_tokens: 100, completion_tokens: 100 } });
+      const u = await newUser({}, { budget: { amount_usd: 0.0025, period: 'day' } });
+      expect((await ask(u.api, { max_tokens: 100 })).status).toBe(200);
+      const again = await startTestApp({ db: t.db, env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), UPSTREAM_MAX_RETRIES: '0' } });
+      try {
+        // $0.00125 of $0.0025 is spent: a call that may cost $0.0016 no longer fits, after the restart too.
+        const res = await client(again.url, u.key).post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'x' }], max_tokens: 150 });
+        expectError(res, 429, 'insufficient_quota');
+        expect(res.body.error.message).toContain('$0.00125 is left');
+      } finally {
+        await again.close();
+      }
+    });
+
     it('counts failed, streamed and aborted calls against the budget too', async () => {
       const u = await newUser({}, { budget: { amount_usd: 1, period: 'month' } });
       upstream.setDefault({ kind: 'reply', text: 'one two three', usage: { prompt_tokens: 40, completion_tokens: 3 } });

@@ -31,6 +31,9 @@ export interface ModelListing {
   created: number;
   owned_by: string;
   description?: string;
+  /** Colloquy's additions to OpenAI's model object: what the entry is, and which one is the default. */
+  kind: 'model' | 'persona';
+  default?: true;
 }
 
 // Models reached by prefix are not in the catalog; assume a common modern window.
@@ -108,11 +111,18 @@ export class ModelCatalog {
     const out: ModelListing[] = [];
     for (const model of this.models.values()) {
       if (!this.usable(model.provider)) continue;
-      out.push({ id: model.id, object: 'model', created: this.created, owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider });
+      out.push({
+        id: model.id,
+        object: 'model',
+        created: this.created,
+        owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider,
+        kind: 'model',
+        ...(model.id === this.defaultModelId ? { default: true as const } : {}),
+      });
     }
     for (const persona of this.personas.values()) {
       if (!this.personaUsable(persona)) continue;
-      out.push({ id: persona.id, object: 'model', created: this.created, owned_by: 'colloquy', description: persona.description });
+      out.push({ id: persona.id, object: 'model', created: this.created, owned_by: 'colloquy', description: persona.description, kind: 'persona' });
     }
     return out;
   }

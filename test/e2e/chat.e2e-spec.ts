@@ -146,6 +146,17 @@ describe('/chat: conversations, sessions and metering', () => {
     expect(next[0].content).toContain('Curie');
     expect(next.filter((m) => m.role === 'system')).toHaveLength(1);
     expectError(await api.post('/chat', { profile: 'luminary/nobody', messages: [{ role: 'user', content: 'x' }] }), 404);
+
+    // profile: null turns the persona off for this and later turns; PATCH can set it again.
+    const id = res.body.conversation_id;
+    await api.post('/chat', { conversation_id: id, profile: null, messages: [{ role: 'user', content: 'Plainly now.' }] });
+    expect((upstream.requests.at(-1)!.body!.messages as Array<{ role: string }>).some((m) => m.role === 'system')).toBe(false);
+    expect((await api.get(`/conversations/${id}`)).body.profile).toBeNull();
+    const patched = await api.patch(`/conversations/${id}`, { profile: 'luminary/socrates', model: 'standin-gpt' });
+    expect(patched.body).toMatchObject({ profile: 'luminary/socrates', model: 'standin-gpt' });
+    await api.post('/chat', { conversation_id: id, messages: [{ role: 'user', content: 'And now?' }] });
+    expect((upstream.requests.at(-1)!.body!.messages as Array<{ content: string }>)[0].content).toContain('Socrates');
+    expectError(await api.patch(`/conversations/${id}`, { profile: 'luminary/nobody' }), 404);
   });
 
   it('stores a stream cut short by the client as incomplete, meters it, and keeps serving', async () => {
@@ -174,6 +185,25 @@ describe('/chat: conversations, sessions and metering', () => {
     expect(record.promptTokens).toBeGreaterThan(0);
     upstream.reset();
     expect((await api.post('/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: 'still up?' }] })).status).toBe(200);
+  });
+
+  it('creates no conversation when the client leaves before the first word, but meters the call', async () => {
+    upstream.setDefault({ kind: 'reply', text: 'late', delayMs: 400 });
+    const before = (await api.get('/conversations?limit=100')).body.data.length;
+    const controller = new AbortController();
+    const pending = fetch(`${t.url}/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'standin-gpt', stream: true, messages: [{ role: 'user', content: 'never mind' }] }),
+      signal: controller.signal,
+    }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 100));
+    controller.abort();
+    await pending;
+    let aborted: Awaited<ReturnType<typeof records>> = [];
+    await waitFor(async () => (aborted = (await records()).filter((r) => r.status === 'aborted' && r.conversationId === null)).length > 0);
+    expect(aborted.at(-1)!.estimated).toBe(true);
+    expect((await api.get('/conversations?limit=100')).body.data.length).toBe(before);
   });
 
   it('keeps no half-written conversation when the upstream fails, but meters the failure', async () => {

@@ -50,6 +50,9 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
       );
       // Providers without a key (openai here) are not listed.
       expect(ids).not.toContain('gpt-4o');
+      // Colloquy's additions: which entries are personas, and which model is the default.
+      expect(page.data.find((m) => m.id === 'luminary/socrates')).toMatchObject({ kind: 'persona' });
+      expect(page.data.filter((m) => (m as { default?: boolean }).default).map((m) => m.id)).toEqual(['standin-gpt']);
       assertOpenAI('ListModelsResponse', (await http(t.url, t.adminKey).get('/v1/models')).body);
     });
 

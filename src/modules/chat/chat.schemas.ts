@@ -5,7 +5,13 @@ export const chatBody = z
   .strictObject({
     messages: z.array(chatMessage).min(1).max(512).describe('The new messages of this turn (history is loaded from the conversation).'),
     model: z.string().min(1).max(256).optional().describe("Default: the conversation's model, else DEFAULT_MODEL."),
-    profile: z.string().min(1).max(256).optional().describe('A persona id applied over the model (its system prompt and defaults).'),
+    profile: z
+      .string()
+      .min(1)
+      .max(256)
+      .nullable()
+      .optional()
+      .describe("A persona id applied over the model (its system prompt and defaults); null turns the conversation's persona off."),
     conversation_id: z.uuid().optional().describe('Continue this conversation; without it a new one is created.'),
     session_id: z.uuid().optional().describe("Default: the caller's active session, else a new one."),
     title: z.string().trim().min(1).max(500).optional().describe('Title of a new conversation (default: from the first message).'),

@@ -99,7 +99,8 @@ export class ChatService {
 
   private async prepare(caller: Caller, body: ChatBody, meta: RequestMeta): Promise<Turn> {
     const thread = body.conversation_id ? await this.conversations.openForChat(caller, body.conversation_id) : null;
-    const profile = body.profile ?? thread?.conversation.profile ?? null;
+    // `profile: null` turns the conversation's persona off; absent keeps it.
+    const profile = body.profile === undefined ? (thread?.conversation.profile ?? null) : body.profile;
     const persona = profile ? this.catalog.persona(profile) : null;
     const model = this.catalog.resolve(body.model ?? thread?.conversation.model ?? undefined);
     const session = await this.sessions.resolveForRequest(caller, body.session_id);
@@ -147,7 +148,9 @@ export class ChatService {
   private async store(turn: Turn, outcome: CallOutcome, admission: Admission): Promise<number> {
     const cost = costMicros((outcome.answered?.model ?? turn.model).pricing, outcome.usage);
     await admission.settle(outcome.usage, cost);
-    const answered = outcome.status === 'ok' || outcome.text !== '' || outcome.toolCalls !== null || outcome.status === 'aborted';
+    // Nothing was answered (a failure, or a client gone before the first word): store no messages
+    // and create no conversation, as the client never learnt its id; the usage is still metered.
+    const answered = outcome.status === 'ok' || outcome.text !== '' || outcome.toolCalls !== null;
     const isNew = !turn.thread;
     const createsConversation = isNew && answered;
     const links = { conversationId: isNew && !createsConversation ? null : turn.conversationId, sessionId: turn.sessionId };
@@ -175,6 +178,7 @@ export class ChatService {
       completionTokens: entry.completionTokens,
       costMicros: entry.costMicros,
       model: turn.call.responseModel,
+      profile: turn.persona?.id ?? null,
     };
     await this.transactions.run(async (tx) => {
       if (createsConversation) {
@@ -187,7 +191,6 @@ export class ChatService {
             title: turn.body.title ?? deriveTitle(turn.fresh),
             tags: turn.body.tags ?? [],
             metadata: turn.body.metadata ?? {},
-            profile: turn.persona?.id ?? null,
           },
           messages,
           activity,

@@ -30,6 +30,8 @@ export interface ConversationActivity {
   completionTokens: number;
   costMicros: number;
   model: string;
+  /** The persona the turn ran with (null: none); the conversation keeps it for later turns. */
+  profile: string | null;
 }
 
 @Injectable()
@@ -118,6 +120,7 @@ export class ConversationsRepository {
         completionTokens: { increment: a.completionTokens },
         costMicros: { increment: a.costMicros },
         model: a.model,
+        profile: a.profile,
         lastUsedAt: new Date(),
       },
     });

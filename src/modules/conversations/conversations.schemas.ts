@@ -19,6 +19,8 @@ export type CreateConversationBody = z.infer<typeof createConversationBody>;
 
 export const updateConversationBody = z.strictObject({
   title: z.string().trim().min(1).max(500).nullable().optional(),
+  model: z.string().min(1).max(256).optional().describe('The model later turns use when they name none.'),
+  profile: z.string().min(1).max(256).nullable().optional().describe('The persona later turns run with; null for none.'),
   summary: z.string().max(10_000).nullable().optional(),
   tags: tags.optional(),
   metadata: metadata.optional(),

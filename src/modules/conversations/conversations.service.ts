@@ -70,11 +70,15 @@ export class ConversationsService {
 
   async update(caller: Caller, id: string, input: UpdateConversationBody): Promise<ConversationView> {
     await this.owned(caller, id);
+    if (input.model) this.catalog.resolve(input.model);
+    if (input.profile) this.catalog.persona(input.profile);
     const row = await this.repo.update(id, {
       ...(input.title !== undefined ? { title: input.title } : {}),
       ...(input.summary !== undefined ? { summary: input.summary } : {}),
       ...(input.tags !== undefined ? { tags: input.tags } : {}),
       ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonObject } : {}),
+      ...(input.model !== undefined ? { model: input.model } : {}),
+      ...(input.profile !== undefined ? { profile: input.profile } : {}),
     });
     return toConversationView(row);
   }
@@ -106,7 +110,7 @@ export class ConversationsService {
    */
   async startInChat(
     tx: Prisma.TransactionClient,
-    data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown>; profile: string | null },
+    data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown> },
     messages: NewMessage[],
     activity: ConversationActivity,
   ): Promise<void> {
@@ -115,6 +119,7 @@ export class ConversationsService {
         ...data,
         metadata: data.metadata as Prisma.InputJsonObject,
         model: activity.model,
+        profile: activity.profile,
         messageCount: activity.messages,
         promptTokens: activity.promptTokens,
         completionTokens: activity.completionTokens,

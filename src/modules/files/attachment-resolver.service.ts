@@ -8,6 +8,7 @@ import { TokenCounter } from '../../llm/token-counter.js';
 import { BlobStore } from '../../storage/blob-store.js';
 import { detectType } from './documents/content-type.js';
 import { formatDocumentPart, trimToTokenBudget } from './documents/token-budget.js';
+import { fileTooLarge } from './file-too-large.js';
 import { FilesRepository, type FileRow } from './files.repository.js';
 
 export interface ExpandedPrompt {
@@ -116,7 +117,7 @@ export class AttachmentResolver {
     const b64 = match[3];
     const bytes = Math.floor((b64.length * 3) / 4);
     if (bytes > this.config.limits.maxFileBytes) {
-      throw new DomainError('too_large', `The image is larger than the ${Math.round(this.config.limits.maxFileBytes / 1048576)} MB limit.`, { param, code: 'file_too_large' });
+      throw fileTooLarge(this.config.limits.maxFileBytes, 'image', param);
     }
     if (!/^[A-Za-z0-9+/\s]*={0,2}$/.test(b64)) throw new DomainError('invalid', 'The image data URL is not valid base64.', { param });
     const detected = detectType(Buffer.from(b64.slice(0, 4096), 'base64'));

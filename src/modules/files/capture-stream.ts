@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { DomainError } from '../../common/errors/domain-error.js';
+import { fileTooLarge } from './file-too-large.js';
 
 const HEAD_BYTES = 64 * 1024;
 const IMAGE_SIGNATURES: Buffer[] = [
@@ -27,7 +27,7 @@ export class CaptureStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
-      done(new DomainError('too_large', `The file is larger than the ${Math.round(this.maxBytes / 1024 / 1024)} MB limit.`, { code: 'file_too_large' }));
+      done(fileTooLarge(this.maxBytes));
       return;
     }
     if (this.keepAll === null && this.captured + chunk.length >= 16) {

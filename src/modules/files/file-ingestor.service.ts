@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { AppConfig } from '../../config/app-config.js';
-import { DomainError } from '../../common/errors/domain-error.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { uuidv7 } from '../../common/ids.js';
@@ -11,6 +10,7 @@ import { TokenCounter } from '../../llm/token-counter.js';
 import { BlobStore } from '../../storage/blob-store.js';
 import { CaptureStream } from './capture-stream.js';
 import { detectType } from './documents/content-type.js';
+import { fileTooLarge } from './file-too-large.js';
 import { TextExtractor } from './documents/text-extractor.js';
 import { FilesRepository, type FileMeta } from './files.repository.js';
 
@@ -50,7 +50,7 @@ export class FileIngestor {
         pipeline(file.stream, capture, body),
       ]);
       stored = true;
-      if (file.truncated?.()) throw tooLarge(this.config.limits.maxFileBytes);
+      if (file.truncated?.()) throw fileTooLarge(this.config.limits.maxFileBytes);
       const content = capture.content();
       const type = detectType(content, file.filename);
       let text: string | null = null;
@@ -97,10 +97,6 @@ export class FileIngestor {
       this.logger.error({ key, err: (err as Error).message }, 'could not remove the blob of a failed upload');
     }
   }
-}
-
-function tooLarge(maxBytes: number): DomainError {
-  return new DomainError('too_large', `The file is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB limit.`, { code: 'file_too_large' });
 }
 
 /** A display name: the client's, without any path, control characters, or an empty result. */

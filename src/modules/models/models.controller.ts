@@ -5,7 +5,15 @@ import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { ModelCatalog, type ModelListing } from '../../llm/model-catalog.js';
 
 const modelView = z
-  .object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string(), description: z.string().optional() })
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    created: z.number().int(),
+    owned_by: z.string(),
+    description: z.string().optional(),
+    kind: z.enum(['model', 'persona']).describe('Colloquy: a catalog model or a persona usable as one.'),
+    default: z.literal(true).optional().describe('Colloquy: the model requests get when they name none.'),
+  })
   .meta({ id: 'Model' });
 const modelList = z.object({ object: z.literal('list'), data: z.array(modelView) }).meta({ id: 'ModelList' });
 

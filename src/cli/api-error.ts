@@ -38,9 +38,9 @@ export class ApiError extends Error {
   /** From a non-2xx response; the body is read here. */
   static async fromResponse(res: Response, url: string): Promise<ApiError> {
     const text = await res.text().catch(() => '');
-    let envelope: { error?: { message?: unknown; code?: unknown; type?: unknown } } | null = null;
+    let envelope: Envelope | null = null;
     try {
-      envelope = JSON.parse(text) as typeof envelope;
+      envelope = JSON.parse(text) as Envelope;
     } catch {
       // Not JSON: a proxy's page or something that is not Colloquy.
     }
@@ -62,6 +62,10 @@ export class ApiError extends Error {
   static unreachable(url: string, cause: unknown): ApiError {
     return new ApiError('unreachable', `cannot reach the server at ${url} (${networkReason(cause)})`, { url, cause });
   }
+}
+
+interface Envelope {
+  error?: { message?: unknown; code?: unknown; type?: unknown };
 }
 
 /** `retry-after` in seconds or as an HTTP date. */

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config.loader.js';
+import { ConfigError, ENV_BINDINGS, loadConfig } from './config.loader.js';
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'colloquy-config-'));
@@ -94,5 +94,15 @@ describe('loadConfig', () => {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('db:5432');
+  });
+});
+
+describe('.env.example', () => {
+  it('documents exactly the variables the server reads', () => {
+    const text = readFileSync('.env.example', 'utf8');
+    const documented = new Set([...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const read = new Set<string>([...ENV_BINDINGS.map(([name]) => name), 'CONFIG_FILE']);
+    expect([...read].filter((n) => !documented.has(n))).toEqual([]);
+    expect([...documented].filter((n) => !read.has(n))).toEqual([]);
   });
 });

@@ -158,6 +158,7 @@ async function startColloquy(tmp: string, upstreamOrigin: string, databaseUrl: s
     RATE_LIMIT_TPM: '100000000',
     SHUTDOWN_GRACE_MS: '2000',
   };
+  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const child = spawnNode([join(root, 'dist/main.js')], { core: 0, env, stdout: fd, stderr: fd });
   closeSync(fd);

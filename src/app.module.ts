@@ -14,6 +14,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
+import { EmbeddingsModule } from './modules/embeddings/embeddings.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { FilesModule } from './modules/files/files.module.js';
 import { SessionsModule } from './modules/sessions/sessions.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         SystemModule,
         ModelsModule,
         CompletionsModule,
+        EmbeddingsModule,
         SessionsModule,
         ConversationsModule,
         FilesModule,

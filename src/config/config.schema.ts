@@ -54,6 +54,10 @@ const modelSchema = z.strictObject({
   provider: z.string().min(1),
   upstream_id: z.string().min(1).optional(),
   description: z.string().optional(),
+  /** chat: /chat and /v1/chat/completions; embedding: /v1/embeddings. */
+  type: z.enum(['chat', 'embedding']).default('chat'),
+  /** Embedding models: the length of their vectors (informational; `dimensions` may ask for fewer). */
+  dimensions: positiveInt.optional(),
   context_window: positiveInt,
   max_output_tokens: positiveInt.default(4096),
   pricing: pricingSchema.default({ input: 0, output: 0 }),

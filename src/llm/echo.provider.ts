@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, ContentPart, Usage } from './chat-types.js';
-import { LlmProvider, UpstreamFailure, type ChunkSource } from './llm-provider.js';
+import { hashEmbedding } from './hash-embedding.js';
+import { LlmProvider, UpstreamFailure, type ChunkSource, type EmbeddingRequest, type EmbeddingResult } from './llm-provider.js';
 import { ECHO_MODEL, BUILTIN_PROVIDER } from './model-catalog.js';
 import type { TokenCounter } from './token-counter.js';
 
@@ -8,9 +9,10 @@ const FILE_HEADER = /^\[file: ([^,\]]+)(?:, [^\]]*)?\]/;
 const IMAGE_LABEL = /^\[image: ([^\]]+)\]$/;
 
 /**
- * colloquy/echo: a deterministic model that needs no key and no network. It answers with the
- * last user text, then one line per attachment naming the file and its type, and streams word by
- * word. Its usage is counted with the same tokenizer the server meters with.
+ * The built-in provider, needing no key and no network. colloquy/echo answers deterministically
+ * with the last user text, then one line per attachment naming the file and its type, and streams
+ * word by word; colloquy/embed turns texts into feature-hashed vectors. Usage is counted with the
+ * same tokenizer the server meters with.
  */
 export class EchoProvider extends LlmProvider {
   readonly name = BUILTIN_PROVIDER;
@@ -60,6 +62,14 @@ export class EchoProvider extends LlmProvider {
         i = queue.length;
       },
     };
+  }
+
+  /** colloquy/embed: feature-hashed vectors, counted with the server's tokenizer. */
+  async embed(body: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+    if (signal.aborted) throw new UpstreamFailure('aborted', 'The request was aborted.');
+    const vectors = body.input.map((input) => hashEmbedding(input, body.dimensions));
+    const promptTokens = body.input.reduce((n, input) => n + (typeof input === 'string' ? this.tokens.count(input) : input.length), 0);
+    return { vectors, promptTokens };
   }
 
   private usage(body: ChatRequestBody, text: string): Usage {

@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config.js';
 import type { AppLogger } from '../common/logging/logger.js';
 import { InjectLogger } from '../common/logging/logger.token.js';
 import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
-import { UpstreamFailure, type ChunkSource } from './llm-provider.js';
+import { UpstreamFailure, type ChunkSource, type EmbeddingRequest, type EmbeddingResult } from './llm-provider.js';
 import { ModelCatalog, type ResolvedModel } from './model-catalog.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { backoffMs, sleep } from './retry-policy.js';
@@ -20,6 +20,8 @@ export interface Answered {
 export interface CompletedCall extends Answered {
   completion: ChatCompletion;
 }
+
+export interface EmbeddedCall extends Answered, EmbeddingResult {}
 
 /** A stream whose first chunk has arrived: from here on, failures are reported in-band. */
 export interface OpenedStream extends Answered {
@@ -52,6 +54,14 @@ export class LlmGateway {
       const provider = this.providers.get(candidate.provider);
       const completion = await provider.complete({ ...body, model: candidate.upstreamId }, attemptSignal);
       return { completion, provider: candidate.provider, upstreamModel: candidate.upstreamId, model: candidate };
+    });
+  }
+
+  async embed(model: ResolvedModel, body: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddedCall> {
+    return this.withPolicy(model, signal, async (candidate, attemptSignal) => {
+      const provider = this.providers.get(candidate.provider);
+      const result = await provider.embed({ ...body, model: candidate.upstreamId }, attemptSignal);
+      return { ...result, provider: candidate.provider, upstreamModel: candidate.upstreamId, model: candidate };
     });
   }
 
@@ -151,7 +161,7 @@ export class LlmGateway {
     const out: ResolvedModel[] = [];
     for (const id of model.fallbacks) {
       try {
-        out.push(this.catalog.resolve(id));
+        out.push(this.catalog.resolve(id, model.kind));
       } catch {
         // A fallback whose provider is not configured here is simply not tried.
       }

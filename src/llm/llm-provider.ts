@@ -23,6 +23,21 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/** What an embedding call sends upstream: OpenAI's request, floats asked for by the provider. */
+export interface EmbeddingRequest {
+  model: string;
+  /** One or more texts, or token arrays. */
+  input: string[] | number[][];
+  dimensions?: number;
+  user?: string;
+}
+
+/** Vectors in input order, and the upstream's token count when it gave one. */
+export interface EmbeddingResult {
+  vectors: number[][];
+  promptTokens: number | null;
+}
+
 /** A streamed answer whose response has started; chunks come from next(). */
 export interface ChunkSource {
   next(): Promise<IteratorResult<ChatChunk>>;
@@ -39,4 +54,5 @@ export abstract class LlmProvider {
   abstract complete(body: ChatRequestBody, signal: AbortSignal): Promise<ChatCompletion>;
   /** Resolves once the upstream accepted the request (status 200); chunks are then pulled. */
   abstract stream(body: ChatRequestBody, signal: AbortSignal): Promise<ChunkSource>;
+  abstract embed(body: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
 }

@@ -60,4 +60,20 @@ describe('ModelCatalog', () => {
   it('refuses a DEFAULT_MODEL that is not in the catalog at boot', () => {
     expect(() => catalog({ DEFAULT_MODEL: 'gpt-9' }, MODELS)).toThrow(/DEFAULT_MODEL/);
   });
+
+  it('keeps embedding models out of chat: never the default, refused as a chat model, resolved as an embedding one', () => {
+    const yaml = `
+models:
+  - { id: embed-small, provider: openai, type: embedding, dimensions: 1536, context_window: 8191, pricing: { input: 0.02, output: 0 } }
+  - { id: gpt-4o, provider: openai, context_window: 128000 }
+`;
+    const c = catalog({ OPENAI_API_KEY: 'sk-x' }, yaml);
+    expect(c.defaultModelId).toBe('gpt-4o');
+    expect(c.resolve('embed-small', 'embedding')).toMatchObject({ kind: 'embedding', dimensions: 1536 });
+    expect(() => c.resolve('embed-small')).toThrow(expect.objectContaining({ code: 'model_not_supported' }));
+    expect(() => c.resolve('gpt-4o', 'embedding')).toThrow(expect.objectContaining({ code: 'model_not_supported' }));
+    expect(() => c.resolve('luminary/socrates', 'embedding')).toThrow(expect.objectContaining({ code: 'model_not_found' }));
+    expect(c.resolve('openai/text-embedding-ada-002', 'embedding')).toMatchObject({ kind: 'embedding', upstreamId: 'text-embedding-ada-002' });
+    expect(() => catalog({ OPENAI_API_KEY: 'sk-x', DEFAULT_MODEL: 'embed-small' }, yaml)).toThrow(/embedding model/);
+  });
 });

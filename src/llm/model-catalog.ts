@@ -6,12 +6,21 @@ import { FREE, type Pricing } from './pricing.js';
 import { loadPersonas, type Persona } from './personas.js';
 
 export const ECHO_MODEL = 'colloquy/echo';
+export const EMBED_MODEL = 'colloquy/embed';
+/** The built-in embedding model's vector length. */
+export const EMBED_DIMENSIONS = 256;
+
+/** What a model is for: chat models answer messages, embedding models turn text into vectors. */
+export type ModelKind = 'chat' | 'embedding';
 export const BUILTIN_PROVIDER = 'builtin';
 
 /** Everything a request needs to know about the model it asked for. */
 export interface ResolvedModel {
   /** The id the client asked for: a catalog model, a persona, or provider/<upstream id>. */
   id: string;
+  kind: ModelKind;
+  /** Embedding models: their vector length when the catalog says it. */
+  dimensions: number | null;
   provider: string;
   upstreamId: string;
   pricing: Pricing;
@@ -32,7 +41,7 @@ export interface ModelListing {
   owned_by: string;
   description?: string;
   /** Colloquy's additions to OpenAI's model object: what the entry is, and which one is the default. */
-  kind: 'model' | 'persona';
+  kind: 'model' | 'persona' | 'embedding';
   default?: true;
 }
 
@@ -51,6 +60,8 @@ export class ModelCatalog {
   constructor(private readonly config: AppConfig) {
     this.models.set(ECHO_MODEL, {
       id: ECHO_MODEL,
+      kind: 'chat',
+      dimensions: null,
       provider: BUILTIN_PROVIDER,
       upstreamId: ECHO_MODEL,
       pricing: FREE,
@@ -62,12 +73,29 @@ export class ModelCatalog {
       fallbacks: [],
       persona: null,
     });
+    this.models.set(EMBED_MODEL, {
+      id: EMBED_MODEL,
+      kind: 'embedding',
+      dimensions: EMBED_DIMENSIONS,
+      provider: BUILTIN_PROVIDER,
+      upstreamId: EMBED_MODEL,
+      pricing: FREE,
+      priced: true,
+      contextWindow: 8_192,
+      maxOutputTokens: 0,
+      vision: false,
+      tools: false,
+      fallbacks: [],
+      persona: null,
+    });
     for (const m of config.models) {
       if (!config.providers.has(m.provider)) {
         throw new ConfigError(`models: ${m.id} names an unknown provider '${m.provider}'`);
       }
       this.models.set(m.id, {
         id: m.id,
+        kind: m.type,
+        dimensions: m.dimensions ?? null,
         provider: m.provider,
         upstreamId: m.upstream_id ?? m.id,
         pricing: { input: m.pricing.input, output: m.pricing.output, cachedInput: m.pricing.cached_input ?? m.pricing.input },
@@ -84,12 +112,22 @@ export class ModelCatalog {
     this.defaultModelId = this.pickDefault();
   }
 
-  /** The model a request asked for (or the default), or 404 model_not_found. */
-  resolve(id: string | undefined | null): ResolvedModel {
+  /**
+   * The model a request asked for (or the default chat model), or 404: model_not_found when it
+   * does not exist, model_not_supported when it is of the other kind (an embedding model asked to
+   * chat). Models reached by provider prefix are taken to be of the kind asked for.
+   */
+  resolve(id: string | undefined | null, kind: ModelKind = 'chat'): ResolvedModel {
     const requested = id ?? this.defaultModelId;
-    const persona = this.personas.get(requested);
-    if (persona) return { ...this.resolveBase(persona.model ?? this.defaultModelId, requested), id: requested, persona };
-    return this.resolveBase(requested, requested);
+    const persona = kind === 'chat' ? this.personas.get(requested) : undefined;
+    const model = persona
+      ? { ...this.resolveBase(persona.model ?? this.defaultModelId, requested, kind), id: requested, persona }
+      : this.resolveBase(requested, requested, kind);
+    if (model.kind !== kind) {
+      const why = kind === 'chat' ? 'an embedding model, not a chat model; use it with /v1/embeddings' : 'not an embedding model';
+      throw new DomainError('not_found', `The model '${requested}' is ${why}.`, { param: 'model', code: 'model_not_supported' });
+    }
+    return model;
   }
 
   /** Whether the id is a catalog model or a persona (for bounded metric labels). */
@@ -116,7 +154,7 @@ export class ModelCatalog {
         object: 'model',
         created: this.created,
         owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider,
-        kind: 'model',
+        kind: model.kind === 'embedding' ? 'embedding' : 'model',
         ...(model.id === this.defaultModelId ? { default: true as const } : {}),
       });
     }
@@ -133,7 +171,7 @@ export class ModelCatalog {
     return found;
   }
 
-  private resolveBase(id: string, requested: string): ResolvedModel {
+  private resolveBase(id: string, requested: string, kind: ModelKind): ResolvedModel {
     const known = this.models.get(id);
     if (known) {
       if (!this.usable(known.provider)) {
@@ -149,6 +187,8 @@ export class ModelCatalog {
     if (provider && id.length > slash + 1 && this.usable(provider)) {
       return {
         id,
+        kind,
+        dimensions: null,
         provider,
         upstreamId: id.slice(slash + 1),
         pricing: FREE,
@@ -170,8 +210,7 @@ export class ModelCatalog {
 
   private personaUsable(persona: Persona): boolean {
     try {
-      this.resolveBase(persona.model ?? this.defaultModelId, persona.id);
-      return true;
+      return this.resolveBase(persona.model ?? this.defaultModelId, persona.id, 'chat').kind === 'chat';
     } catch {
       return false;
     }
@@ -183,10 +222,13 @@ export class ModelCatalog {
       if (!this.models.has(configured) && !this.personas.has(configured) && !configured.includes('/')) {
         throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is not in the catalog`);
       }
+      if (this.models.get(configured)?.kind === 'embedding') {
+        throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is an embedding model, not a chat model`);
+      }
       return configured;
     }
     for (const model of this.models.values()) {
-      if (model.provider !== BUILTIN_PROVIDER && this.usable(model.provider)) return model.id;
+      if (model.kind === 'chat' && model.provider !== BUILTIN_PROVIDER && this.usable(model.provider)) return model.id;
     }
     return ECHO_MODEL;
   }

@@ -1,10 +1,9 @@
 import OpenAI from 'openai';
-import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
 import { client as http, expectError } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { STANDIN_PRICING, writeTestConfig } from '../support/test-config.js';
-import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
+import { clearUsageRecords, startTestApp, usageRecords as usageRecordsOf, waitFor, type TestApp } from '../support/test-app.js';
 
 describe('OpenAI compatibility, through the official openai SDK', () => {
   let upstream: StandInUpstream;
@@ -32,14 +31,9 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
   beforeEach(async () => {
     upstream.reset();
     backup.reset();
-    await t.app.get(UsageRecorder).flush();
-    await t.prisma.usageRecord.deleteMany();
+    await clearUsageRecords(t);
   });
-
-  async function usageRecords() {
-    await t.app.get(UsageRecorder).flush();
-    return t.prisma.usageRecord.findMany({ orderBy: { id: 'asc' } });
-  }
+  const usageRecords = () => usageRecordsOf(t);
 
   describe('models', () => {
     it('lists catalog models, personas and colloquy/echo in OpenAI list format', async () => {

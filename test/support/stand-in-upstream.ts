@@ -104,7 +104,11 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     if (req.method === 'GET' && path.endsWith('/models')) {
       return json(res, 200, { object: 'list', data: [{ id: 'stand-in', object: 'model', created: 0, owned_by: 'stand-in' }] });
     }
-    if (req.method === 'POST' && path.endsWith('/embeddings')) return embeddings(res, body ?? {});
+    if (req.method === 'POST' && path.endsWith('/embeddings')) {
+      // Scripted failures (error, drop, hang, garbage) apply to embeddings too.
+      const behavior = queue.shift() ?? fallback;
+      return behavior.kind === 'reply' ? embeddings(res, body ?? {}) : void respond(res, body ?? {}, behavior);
+    }
     if (req.method !== 'POST' || !path.endsWith('/chat/completions') || !body) {
       return json(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: null } });
     }

@@ -10,6 +10,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/config.loader.js';
 import { PrismaService } from '../../src/persistence/prisma.service.js';
 import { AdminBootstrap } from '../../src/modules/auth/admin-bootstrap.service.js';
+import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
 import { openTestDatabase, type TestDatabase } from './test-database.js';
 
 export const TEST_ADMIN_KEY = 'cq_test-admin-key-0123456789abcdefghijklmnopqrstu';
@@ -102,4 +103,16 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The usage records written so far, oldest first (the recorder's batch flushed first). */
+export async function usageRecords(t: TestApp) {
+  await t.app.get(UsageRecorder).flush();
+  return t.prisma.usageRecord.findMany({ orderBy: { id: 'asc' } });
+}
+
+/** Forgets every usage record, including any still waiting in the recorder's batch. */
+export async function clearUsageRecords(t: TestApp): Promise<void> {
+  await t.app.get(UsageRecorder).flush();
+  await t.prisma.usageRecord.deleteMany();
 }

@@ -5,10 +5,11 @@ import { stringify } from 'yaml';
 
 /** Prices the tests compute expected costs with (USD per 1M tokens). */
 export const STANDIN_PRICING = { input: 2.5, output: 10, cached_input: 1.25 };
+export const EMBED_PRICING = { input: 100, output: 0 };
 
 /**
  * A config file wiring the catalog to stand-in upstreams: `standin-gpt` (vision, priced),
- * `standin-text` (no vision, small context), `standin-primary` falling back to `standin-backup`
+ * `standin-text` (no vision, small context), `standin-embed` (embeddings, 64-token window), `standin-primary` falling back to `standin-backup`
  * on a second provider. Personas come from the shipped config/personas.
  */
 export function writeTestConfig(upstreams: { primary: string; backup?: string }, extra: Record<string, unknown> = {}): string {
@@ -19,6 +20,7 @@ export function writeTestConfig(upstreams: { primary: string; backup?: string },
   const models: Array<Record<string, unknown>> = [
     { id: 'standin-gpt', provider: 'standin', upstream_id: 'gpt-standin', context_window: 128000, max_output_tokens: 4096, pricing: STANDIN_PRICING, vision: true, tools: true },
     { id: 'standin-text', provider: 'standin', upstream_id: 'text-standin', context_window: 2000, max_output_tokens: 512, pricing: { input: 1, output: 2 }, vision: false, tools: true },
+    { id: 'standin-embed', provider: 'standin', upstream_id: 'embed-standin', type: 'embedding', dimensions: 8, context_window: 64, pricing: EMBED_PRICING },
   ];
   if (upstreams.backup) {
     models.push(

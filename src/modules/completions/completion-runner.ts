@@ -14,15 +14,19 @@ import { tokenUsage, type TokenUsage } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 
 /** A request ready for the upstream: model resolved, persona applied, tokens counted. */
-export interface PreparedCall {
+/** What limits and metering need of any upstream call (chat or embeddings). */
+export interface MeteredCallPlan {
   model: ResolvedModel;
-  body: ChatRequestBody;
   /** What responses and chunks carry as `model`. */
   responseModel: string;
   /** Prompt tokens as counted here (the fallback when the upstream reports none). */
   promptTokens: number;
   /** The most the answer may cost in tokens (max_tokens, else the model's maximum). */
   maxOutputTokens: number;
+}
+
+export interface PreparedCall extends MeteredCallPlan {
+  body: ChatRequestBody;
   /** The client asked for the usage chunk. */
   includeUsage: boolean;
 }

@@ -9,7 +9,7 @@ import { AttachmentResolver } from '../files/attachment-resolver.service.js';
 import { Admission, LimitsService } from '../limits/limits.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { UsageEntry } from '../usage/usage-entry.js';
-import { CompletionRunner, type CallOutcome, type PreparedCall } from './completion-runner.js';
+import { CompletionRunner, type CallOutcome, type MeteredCallPlan, type PreparedCall } from './completion-runner.js';
 import type { ChatCompletionBody } from './completions.schemas.js';
 
 export interface RequestMeta {
@@ -63,8 +63,8 @@ export class CompletionsService {
 /** The usage record of one call, whatever its outcome. */
 export function usageEntry(
   caller: Caller,
-  call: PreparedCall,
-  outcome: CallOutcome,
+  call: MeteredCallPlan,
+  outcome: Pick<CallOutcome, 'answered' | 'usage' | 'latencyMs' | 'ttftMs' | 'status' | 'estimated' | 'error'>,
   meta: RequestMeta,
   endUser: string | null | undefined,
   links: { conversationId?: string | null; sessionId?: string | null } = {},

@@ -7,7 +7,7 @@ import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { costMicros, microsToUsd, type TokenUsage } from '../../llm/pricing.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import type { PreparedCall } from '../completions/completion-runner.js';
+import type { MeteredCallPlan } from '../completions/completion-runner.js';
 import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.repository.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import type { SharedRateLimitStore } from './shared-rate-limit-store.js';
@@ -55,7 +55,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
-  async admit(caller: Caller, call: PreparedCall): Promise<Admission> {
+  async admit(caller: Caller, call: MeteredCallPlan): Promise<Admission> {
     const estimate = call.promptTokens + call.maxOutputTokens;
     const windows = this.tokenWindows(caller);
     let ticket = 0;
@@ -126,7 +126,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     ];
   }
 
-  private budgetHolds(caller: Caller, call: PreparedCall): BudgetHold[] {
+  private budgetHolds(caller: Caller, call: MeteredCallPlan): BudgetHold[] {
     const entries: Array<['user' | 'key', string, LimitSet]> = [
       ['user', caller.userId, caller.limits.user],
       ['key', caller.keyId, caller.limits.key],

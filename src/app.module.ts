@@ -15,6 +15,7 @@ import { RedisModule } from './redis/redis.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
 import { EmbeddingsModule } from './modules/embeddings/embeddings.module.js';
+import { JobsModule } from './modules/jobs/jobs.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { FilesModule } from './modules/files/files.module.js';
 import { SessionsModule } from './modules/sessions/sessions.module.js';
@@ -44,6 +45,7 @@ export class AppModule {
         ModelsModule,
         CompletionsModule,
         EmbeddingsModule,
+        JobsModule,
         SessionsModule,
         ConversationsModule,
         FilesModule,

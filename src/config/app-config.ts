@@ -60,6 +60,7 @@ export class AppConfig {
   readonly defaults: { model: string | null; sessionIdleMinutes: number };
   readonly limits: LimitSettings;
   readonly files: { imageDelivery: 'data_url' | 'presigned_url' };
+  readonly jobs: { concurrency: number; leaseMs: number; maxAttempts: number };
   /** The installation: where prisma/migrations and the shipped config live. */
   readonly rootDir: string;
   readonly migrationsDir: string;
@@ -126,6 +127,7 @@ export class AppConfig {
     this.models = shape.models;
     this.defaults = { model: shape.defaults.model, sessionIdleMinutes: shape.defaults.session_idle_minutes };
     this.files = { imageDelivery: shape.files.image_delivery };
+    this.jobs = { concurrency: shape.jobs.concurrency, leaseMs: shape.jobs.lease_ms, maxAttempts: shape.jobs.max_attempts };
     this.limits = {
       maxInputTokens: limits.max_input_tokens,
       maxFileBytes: Math.round(limits.max_file_mb * MB),

@@ -40,6 +40,7 @@ export const ENV_BINDINGS = [
   ['OLLAMA_BASE_URL', 'providers.ollama.base_url'],
   ['DEFAULT_MODEL', 'defaults.model'],
   ['SESSION_IDLE_MINUTES', 'defaults.session_idle_minutes'],
+  ['JOBS_CONCURRENCY', 'jobs.concurrency'],
   ['MAX_INPUT_TOKENS', 'limits.max_input_tokens'],
   ['MAX_FILE_MB', 'limits.max_file_mb'],
   ['MAX_FILES_PER_REQUEST', 'limits.max_files_per_request'],

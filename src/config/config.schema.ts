@@ -140,6 +140,16 @@ export const configSchema = z.strictObject({
     model: optionalString,
     session_idle_minutes: positiveInt.default(30),
   }),
+  jobs: z
+    .strictObject({
+      /** Jobs this replica runs at once; 0: it only queues them (others run them). */
+      concurrency: nonNegativeInt.default(2),
+      /** A running job's lease, renewed while it runs; a lapsed lease means its worker is gone. */
+      lease_ms: z.coerce.number().int().min(1_000).default(30_000),
+      /** Claims per job before it fails as lost (a worker died each time). */
+      max_attempts: positiveInt.default(3),
+    })
+    .prefault({}),
   files: z.strictObject({
     /** How images reach a vision model: inline base64, or a presigned S3 URL the upstream fetches. */
     image_delivery: z.enum(['data_url', 'presigned_url']).default('data_url'),

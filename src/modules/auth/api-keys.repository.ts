@@ -22,6 +22,10 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findUnique({ where: { hash }, include: { user: true } });
   }
 
+  findWithUser(id: string): Promise<ApiKeyWithUser | null> {
+    return this.prisma.apiKey.findUnique({ where: { id }, include: { user: true } });
+  }
+
   findById(id: string): Promise<ApiKeyRow | null> {
     return this.prisma.apiKey.findUnique({ where: { id } });
   }

@@ -9,7 +9,7 @@ import { budgetView, limitColumns, limitsView, type LimitColumns } from '../user
 import { RedisService } from '../../redis/redis.service.js';
 import { UsersService } from '../users/users.service.js';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key-secret.js';
-import { ApiKeysRepository, type ApiKeyRow } from './api-keys.repository.js';
+import { ApiKeysRepository, type ApiKeyRow, type ApiKeyWithUser } from './api-keys.repository.js';
 import type {
   ApiKeyView,
   CreateKeyBody,
@@ -124,6 +124,17 @@ export class ApiKeysService {
     return entry.caller;
   }
 
+  /**
+   * The caller a key stands for now, by the key's id (for work done later on a request's behalf,
+   * such as a queued job): 401 when the key was revoked since, 403 when its user was disabled.
+   */
+  async callerForKey(keyId: string): Promise<Caller> {
+    const row = await this.repo.findWithUser(keyId);
+    if (!row || row.revokedAt) throw new DomainError('unauthenticated', 'The API key that submitted this work has been revoked.');
+    if (row.user.disabled) throw new DomainError('forbidden', 'This account is disabled.', { code: 'account_disabled' });
+    return callerOf(row);
+  }
+
   private async lookup(key: string, now: number): Promise<CacheEntry> {
     const row = await this.repo.findByHash(hashApiKey(key));
     if (!row || row.revokedAt) {
@@ -131,13 +142,7 @@ export class ApiKeysService {
       throw new DomainError('unauthenticated', BAD_KEY);
     }
     const entry: CacheEntry = {
-      caller: {
-        userId: row.userId,
-        keyId: row.id,
-        role: row.user.role,
-        name: row.user.name,
-        limits: { user: limitSet(row.user), key: limitSet(row) },
-      },
+      caller: callerOf(row),
       disabled: row.user.disabled,
       expiresAt: now + this.config.auth.cacheTtlMs,
     };
@@ -186,6 +191,16 @@ function parseBearer(header: string | undefined): string {
   if (!match) throw new DomainError('unauthenticated', MISSING_KEY, { code: 'missing_api_key' });
   if (!looksLikeApiKey(match[1])) throw new DomainError('unauthenticated', BAD_KEY);
   return match[1];
+}
+
+function callerOf(row: ApiKeyWithUser): Caller {
+  return {
+    userId: row.userId,
+    keyId: row.id,
+    role: row.user.role,
+    name: row.user.name,
+    limits: { user: limitSet(row.user), key: limitSet(row) },
+  };
 }
 
 function limitSet(row: LimitColumns): LimitSet {

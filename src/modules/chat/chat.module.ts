@@ -13,5 +13,6 @@ import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
   imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule, FilesModule, LimitsModule],
   controllers: [ChatController],
   providers: [ChatService, MultipartChatInterceptor],
+  exports: [ChatService],
 })
 export class ChatModule {}

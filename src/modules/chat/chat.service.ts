@@ -5,7 +5,7 @@ import type { Caller } from '../../common/http/caller.js';
 import { clientDisconnectSignal } from '../../common/http/sse.js';
 import { uuidv7 } from '../../common/ids.js';
 import { DomainError } from '../../common/errors/domain-error.js';
-import type { ChatMessage, ChatRequestBody, ContentPart, FilePart } from '../../llm/chat-types.js';
+import type { ChatCompletion, ChatMessage, ChatRequestBody, ContentPart, FilePart } from '../../llm/chat-types.js';
 import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
 import type { Persona } from '../../llm/personas.js';
 import { costMicros, microsToUsd } from '../../llm/pricing.js';
@@ -44,6 +44,9 @@ interface Turn {
   meta: RequestMeta;
 }
 
+/** What POST /chat answers without streaming. */
+export type ChatAnswer = ChatCompletion & { conversation_id: string; session_id: string; cost: number };
+
 /**
  * POST /chat: a conversation turn. Loads the stored history, fits it to the model's context,
  * calls the model, then stores the new messages, the usage record and the running totals of the
@@ -72,11 +75,8 @@ export class ChatService {
     const headers = { ...admission.headers, 'x-conversation-id': turn.conversationId, 'x-session-id': turn.sessionId };
 
     if (!body.stream) {
-      const outcome = await this.runner.runBlocking(turn.call, signal);
-      const cost = await this.store(turn, outcome, admission);
-      if (outcome.error) throw outcome.error;
-      if (outcome.status !== 'ok') return;
-      await reply.headers(headers).send({ ...outcome.completion, conversation_id: turn.conversationId, session_id: turn.sessionId, cost: microsToUsd(cost) });
+      const answer = await this.finishBlocking(turn, admission, signal);
+      if (answer) await reply.headers(headers).send(answer);
       return;
     }
 
@@ -95,6 +95,24 @@ export class ChatService {
       });
     }
     run.writer.end();
+  }
+
+  /**
+   * A turn without HTTP and without streaming (the job worker's): the /chat response, or null
+   * when the signal aborted it. Limits, storage and metering are those of POST /chat.
+   */
+  async run(caller: Caller, body: ChatBody, meta: RequestMeta, signal: AbortSignal): Promise<ChatAnswer | null> {
+    const turn = await this.prepare(caller, { ...body, stream: false }, meta);
+    const admission = await this.limits.admit(caller, turn.call);
+    return this.finishBlocking(turn, admission, signal);
+  }
+
+  private async finishBlocking(turn: Turn, admission: Admission, signal: AbortSignal): Promise<ChatAnswer | null> {
+    const outcome = await this.runner.runBlocking(turn.call, signal);
+    const cost = await this.store(turn, outcome, admission);
+    if (outcome.error) throw outcome.error;
+    if (outcome.status !== 'ok' || !outcome.completion) return null;
+    return { ...outcome.completion, conversation_id: turn.conversationId, session_id: turn.sessionId, cost: microsToUsd(cost) };
   }
 
   private async prepare(caller: Caller, body: ChatBody, meta: RequestMeta): Promise<Turn> {

@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import type { Caller } from '../../common/http/caller.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { canRead } from '../../common/http/ownership.js';
+import { toPage, type ListPage } from '../../common/http/pagination.js';
+import { unixSeconds } from '../../common/ids.js';
+import { ModelCatalog } from '../../llm/model-catalog.js';
+import { ConversationsService } from '../conversations/conversations.service.js';
+import { JobsRepository, type JobRow } from './jobs.repository.js';
+import type { JobView, ListJobsQuery, SubmitJobBody } from './jobs.schemas.js';
+import { JobsWorker } from './jobs.worker.js';
+
+/** POST /jobs and friends: /chat requests queued for the background workers. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly worker: JobsWorker,
+    private readonly catalog: ModelCatalog,
+    private readonly conversations: ConversationsService,
+  ) {}
+
+  /** Refuses at once what would surely fail (unknown model or persona, someone else's conversation). */
+  async submit(caller: Caller, body: SubmitJobBody): Promise<JobView> {
+    if (body.model) this.catalog.resolve(body.model);
+    if (body.profile) this.catalog.persona(body.profile);
+    if (body.conversation_id) await this.conversations.get(caller, body.conversation_id);
+    const row = await this.repo.create({
+      userId: caller.userId,
+      apiKeyId: caller.keyId,
+      request: body as unknown as Prisma.InputJsonValue,
+      model: body.model ?? null,
+      conversationId: body.conversation_id ?? null,
+    });
+    this.worker.poke();
+    return toJobView(row);
+  }
+
+  async get(caller: Caller, id: string): Promise<JobView> {
+    return toJobView(await this.owned(caller, id));
+  }
+
+  async list(caller: Caller, query: ListJobsQuery): Promise<ListPage<JobView>> {
+    return toPage(await this.repo.list(caller.userId, query), query, toJobView);
+  }
+
+  /** Queued: cancelled at once. Running: stopped within moments, on whichever replica runs it. Finished: 409. */
+  async cancel(caller: Caller, id: string): Promise<JobView> {
+    const job = await this.owned(caller, id);
+    if (job.status !== 'queued' && job.status !== 'running') {
+      throw new DomainError('conflict', `The job has already ${job.status === 'succeeded' ? 'succeeded' : job.status === 'failed' ? 'failed' : 'been cancelled'}.`, {
+        code: 'job_finished',
+      });
+    }
+    await this.repo.cancel(id);
+    this.worker.cancelLocal(id);
+    return toJobView((await this.repo.find(id))!);
+  }
+
+  private async owned(caller: Caller, id: string): Promise<JobRow> {
+    const job = await this.repo.find(id);
+    if (!job || !canRead(caller, job.userId)) throw new DomainError('not_found', `No job with id ${id}.`);
+    return job;
+  }
+}
+
+function toJobView(row: JobRow): JobView {
+  return {
+    id: row.id,
+    object: 'chat.job',
+    user_id: row.userId,
+    status: row.status as JobView['status'],
+    model: row.model,
+    conversation_id: row.conversationId,
+    cancel_requested: row.cancelRequested,
+    attempts: row.attempts,
+    created_at: unixSeconds(row.createdAt)!,
+    started_at: unixSeconds(row.startedAt),
+    finished_at: unixSeconds(row.finishedAt),
+    result: (row.result as JobView['result']) ?? null,
+    error: (row.error as JobView['error']) ?? null,
+  };
+}

@@ -1,0 +1,167 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { toHttpError } from '../../common/errors/error-table.js';
+import type { AppLogger } from '../../common/logging/logger.js';
+import { InjectLogger } from '../../common/logging/logger.token.js';
+import { AppConfig } from '../../config/app-config.js';
+import { ApiKeysService } from '../auth/api-keys.service.js';
+import { ChatService } from '../chat/chat.service.js';
+import type { ChatBody } from '../chat/chat.schemas.js';
+import { JobsRepository, type JobRow } from './jobs.repository.js';
+
+const POLL_MS = 1_000;
+
+interface Running {
+  attempt: number;
+  controller: AbortController;
+  /** Why it was aborted: a cancel, or this replica shutting down (the job goes back to the queue). */
+  stop: 'cancel' | 'shutdown' | 'lost' | null;
+  done: Promise<void>;
+}
+
+/**
+ * Runs queued jobs on this replica, at most JOBS_CONCURRENCY at once. A job is claimed under a
+ * lease renewed while it runs; a replica that dies leaves a lapsed lease and another claims the
+ * job again (up to max_attempts). A job refused for its rate limit waits in the queue until the
+ * limit allows it; one refused for anything else fails with what POST /chat would have answered.
+ */
+@Injectable()
+export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly running = new Map<string, Running>();
+  private timer: NodeJS.Timeout | null = null;
+  private filling = false;
+  private again = false;
+  private stopping = false;
+
+  constructor(
+    private readonly repo: JobsRepository,
+    private readonly chat: ChatService,
+    private readonly keys: ApiKeysService,
+    private readonly config: AppConfig,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.jobs.concurrency === 0) return;
+    this.timer = setInterval(() => this.poke(), POLL_MS);
+    this.timer.unref();
+    this.poke();
+  }
+
+  /** Looks for work now (a job was just submitted, or a slot freed up). */
+  poke(): void {
+    if (this.config.jobs.concurrency === 0 || this.stopping) return;
+    if (this.filling) {
+      this.again = true;
+      return;
+    }
+    this.filling = true;
+    void this.fill().finally(() => {
+      this.filling = false;
+      if (this.again) {
+        this.again = false;
+        this.poke();
+      }
+    });
+  }
+
+  /** Stops a job running here at once (its cancel flag reaches other replicas through the lease). */
+  cancelLocal(id: string): void {
+    const job = this.running.get(id);
+    if (!job) return;
+    job.stop = 'cancel';
+    job.controller.abort();
+  }
+
+  /** Lets running jobs finish for half the grace period, then hands the rest back to the queue. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.config.http.shutdownGraceMs / 2).unref());
+    await Promise.race([all(), grace]);
+    for (const job of this.running.values()) {
+      job.stop = 'shutdown';
+      job.controller.abort();
+    }
+    await all();
+  }
+
+  private async fill(): Promise<void> {
+    try {
+      while (!this.stopping && this.running.size < this.config.jobs.concurrency) {
+        const job = await this.repo.claim(this.config.jobs.leaseMs);
+        if (!job) return;
+        this.start(job);
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not claim a job');
+    }
+  }
+
+  private start(job: JobRow): void {
+    const entry: Running = { attempt: job.attempts, controller: new AbortController(), stop: null, done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    const leaseMs = this.config.jobs.leaseMs;
+    const renewal = setInterval(() => {
+      this.repo
+        .renew(job.id, entry.attempt, leaseMs)
+        .then((state) => {
+          if (state === null) entry.stop ??= 'lost';
+          else if (state.cancelRequested) entry.stop ??= 'cancel';
+          else return;
+          entry.controller.abort();
+        })
+        .catch(() => undefined);
+    }, leaseMs / 3);
+    renewal.unref();
+    entry.done = this.execute(job, entry)
+      .catch((err: unknown) => this.logger.error({ err: (err as Error).message, jobId: job.id }, 'a job could not be recorded'))
+      .finally(() => {
+        clearInterval(renewal);
+        this.running.delete(job.id);
+        this.poke();
+      });
+  }
+
+  private async execute(job: JobRow, entry: Running): Promise<void> {
+    const { id } = job;
+    if (job.attempts > this.config.jobs.maxAttempts) {
+      await this.fail(job, entry, new DomainError('unavailable', `The job was lost ${job.attempts - 1} times by workers that stopped while running it.`, { code: 'job_lost' }));
+      return;
+    }
+    if (job.cancelRequested) {
+      await this.repo.finish(id, entry.attempt, 'cancelled', {});
+      return;
+    }
+    try {
+      const caller = await this.keys.callerForKey(job.apiKeyId);
+      const answer = await this.chat.run(caller, job.request as unknown as ChatBody, { requestId: `job-${id}`, endpoint: '/jobs' }, entry.controller.signal);
+      if (answer) {
+        await this.repo.finish(id, entry.attempt, 'succeeded', { result: answer as unknown as Prisma.InputJsonValue, conversationId: answer.conversation_id });
+      } else {
+        await this.stopped(job, entry);
+      }
+    } catch (err) {
+      if (entry.stop) return this.stopped(job, entry);
+      if (err instanceof DomainError && err.kind === 'rate_limited' && err.retryable !== false && err.retryAfterSeconds !== undefined) {
+        // Waits its turn instead of failing: the limit frees up within the minute.
+        await this.repo.release(id, entry.attempt, new Date(Date.now() + err.retryAfterSeconds * 1000), false);
+        return;
+      }
+      await this.fail(job, entry, err);
+    }
+  }
+
+  private async stopped(job: JobRow, entry: Running): Promise<void> {
+    if (entry.stop === 'shutdown') await this.repo.release(job.id, entry.attempt, new Date(), false);
+    else if (entry.stop !== 'lost') await this.repo.finish(job.id, entry.attempt, 'cancelled', {});
+  }
+
+  private async fail(job: JobRow, entry: Running, err: unknown): Promise<void> {
+    const http = toHttpError(err);
+    if (http.unexpected) this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
+    await this.repo.finish(job.id, entry.attempt, 'failed', { error: { status: http.status, ...http.body.error } });
+  }
+}

@@ -15,6 +15,7 @@ import { RedisModule } from './redis/redis.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
 import { EmbeddingsModule } from './modules/embeddings/embeddings.module.js';
+import { ImagesModule } from './modules/images/images.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { FilesModule } from './modules/files/files.module.js';
@@ -45,6 +46,7 @@ export class AppModule {
         ModelsModule,
         CompletionsModule,
         EmbeddingsModule,
+        ImagesModule,
         JobsModule,
         SessionsModule,
         ConversationsModule,

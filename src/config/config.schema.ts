@@ -47,6 +47,8 @@ const pricingSchema = z.strictObject({
   output: nonNegative,
   /** USD per 1M cached prompt tokens; defaults to the input price */
   cached_input: nonNegative.optional(),
+  /** Image models: USD per generated image, added to any token cost the upstream reports. */
+  per_image: nonNegative.optional(),
 });
 
 const modelSchema = z.strictObject({
@@ -54,8 +56,8 @@ const modelSchema = z.strictObject({
   provider: z.string().min(1),
   upstream_id: z.string().min(1).optional(),
   description: z.string().optional(),
-  /** chat: /chat and /v1/chat/completions; embedding: /v1/embeddings. */
-  type: z.enum(['chat', 'embedding']).default('chat'),
+  /** chat: /chat and /v1/chat/completions; embedding: /v1/embeddings; image: /v1/images/generations. */
+  type: z.enum(['chat', 'embedding', 'image']).default('chat'),
   /** Embedding models: the length of their vectors (informational; `dimensions` may ask for fewer). */
   dimensions: positiveInt.optional(),
   context_window: positiveInt,

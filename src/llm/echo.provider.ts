@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, ContentPart, Usage } from './chat-types.js';
 import { hashEmbedding } from './hash-embedding.js';
-import { LlmProvider, UpstreamFailure, type ChunkSource, type EmbeddingRequest, type EmbeddingResult } from './llm-provider.js';
+import {
+  LlmProvider,
+  UpstreamFailure,
+  type ChunkSource,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type ImageRequest,
+  type ImageResult,
+} from './llm-provider.js';
+import { placeholderPng } from './placeholder-image.js';
 import { ECHO_MODEL, BUILTIN_PROVIDER } from './model-catalog.js';
 import type { TokenCounter } from './token-counter.js';
 
@@ -11,7 +20,8 @@ const IMAGE_LABEL = /^\[image: ([^\]]+)\]$/;
 /**
  * The built-in provider, needing no key and no network. colloquy/echo answers deterministically
  * with the last user text, then one line per attachment naming the file and its type, and streams
- * word by word; colloquy/embed turns texts into feature-hashed vectors. Usage is counted with the
+ * word by word; colloquy/embed turns texts into feature-hashed vectors; colloquy/image draws
+ * placeholder pictures. Usage is counted with the
  * same tokenizer the server meters with.
  */
 export class EchoProvider extends LlmProvider {
@@ -70,6 +80,17 @@ export class EchoProvider extends LlmProvider {
     const vectors = body.input.map((input) => hashEmbedding(input, body.dimensions));
     const promptTokens = body.input.reduce((n, input) => n + (typeof input === 'string' ? this.tokens.count(input) : input.length), 0);
     return { vectors, promptTokens };
+  }
+
+  /** colloquy/image: placeholder PNGs drawn from the prompt, base64 only (nothing to host a URL). */
+  async generateImage(body: ImageRequest, signal: AbortSignal): Promise<ImageResult> {
+    if (signal.aborted) throw new UpstreamFailure('aborted', 'The request was aborted.');
+    const [width, height] = (body.size && body.size !== 'auto' ? body.size : '256x256').split('x').map(Number);
+    const data = Array.from({ length: body.n ?? 1 }, (_, i) => ({
+      b64_json: placeholderPng(i === 0 ? body.prompt : `${body.prompt}#${i}`, width, height).toString('base64'),
+      revised_prompt: body.prompt,
+    }));
+    return { response: { created: Math.floor(Date.now() / 1000), data, size: `${width}x${height}`, output_format: 'png' }, usage: null };
   }
 
   private usage(body: ChatRequestBody, text: string): Usage {

@@ -3,7 +3,14 @@ import { AppConfig } from '../config/app-config.js';
 import type { AppLogger } from '../common/logging/logger.js';
 import { InjectLogger } from '../common/logging/logger.token.js';
 import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
-import { UpstreamFailure, type ChunkSource, type EmbeddingRequest, type EmbeddingResult } from './llm-provider.js';
+import {
+  UpstreamFailure,
+  type ChunkSource,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type ImageRequest,
+  type ImageResult,
+} from './llm-provider.js';
 import { ModelCatalog, type ResolvedModel } from './model-catalog.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { backoffMs, sleep } from './retry-policy.js';
@@ -22,6 +29,7 @@ export interface CompletedCall extends Answered {
 }
 
 export interface EmbeddedCall extends Answered, EmbeddingResult {}
+export interface GeneratedImages extends Answered, ImageResult {}
 
 /** A stream whose first chunk has arrived: from here on, failures are reported in-band. */
 export interface OpenedStream extends Answered {
@@ -61,6 +69,14 @@ export class LlmGateway {
     return this.withPolicy(model, signal, async (candidate, attemptSignal) => {
       const provider = this.providers.get(candidate.provider);
       const result = await provider.embed({ ...body, model: candidate.upstreamId }, attemptSignal);
+      return { ...result, provider: candidate.provider, upstreamModel: candidate.upstreamId, model: candidate };
+    });
+  }
+
+  async generateImage(model: ResolvedModel, body: ImageRequest, signal: AbortSignal): Promise<GeneratedImages> {
+    return this.withPolicy(model, signal, async (candidate, attemptSignal) => {
+      const provider = this.providers.get(candidate.provider);
+      const result = await provider.generateImage({ ...body, model: candidate.upstreamId }, attemptSignal);
       return { ...result, provider: candidate.provider, upstreamModel: candidate.upstreamId, model: candidate };
     });
   }

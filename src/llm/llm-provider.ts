@@ -38,6 +38,22 @@ export interface EmbeddingResult {
   promptTokens: number | null;
 }
 
+/** OpenAI's image generation request, passed upstream as given (with the upstream's model id). */
+export interface ImageRequest {
+  model: string;
+  prompt: string;
+  n?: number;
+  size?: string;
+  response_format?: 'url' | 'b64_json';
+  [field: string]: unknown;
+}
+
+/** The upstream's answer as it came (data, created, size…), and its token usage when it gave one. */
+export interface ImageResult {
+  response: { created: number; data: Array<{ b64_json?: string; url?: string; revised_prompt?: string }>; [field: string]: unknown };
+  usage: { inputTokens: number; outputTokens: number } | null;
+}
+
 /** A streamed answer whose response has started; chunks come from next(). */
 export interface ChunkSource {
   next(): Promise<IteratorResult<ChatChunk>>;
@@ -55,4 +71,5 @@ export abstract class LlmProvider {
   /** Resolves once the upstream accepted the request (status 200); chunks are then pulled. */
   abstract stream(body: ChatRequestBody, signal: AbortSignal): Promise<ChunkSource>;
   abstract embed(body: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
+  abstract generateImage(body: ImageRequest, signal: AbortSignal): Promise<ImageResult>;
 }

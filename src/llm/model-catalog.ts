@@ -7,11 +7,12 @@ import { loadPersonas, type Persona } from './personas.js';
 
 export const ECHO_MODEL = 'colloquy/echo';
 export const EMBED_MODEL = 'colloquy/embed';
+export const IMAGE_MODEL = 'colloquy/image';
 /** The built-in embedding model's vector length. */
 export const EMBED_DIMENSIONS = 256;
 
-/** What a model is for: chat models answer messages, embedding models turn text into vectors. */
-export type ModelKind = 'chat' | 'embedding';
+/** What a model is for: chat models answer messages, embedding models turn text into vectors, image models draw. */
+export type ModelKind = 'chat' | 'embedding' | 'image';
 export const BUILTIN_PROVIDER = 'builtin';
 
 /** Everything a request needs to know about the model it asked for. */
@@ -41,9 +42,12 @@ export interface ModelListing {
   owned_by: string;
   description?: string;
   /** Colloquy's additions to OpenAI's model object: what the entry is, and which one is the default. */
-  kind: 'model' | 'persona' | 'embedding';
+  kind: 'model' | 'persona' | 'embedding' | 'image';
   default?: true;
 }
+
+const KIND_NAMES: Record<ModelKind, string> = { chat: 'a chat model', embedding: 'an embedding model', image: 'an image model' };
+const KIND_ROUTES: Record<ModelKind, string> = { chat: '/v1/chat/completions', embedding: '/v1/embeddings', image: '/v1/images/generations' };
 
 // Models reached by prefix are not in the catalog; assume a common modern window.
 const UNLISTED_CONTEXT = 128_000;
@@ -88,6 +92,21 @@ export class ModelCatalog {
       fallbacks: [],
       persona: null,
     });
+    this.models.set(IMAGE_MODEL, {
+      id: IMAGE_MODEL,
+      kind: 'image',
+      dimensions: null,
+      provider: BUILTIN_PROVIDER,
+      upstreamId: IMAGE_MODEL,
+      pricing: FREE,
+      priced: true,
+      contextWindow: 32_000,
+      maxOutputTokens: 0,
+      vision: false,
+      tools: false,
+      fallbacks: [],
+      persona: null,
+    });
     for (const m of config.models) {
       if (!config.providers.has(m.provider)) {
         throw new ConfigError(`models: ${m.id} names an unknown provider '${m.provider}'`);
@@ -98,7 +117,12 @@ export class ModelCatalog {
         dimensions: m.dimensions ?? null,
         provider: m.provider,
         upstreamId: m.upstream_id ?? m.id,
-        pricing: { input: m.pricing.input, output: m.pricing.output, cachedInput: m.pricing.cached_input ?? m.pricing.input },
+        pricing: {
+          input: m.pricing.input,
+          output: m.pricing.output,
+          cachedInput: m.pricing.cached_input ?? m.pricing.input,
+          perImage: m.pricing.per_image ?? 0,
+        },
         priced: true,
         contextWindow: m.context_window,
         maxOutputTokens: m.max_output_tokens,
@@ -118,13 +142,13 @@ export class ModelCatalog {
    * chat). Models reached by provider prefix are taken to be of the kind asked for.
    */
   resolve(id: string | undefined | null, kind: ModelKind = 'chat'): ResolvedModel {
-    const requested = id ?? this.defaultModelId;
+    const requested = id ?? (kind === 'chat' ? this.defaultModelId : this.defaultOf(kind));
     const persona = kind === 'chat' ? this.personas.get(requested) : undefined;
     const model = persona
       ? { ...this.resolveBase(persona.model ?? this.defaultModelId, requested, kind), id: requested, persona }
       : this.resolveBase(requested, requested, kind);
     if (model.kind !== kind) {
-      const why = kind === 'chat' ? 'an embedding model, not a chat model; use it with /v1/embeddings' : 'not an embedding model';
+      const why = `${KIND_NAMES[model.kind]}, not ${KIND_NAMES[kind]}; use it with ${KIND_ROUTES[model.kind]}`;
       throw new DomainError('not_found', `The model '${requested}' is ${why}.`, { param: 'model', code: 'model_not_supported' });
     }
     return model;
@@ -154,7 +178,7 @@ export class ModelCatalog {
         object: 'model',
         created: this.created,
         owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider,
-        kind: model.kind === 'embedding' ? 'embedding' : 'model',
+        kind: model.kind === 'chat' ? 'model' : model.kind,
         ...(model.id === this.defaultModelId ? { default: true as const } : {}),
       });
     }
@@ -216,14 +240,23 @@ export class ModelCatalog {
     }
   }
 
+  /** The first configured model of a kind, else the built-in one. */
+  private defaultOf(kind: 'embedding' | 'image'): string {
+    for (const model of this.models.values()) {
+      if (model.kind === kind && model.provider !== BUILTIN_PROVIDER && this.usable(model.provider)) return model.id;
+    }
+    return kind === 'image' ? IMAGE_MODEL : EMBED_MODEL;
+  }
+
   private pickDefault(): string {
     const configured = this.config.defaults.model;
     if (configured) {
       if (!this.models.has(configured) && !this.personas.has(configured) && !configured.includes('/')) {
         throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is not in the catalog`);
       }
-      if (this.models.get(configured)?.kind === 'embedding') {
-        throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is an embedding model, not a chat model`);
+      const kind = this.models.get(configured)?.kind;
+      if (kind && kind !== 'chat') {
+        throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is ${KIND_NAMES[kind]}, not a chat model`);
       }
       return configured;
     }

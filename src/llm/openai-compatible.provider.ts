@@ -1,7 +1,15 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ProviderSettings } from '../config/app-config.js';
 import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
-import { LlmProvider, UpstreamFailure, type ChunkSource, type EmbeddingRequest, type EmbeddingResult } from './llm-provider.js';
+import {
+  LlmProvider,
+  UpstreamFailure,
+  type ChunkSource,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type ImageRequest,
+  type ImageResult,
+} from './llm-provider.js';
 
 export interface OpenAICompatibleOptions {
   timeoutMs: number;
@@ -91,6 +99,27 @@ export class OpenAICompatibleProvider extends LlmProvider {
     }
     const tokens = (result as { usage?: { prompt_tokens?: unknown } }).usage?.prompt_tokens;
     return { vectors, promptTokens: typeof tokens === 'number' ? tokens : null };
+  }
+
+  async generateImage(body: ImageRequest, signal: AbortSignal): Promise<ImageResult> {
+    let result: unknown;
+    try {
+      result = await this.client.images.generate(body as never, { signal });
+    } catch (err) {
+      throw classifyUpstreamError(err, signal);
+    }
+    const data = (result as { data?: unknown })?.data;
+    if (!Array.isArray(data) || data.some((d) => !d || typeof d !== 'object' || (typeof d.b64_json !== 'string' && typeof d.url !== 'string'))) {
+      throw new UpstreamFailure('bad_response', 'The upstream answered with something that is not a list of images.');
+    }
+    const usage = (result as { usage?: { input_tokens?: unknown; output_tokens?: unknown } }).usage;
+    return {
+      response: result as ImageResult['response'],
+      usage:
+        usage && typeof usage.input_tokens === 'number' && typeof usage.output_tokens === 'number'
+          ? { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens }
+          : null,
+    };
   }
 }
 

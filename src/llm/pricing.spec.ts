@@ -1,7 +1,7 @@
-import { costMicros, tokenUsage } from './pricing.js';
+import { costMicros, imageCostMicros, tokenUsage } from './pricing.js';
 
 describe('costMicros', () => {
-  const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25 };
+  const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25, perImage: 0 };
 
   it('prices tokens at the catalog rate per 1M tokens, in whole micro-dollars', () => {
     // 1,000 prompt tokens at $2.50/M = $0.0025; 500 completion tokens at $10/M = $0.005.
@@ -17,7 +17,15 @@ describe('costMicros', () => {
   });
 
   it('rounds once per call', () => {
-    expect(costMicros({ input: 0.15, output: 0.6, cachedInput: 0.075 }, { promptTokens: 3, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0 })).toBe(1);
+    expect(costMicros({ input: 0.15, output: 0.6, cachedInput: 0.075, perImage: 0 }, { promptTokens: 3, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0 })).toBe(1);
+  });
+});
+
+describe('imageCostMicros', () => {
+  it('adds the price per image to the tokens the upstream counted', () => {
+    const image = { input: 5, output: 40, cachedInput: 5, perImage: 0.04 };
+    expect(imageCostMicros(image, { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0 }, 3)).toBe(120_000);
+    expect(imageCostMicros(image, { promptTokens: 10, completionTokens: 100, cachedTokens: 0, reasoningTokens: 0 }, 1)).toBe(50 + 4000 + 40_000);
   });
 });
 

@@ -5,9 +5,11 @@ export interface Pricing {
   input: number;
   output: number;
   cachedInput: number;
+  /** USD per generated image (image models). */
+  perImage: number;
 }
 
-export const FREE: Pricing = { input: 0, output: 0, cachedInput: 0 };
+export const FREE: Pricing = { input: 0, output: 0, cachedInput: 0, perImage: 0 };
 
 export interface TokenUsage {
   promptTokens: number;
@@ -15,6 +17,8 @@ export interface TokenUsage {
   cachedTokens: number;
   reasoningTokens: number;
 }
+
+export const NO_TOKENS: Readonly<TokenUsage> = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
 
 /**
  * Cost in integer micro-dollars. A price in USD per 1M tokens is exactly micro-dollars per token,
@@ -26,6 +30,11 @@ export function costMicros(pricing: Pricing, usage: TokenUsage): number {
   const micros =
     (usage.promptTokens - cached) * pricing.input + cached * pricing.cachedInput + usage.completionTokens * pricing.output;
   return Math.round(micros);
+}
+
+/** An image call's cost: its tokens (when the upstream counts them) plus the price per image. */
+export function imageCostMicros(pricing: Pricing, usage: TokenUsage, images: number): number {
+  return costMicros(pricing, usage) + Math.round(images * pricing.perImage * 1_000_000);
 }
 
 export function microsToUsd(micros: number): number {

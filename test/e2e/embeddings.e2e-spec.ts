@@ -1,9 +1,10 @@
 import OpenAI from 'openai';
 import { client, expectError } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
-import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
-import { EMBED_PRICING, writeTestConfig } from '../support/test-config.js';
-import { clearUsageRecords, startTestApp, usageRecords as usageRecordsOf, type TestApp } from '../support/test-app.js';
+import type { StandInUpstream } from '../support/stand-in-upstream.js';
+import { useStandInApp } from '../support/stand-in-app.js';
+import { EMBED_PRICING } from '../support/test-config.js';
+import { usageRecords as usageRecordsOf, type TestApp } from '../support/test-app.js';
 
 /** What the stand-in answers for one input: eight values derived from its length. */
 const standInVector = (input: string) => Array.from({ length: 8 }, (_, i) => ((input.length + i) % 7) / 7);
@@ -15,25 +16,12 @@ const fromBase64 = (b64: string) => {
 };
 
 describe('POST /v1/embeddings', () => {
+  const stack = useStandInApp();
   let upstream: StandInUpstream;
   let t: TestApp;
   let sdk: OpenAI;
   let admin: ReturnType<typeof client>;
-
-  beforeAll(async () => {
-    upstream = await startStandInUpstream();
-    t = await startTestApp({ env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), UPSTREAM_MAX_RETRIES: '0' } });
-    sdk = new OpenAI({ apiKey: t.adminKey, baseURL: `${t.url}/v1`, maxRetries: 0 });
-    admin = client(t.url, t.adminKey);
-  });
-  afterAll(async () => {
-    await t.close();
-    await upstream.close();
-  });
-  beforeEach(async () => {
-    upstream.reset();
-    await clearUsageRecords(t);
-  });
+  beforeAll(() => ({ upstream, t, sdk, admin } = stack));
   const usageRecords = () => usageRecordsOf(t);
 
   it('works with the official SDK: vectors in input order, the upstream called by its own id, metered at its figures', async () => {

@@ -104,10 +104,11 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     if (req.method === 'GET' && path.endsWith('/models')) {
       return json(res, 200, { object: 'list', data: [{ id: 'stand-in', object: 'model', created: 0, owned_by: 'stand-in' }] });
     }
-    if (req.method === 'POST' && path.endsWith('/embeddings')) {
-      // Scripted failures (error, drop, hang, garbage) apply to embeddings too.
+    const other = req.method === 'POST' && path.endsWith('/embeddings') ? embeddings : req.method === 'POST' && path.endsWith('/images/generations') ? images : null;
+    if (other) {
+      // Scripted failures (error, drop, hang, garbage) apply to embeddings and images too.
       const behavior = queue.shift() ?? fallback;
-      return behavior.kind === 'reply' ? embeddings(res, body ?? {}) : void respond(res, body ?? {}, behavior);
+      return behavior.kind === 'reply' ? other(res, body ?? {}) : void respond(res, body ?? {}, behavior);
     }
     if (req.method !== 'POST' || !path.endsWith('/chat/completions') || !body) {
       return json(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: null } });
@@ -311,6 +312,24 @@ function embeddings(res: ServerResponse, body: Record<string, unknown>): void {
   });
   const tokens = inputs.reduce((n: number, i) => n + Math.ceil(String(i).length / 4), 0);
   json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+}
+
+/** A 1×1 PNG, as base64. */
+export const STAND_IN_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+
+/** gpt-image-like models (upstream id starting gpt-image) count tokens; others are priced per image. */
+function images(res: ServerResponse, body: Record<string, unknown>): void {
+  const n = Number(body.n ?? 1);
+  const tokenPriced = String(body.model).startsWith('gpt-image');
+  const data = Array.from({ length: n }, (_, i) =>
+    body.response_format === 'url' ? { url: `https://stand-in.example/images/${i}.png` } : { b64_json: STAND_IN_PNG, revised_prompt: String(body.prompt) },
+  );
+  const input = Math.ceil(String(body.prompt ?? '').length / 4);
+  json(res, 200, {
+    created: Math.floor(Date.now() / 1000),
+    data,
+    ...(tokenPriced ? { usage: { input_tokens: input, output_tokens: 100 * n, total_tokens: input + 100 * n } } : {}),
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

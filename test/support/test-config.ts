@@ -6,10 +6,12 @@ import { stringify } from 'yaml';
 /** Prices the tests compute expected costs with (USD per 1M tokens). */
 export const STANDIN_PRICING = { input: 2.5, output: 10, cached_input: 1.25 };
 export const EMBED_PRICING = { input: 100, output: 0 };
+export const TOKEN_IMAGE_PRICING = { input: 5, output: 40, per_image: 0.01 };
 
 /**
  * A config file wiring the catalog to stand-in upstreams: `standin-gpt` (vision, priced),
- * `standin-text` (no vision, small context), `standin-embed` (embeddings, 64-token window), `standin-primary` falling back to `standin-backup`
+ * `standin-text` (no vision, small context), `standin-embed` (embeddings, 64-token window),
+ * `standin-image` (images priced by tokens and per image) and `standin-dalle` (per image only), `standin-primary` falling back to `standin-backup`
  * on a second provider. Personas come from the shipped config/personas.
  */
 export function writeTestConfig(upstreams: { primary: string; backup?: string }, extra: Record<string, unknown> = {}): string {
@@ -21,6 +23,8 @@ export function writeTestConfig(upstreams: { primary: string; backup?: string },
     { id: 'standin-gpt', provider: 'standin', upstream_id: 'gpt-standin', context_window: 128000, max_output_tokens: 4096, pricing: STANDIN_PRICING, vision: true, tools: true },
     { id: 'standin-text', provider: 'standin', upstream_id: 'text-standin', context_window: 2000, max_output_tokens: 512, pricing: { input: 1, output: 2 }, vision: false, tools: true },
     { id: 'standin-embed', provider: 'standin', upstream_id: 'embed-standin', type: 'embedding', dimensions: 8, context_window: 64, pricing: EMBED_PRICING },
+    { id: 'standin-image', provider: 'standin', upstream_id: 'gpt-image-standin', type: 'image', context_window: 32000, pricing: TOKEN_IMAGE_PRICING },
+    { id: 'standin-dalle', provider: 'standin', upstream_id: 'dalle-standin', type: 'image', context_window: 4000, pricing: { input: 0, output: 0, per_image: 0.04 } },
   ];
   if (upstreams.backup) {
     models.push(

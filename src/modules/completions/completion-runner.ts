@@ -10,7 +10,7 @@ import { LlmGateway, type Answered } from '../../llm/llm-gateway.service.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
 import type { ResolvedModel } from '../../llm/model-catalog.js';
 import type { Persona } from '../../llm/personas.js';
-import { tokenUsage, type TokenUsage } from '../../llm/pricing.js';
+import { NO_TOKENS, tokenUsage, type TokenUsage } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 
 /** A request ready for the upstream: model resolved, persona applied, tokens counted. */
@@ -23,6 +23,8 @@ export interface MeteredCallPlan {
   promptTokens: number;
   /** The most the answer may cost in tokens (max_tokens, else the model's maximum). */
   maxOutputTokens: number;
+  /** The most the call may cost, where tokens do not tell (images priced per image). */
+  worstCostMicros?: number;
 }
 
 export interface PreparedCall extends MeteredCallPlan {
@@ -55,7 +57,6 @@ export interface StreamRun {
   created: number;
 }
 
-const ZERO: TokenUsage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
 
 /**
  * Runs one chat call against the gateway and reports what happened, success or not, so that the
@@ -216,7 +217,7 @@ export class CompletionRunner {
       status: aborted ? 'aborted' : 'error',
       answered: null,
       // An abandoned call may already have been billed for its prompt; a refused one was not.
-      usage: aborted ? this.estimate(call, text, toolCalls) : ZERO,
+      usage: aborted ? this.estimate(call, text, toolCalls) : NO_TOKENS,
       estimated: aborted,
       text,
       toolCalls,

@@ -5,11 +5,12 @@ import { UsageModule } from '../usage/usage.module.js';
 import { CompletionRunner } from './completion-runner.js';
 import { CompletionsController } from './completions.controller.js';
 import { CompletionsService } from './completions.service.js';
+import { MeteredCall } from './metered-call.js';
 
 @Module({
   imports: [UsageModule, FilesModule, LimitsModule],
   controllers: [CompletionsController],
-  providers: [CompletionRunner, CompletionsService],
-  exports: [CompletionRunner],
+  providers: [CompletionRunner, CompletionsService, MeteredCall],
+  exports: [CompletionRunner, MeteredCall],
 })
 export class CompletionsModule {}

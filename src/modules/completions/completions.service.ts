@@ -64,7 +64,10 @@ export class CompletionsService {
 export function usageEntry(
   caller: Caller,
   call: MeteredCallPlan,
-  outcome: Pick<CallOutcome, 'answered' | 'usage' | 'latencyMs' | 'ttftMs' | 'status' | 'estimated' | 'error'>,
+  outcome: Pick<CallOutcome, 'answered' | 'usage' | 'latencyMs' | 'ttftMs' | 'status' | 'estimated' | 'error'> & {
+    /** When tokens alone do not give the cost (images priced per image). */
+    costMicros?: number;
+  },
   meta: RequestMeta,
   endUser: string | null | undefined,
   links: { conversationId?: string | null; sessionId?: string | null } = {},
@@ -85,7 +88,7 @@ export function usageEntry(
     completionTokens: outcome.usage.completionTokens,
     cachedTokens: outcome.usage.cachedTokens,
     reasoningTokens: outcome.usage.reasoningTokens,
-    costMicros: costMicros(model.pricing, outcome.usage),
+    costMicros: outcome.costMicros ?? costMicros(model.pricing, outcome.usage),
     latencyMs: outcome.latencyMs,
     ttftMs: outcome.ttftMs,
     status: outcome.status,

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { LimitsModule } from '../limits/limits.module.js';
-import { UsageModule } from '../usage/usage.module.js';
+import { CompletionsModule } from '../completions/completions.module.js';
 import { EmbeddingsController } from './embeddings.controller.js';
 import { EmbeddingsService } from './embeddings.service.js';
 
 @Module({
-  imports: [UsageModule, LimitsModule],
+  imports: [CompletionsModule],
   controllers: [EmbeddingsController],
   providers: [EmbeddingsService],
 })

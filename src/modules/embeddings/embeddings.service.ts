@@ -1,17 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
-import { clientDisconnectSignal } from '../../common/http/sse.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
-import { LlmGateway, type EmbeddedCall } from '../../llm/llm-gateway.service.js';
-import { UpstreamFailure } from '../../llm/llm-provider.js';
+import { LlmGateway } from '../../llm/llm-gateway.service.js';
 import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
+import { NO_TOKENS } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
-import { LimitsService } from '../limits/limits.service.js';
 import type { MeteredCallPlan } from '../completions/completion-runner.js';
-import { usageEntry, type RequestMeta } from '../completions/completions.service.js';
-import { UsageRecorder } from '../usage/usage-recorder.service.js';
+import type { RequestMeta } from '../completions/completions.service.js';
+import { MeteredCall } from '../completions/metered-call.js';
 import type { EmbeddingBody, EmbeddingListView } from './embeddings.schemas.js';
 
 /**
@@ -26,8 +24,7 @@ export class EmbeddingsService {
     private readonly catalog: ModelCatalog,
     private readonly gateway: LlmGateway,
     private readonly tokens: TokenCounter,
-    private readonly limits: LimitsService,
-    private readonly usage: UsageRecorder,
+    private readonly metered: MeteredCall,
     private readonly config: AppConfig,
   ) {}
 
@@ -38,44 +35,15 @@ export class EmbeddingsService {
       throw new DomainError('invalid', `The model '${body.model}' gives at most ${model.dimensions} dimensions.`, { param: 'dimensions' });
     }
     const call: MeteredCallPlan = { model, responseModel: body.model, promptTokens: this.count(input, model), maxOutputTokens: 0 };
-    const admission = await this.limits.admit(caller, call);
-    reply.headers(admission.headers);
-    const signal = clientDisconnectSignal(reply);
-
-    const start = performance.now();
-    let answered: EmbeddedCall | null = null;
-    let failure: unknown = null;
-    try {
-      answered = await this.gateway.embed(model, { model: model.upstreamId, input, dimensions: body.dimensions, user: body.user }, signal);
-    } catch (err) {
-      failure = err;
-    }
-    const aborted = failure instanceof UpstreamFailure && failure.kind === 'aborted';
-    const error = failure === null || aborted ? null : failure instanceof DomainError ? failure : new DomainError('upstream_error', 'The upstream call failed.');
-    // A refused call was not billed; an answered or abandoned one is counted (ours when the upstream gave no figure).
-    const promptTokens = answered?.promptTokens ?? (error ? 0 : call.promptTokens);
-    const usage = { promptTokens, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
-    const latencyMs = performance.now() - start;
-    const entry = usageEntry(
+    const answered = await this.metered.run(
       caller,
       call,
-      {
-        answered,
-        usage,
-        latencyMs,
-        ttftMs: answered ? latencyMs : null,
-        status: answered ? 'ok' : aborted ? 'aborted' : 'error',
-        estimated: !error && answered?.promptTokens == null,
-        error,
-      },
-      meta,
-      body.user,
+      { reply, meta, endUser: body.user },
+      (signal) => this.gateway.embed(model, { model: model.upstreamId, input, dimensions: body.dimensions, user: body.user }, signal),
+      // The upstream's count is the truth; ours where it gave none.
+      (a) => ({ usage: { ...NO_TOKENS, promptTokens: a.promptTokens ?? call.promptTokens }, estimated: a.promptTokens === null }),
     );
-    await admission.settle(usage, entry.costMicros);
-    this.usage.record(entry);
-    if (error) throw error;
-    if (!answered) throw new DomainError('unavailable', 'The request was aborted.');
-
+    const promptTokens = answered.promptTokens ?? call.promptTokens;
     return {
       object: 'list',
       data: answered.vectors.map((vector, index) => ({

@@ -135,12 +135,14 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     const now = new Date();
     for (const [scope, scopeId, limits] of entries) {
       if (!limits.budget) continue;
-      const worst = costMicros(call.model.pricing, {
-        promptTokens: Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS,
-        completionTokens: call.maxOutputTokens,
-        cachedTokens: 0,
-        reasoningTokens: 0,
-      });
+      const worst =
+        call.worstCostMicros ??
+        costMicros(call.model.pricing, {
+          promptTokens: Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS,
+          completionTokens: call.maxOutputTokens,
+          cachedTokens: 0,
+          reasoningTokens: 0,
+        });
       const period = limits.budget.period;
       holds.push({ scope, scopeId, period, periodStart: periodStart(period, now), limitMicros: limits.budget.micros, amountMicros: worst });
     }

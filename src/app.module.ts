@@ -17,6 +17,7 @@ import { CompletionsModule } from './modules/completions/completions.module.js';
 import { EmbeddingsModule } from './modules/embeddings/embeddings.module.js';
 import { ImagesModule } from './modules/images/images.module.js';
 import { JobsModule } from './modules/jobs/jobs.module.js';
+import { MemoriesModule } from './modules/memories/memories.module.js';
 import { ConversationsModule } from './modules/conversations/conversations.module.js';
 import { FilesModule } from './modules/files/files.module.js';
 import { SessionsModule } from './modules/sessions/sessions.module.js';
@@ -48,6 +49,7 @@ export class AppModule {
         EmbeddingsModule,
         ImagesModule,
         JobsModule,
+        MemoriesModule,
         SessionsModule,
         ConversationsModule,
         FilesModule,

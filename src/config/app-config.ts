@@ -61,6 +61,7 @@ export class AppConfig {
   readonly limits: LimitSettings;
   readonly files: { imageDelivery: 'data_url' | 'presigned_url' };
   readonly jobs: { concurrency: number; leaseMs: number; maxAttempts: number };
+  readonly memory: { maxPromptTokens: number; maxPerUser: number };
   /** The installation: where prisma/migrations and the shipped config live. */
   readonly rootDir: string;
   readonly migrationsDir: string;
@@ -127,6 +128,7 @@ export class AppConfig {
     this.models = shape.models;
     this.defaults = { model: shape.defaults.model, sessionIdleMinutes: shape.defaults.session_idle_minutes };
     this.files = { imageDelivery: shape.files.image_delivery };
+    this.memory = { maxPromptTokens: shape.memory.max_prompt_tokens, maxPerUser: shape.memory.max_per_user };
     this.jobs = { concurrency: shape.jobs.concurrency, leaseMs: shape.jobs.lease_ms, maxAttempts: shape.jobs.max_attempts };
     this.limits = {
       maxInputTokens: limits.max_input_tokens,

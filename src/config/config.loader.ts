@@ -41,6 +41,7 @@ export const ENV_BINDINGS = [
   ['DEFAULT_MODEL', 'defaults.model'],
   ['SESSION_IDLE_MINUTES', 'defaults.session_idle_minutes'],
   ['JOBS_CONCURRENCY', 'jobs.concurrency'],
+  ['MEMORY_MAX_TOKENS', 'memory.max_prompt_tokens'],
   ['MAX_INPUT_TOKENS', 'limits.max_input_tokens'],
   ['MAX_FILE_MB', 'limits.max_file_mb'],
   ['MAX_FILES_PER_REQUEST', 'limits.max_files_per_request'],

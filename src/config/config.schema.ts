@@ -142,6 +142,14 @@ export const configSchema = z.strictObject({
     model: optionalString,
     session_idle_minutes: positiveInt.default(30),
   }),
+  memory: z
+    .strictObject({
+      /** The most of a prompt that remembered facts may take (newest first). */
+      max_prompt_tokens: positiveInt.default(1_000),
+      /** Memories one user may keep; the oldest go first beyond it. */
+      max_per_user: positiveInt.default(200),
+    })
+    .prefault({}),
   jobs: z
     .strictObject({
       /** Jobs this replica runs at once; 0: it only queues them (others run them). */

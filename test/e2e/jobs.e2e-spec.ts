@@ -1,6 +1,7 @@
 import { uuidv7 } from '../../src/common/ids.js';
 import { client, expectError } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
+import { useStandInApp } from '../support/stand-in-app.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
 import { startTestApp, usageRecords, waitFor, type TestApp } from '../support/test-app.js';
@@ -9,22 +10,11 @@ import { openTestDatabase } from '../support/test-database.js';
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 describe('background jobs (POST /jobs)', () => {
+  const stack = useStandInApp({ JOBS_CONCURRENCY: '1' });
   let upstream: StandInUpstream;
   let t: TestApp;
   let admin: ReturnType<typeof client>;
-
-  beforeAll(async () => {
-    upstream = await startStandInUpstream();
-    t = await startTestApp({
-      env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), UPSTREAM_MAX_RETRIES: '0', JOBS_CONCURRENCY: '1' },
-    });
-    admin = client(t.url, t.adminKey);
-  });
-  afterAll(async () => {
-    await t.close();
-    await upstream.close();
-  });
-  beforeEach(() => upstream.reset());
+  beforeAll(() => ({ upstream, t, admin } = stack));
 
   async function newUser(keyBody: object = {}) {
     const user = await admin.post('/users', { name: `u-${Math.random().toString(36).slice(2)}` });

@@ -18,11 +18,11 @@ export interface StandInApp {
  * block, with the upstream's script and the usage records reset before each test. The object
  * is filled in by the block's first beforeAll.
  */
-export function useStandInApp(env: Record<string, string> = {}): StandInApp {
+export function useStandInApp(env: Record<string, string> = {}, config: Record<string, unknown> = {}): StandInApp {
   const stack = {} as StandInApp;
   beforeAll(async () => {
     stack.upstream = await startStandInUpstream();
-    stack.t = await startTestApp({ env: { CONFIG_FILE: writeTestConfig({ primary: stack.upstream.baseUrl }), UPSTREAM_MAX_RETRIES: '0', ...env } });
+    stack.t = await startTestApp({ env: { CONFIG_FILE: writeTestConfig({ primary: stack.upstream.baseUrl }, config), UPSTREAM_MAX_RETRIES: '0', ...env } });
     stack.sdk = new OpenAI({ apiKey: stack.t.adminKey, baseURL: `${stack.t.url}/v1`, maxRetries: 0 });
     stack.admin = client(stack.t.url, stack.t.adminKey);
   });

@@ -3,6 +3,7 @@ import { CompletionsModule } from '../completions/completions.module.js';
 import { ConversationsModule } from '../conversations/conversations.module.js';
 import { FilesModule } from '../files/files.module.js';
 import { LimitsModule } from '../limits/limits.module.js';
+import { MemoriesModule } from '../memories/memories.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
@@ -10,7 +11,7 @@ import { ChatService } from './chat.service.js';
 import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
 
 @Module({
-  imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule, FilesModule, LimitsModule],
+  imports: [CompletionsModule, ConversationsModule, SessionsModule, UsageModule, FilesModule, LimitsModule, MemoriesModule],
   controllers: [ChatController],
   providers: [ChatService, MultipartChatInterceptor],
   exports: [ChatService],

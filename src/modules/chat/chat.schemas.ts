@@ -18,6 +18,8 @@ export const chatBody = z
     tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     file_ids: z.array(z.uuid()).max(100).optional().describe('Uploaded files to attach to the last user message.'),
+    use_memory: z.boolean().optional().describe('Put your newest memories (GET /memories) in the prompt, up to MEMORY_MAX_TOKENS.'),
+    save_memory: z.boolean().optional().describe("Remember this turn's user text (as a new memory) once it is answered."),
     ...samplingFields,
     n: z.literal(1).nullish().describe('Only one choice: it is the one stored.'),
   })

@@ -19,11 +19,12 @@ import { ConversationsService, type ChatThread } from '../conversations/conversa
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AttachmentResolver } from '../files/attachment-resolver.service.js';
 import { Admission, LimitsService } from '../limits/limits.service.js';
+import { MemoriesService } from '../memories/memories.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { ChatBody } from './chat.schemas.js';
 import { fitContext, type PromptItem } from './context-window.js';
 
-const OPENAI_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model', 'file_ids']);
+const OPENAI_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model', 'file_ids', 'use_memory', 'save_memory']);
 /** Tokens OpenAI adds around a prompt to prime the reply. */
 const REPLY_PRIMING = 3;
 const TITLE_CHARS = 80;
@@ -66,6 +67,7 @@ export class ChatService {
     private readonly attachments: AttachmentResolver,
     private readonly limits: LimitsService,
     private readonly config: AppConfig,
+    private readonly memories: MemoriesService,
   ) {}
 
   async chat(caller: Caller, body: ChatBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
@@ -131,7 +133,14 @@ export class ChatService {
     const isSystem = (i: PromptItem) => i.message.role === 'system' || i.message.role === 'developer';
     const system = [...stored.filter(isSystem), ...fresh.filter(isSystem)];
     const effectivePersona = persona ?? model.persona;
-    const personaTokens = effectivePersona && !system.length ? this.tokens.count(effectivePersona.system_prompt) + 4 : 0;
+    let personaTokens = effectivePersona && !system.length ? this.tokens.count(effectivePersona.system_prompt) + 4 : 0;
+    const memory = body.use_memory ? await this.memories.promptMessage(caller.userId) : null;
+    if (memory) {
+      // The persona's prompt goes first, then the memories; both are sent, neither is stored.
+      if (personaTokens) system.unshift({ message: { role: 'system', content: effectivePersona!.system_prompt }, tokens: personaTokens });
+      personaTokens = 0;
+      system.push({ message: memory.message, tokens: memory.tokens });
+    }
     const requestedOutput = body.max_completion_tokens ?? body.max_tokens ?? Math.min(model.maxOutputTokens, 4_096);
     const budget = Math.min(model.contextWindow - requestedOutput, this.config.limits.maxInputTokens);
     const fitted = fitContext(system, stored.filter((i) => !isSystem(i)), fresh.filter((i) => !isSystem(i)), budget, personaTokens);
@@ -215,6 +224,9 @@ export class ChatService {
         );
       }
       await this.usage.recordIn(tx, entry);
+      if (turn.body.save_memory && outcome.status === 'ok') {
+        await this.memories.saveFromChat(tx, turn.caller.userId, lastUserText(turn.fresh), links.conversationId);
+      }
       if (links.conversationId && !createsConversation) {
         await this.conversations.appendExchange(tx, links.conversationId, messages, activity);
       }
@@ -285,4 +297,15 @@ function deriveTitle(messages: ChatMessage[]): string | null {
   const cut = text.slice(0, TITLE_CHARS);
   const space = cut.lastIndexOf(' ');
   return `${(space > 40 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/** The text of the turn's last user message (its text parts joined), for save_memory. */
+function lastUserText(messages: readonly ChatMessage[]): string {
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  return (last.content ?? [])
+    .filter((p): p is { type: 'text'; text: string } => (p as ContentPart).type === 'text')
+    .map((p) => p.text)
+    .join('\n');
 }

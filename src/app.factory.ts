@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
 import { setupSwagger } from './common/http/swagger.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { ChatSocket } from './modules/chat/chat-socket.js';
 import { type AppLogger, NestPinoLogger } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
 import type { RuntimeOptions } from './config/runtime-options.js';
@@ -110,6 +111,7 @@ export async function createApp(
     },
   });
   setupSwagger(app, config);
+  await app.get(ChatSocket).register(fastify);
   await app.init();
   return app;
 }

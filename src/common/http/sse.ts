@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import type { ChunkSink } from './chunk-sink.js';
 
 export interface SseOptions {
   /** Extra response headers (x-request-id, x-conversation-id, rate-limit headers…). */
@@ -13,7 +14,7 @@ export interface SseOptions {
  * `data: <json>` frames with backpressure, pings while the upstream is quiet, and tells when
  * the client went away.
  */
-export class SseWriter {
+export class SseWriter implements ChunkSink {
   private readonly res: ServerResponse;
   private pingTimer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -61,6 +62,10 @@ export class SseWriter {
   /** Called once if the client disconnects before the stream ended. */
   onClientGone(listener: () => void): void {
     this.closeListeners.push(listener);
+  }
+
+  onClose(listener: () => void): void {
+    this.res.once('close', listener);
   }
 
   /** Writes one `data:` frame; resolves when the socket can take more. */

@@ -31,7 +31,8 @@ export class ChatController {
       '`x-conversation-id` header, and a last chunk carrying `usage`, `conversation_id` and `cost` before `[DONE]`. ' +
       'As multipart/form-data: a `messages` field holding JSON, the other fields as form fields, and files in parts ' +
       'named `files` (attached to the last user message). JSON requests attach uploaded files with `file_ids` or ' +
-      '`{"type":"file","file":{"file_id":…}}` content parts.',
+      '`{"type":"file","file":{"file_id":…}}` content parts. The same turns stream over a WebSocket at GET /chat/ws ' +
+      '(see the README).',
   })
   @ApiBody({ schema: { $ref: '#/components/schemas/ChatRequest' } })
   @ApiProduces('application/json', 'text/event-stream')

@@ -18,6 +18,7 @@ import type { MessageRow, NewMessage } from '../conversations/conversations.repo
 import { ConversationsService, type ChatThread } from '../conversations/conversations.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { AttachmentResolver } from '../files/attachment-resolver.service.js';
+import type { ChunkSink } from '../../common/http/chunk-sink.js';
 import { Admission, LimitsService } from '../limits/limits.service.js';
 import { MemoriesService } from '../memories/memories.service.js';
 import { UsageRecorder } from '../usage/usage-recorder.service.js';
@@ -82,7 +83,21 @@ export class ChatService {
       return;
     }
 
-    const run = await this.runner.runStreaming(turn.call, reply, signal, headers);
+    await this.streamTurn(turn, admission, this.runner.sse(reply, headers), signal);
+  }
+
+  /**
+   * A streamed turn over another transport (the WebSocket): prepared, admitted, stored and
+   * metered exactly as POST /chat with `stream: true`. Errors before the first chunk are thrown.
+   */
+  async stream(caller: Caller, body: ChatBody, sink: ChunkSink, meta: RequestMeta, signal: AbortSignal): Promise<void> {
+    const turn = await this.prepare(caller, { ...body, stream: true }, meta);
+    const admission = await this.limits.admit(caller, turn.call);
+    await this.streamTurn(turn, admission, sink, signal);
+  }
+
+  private async streamTurn(turn: Turn, admission: Admission, sink: ChunkSink, signal: AbortSignal): Promise<void> {
+    const run = await this.runner.runStreaming(turn.call, sink, signal);
     const cost = await this.store(turn, run.outcome, admission);
     if (!run.writer) {
       if (run.outcome.error) throw run.outcome.error;

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { toHttpError } from '../../common/errors/error-table.js';
+import type { ChunkSink } from '../../common/http/chunk-sink.js';
 import { SseWriter } from '../../common/http/sse.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, ToolCall } from '../../llm/chat-types.js';
@@ -51,7 +52,7 @@ export interface CallOutcome {
 export interface StreamRun {
   outcome: CallOutcome;
   /** Open for the caller's last frame; call end() when done. Null when nothing was committed. */
-  writer: SseWriter | null;
+  writer: ChunkSink | null;
   /** The id the relayed chunks carried. */
   chunkId: string;
   created: number;
@@ -141,7 +142,12 @@ export class CompletionRunner {
   }
 
   /** Opens the upstream stream and relays it; the caller writes its last frame and ends. */
-  async runStreaming(call: PreparedCall, reply: FastifyReply, signal: AbortSignal, headers: Record<string, string> = {}): Promise<StreamRun> {
+  /** An SSE sink on an HTTP reply, pinging at the configured interval. */
+  sse(reply: FastifyReply, headers: Record<string, string> = {}): SseWriter {
+    return new SseWriter(reply, { headers, pingIntervalMs: this.config.upstream.pingIntervalMs });
+  }
+
+  async runStreaming(call: PreparedCall, writer: ChunkSink, signal: AbortSignal): Promise<StreamRun> {
     const start = performance.now();
     let opened;
     try {
@@ -150,10 +156,9 @@ export class CompletionRunner {
       return { outcome: this.failed(call, err, start, '', null), writer: null, chunkId: '', created: 0 };
     }
     const ttftMs = performance.now() - start;
-    const writer = new SseWriter(reply, { headers, pingIntervalMs: this.config.upstream.pingIntervalMs });
     writer.open();
     this.metrics.activeStreams.inc();
-    reply.raw.once('close', () => this.metrics.activeStreams.dec());
+    writer.onClose(() => this.metrics.activeStreams.dec());
     writer.onClientGone(() => void opened.cancel());
 
     const acc = new StreamAccumulator(call.responseModel);

@@ -42,7 +42,7 @@ export class CompletionsService {
       if (outcome.status === 'ok') await reply.send(outcome.completion);
       return;
     }
-    const run = await this.runner.runStreaming(call, reply, signal);
+    const run = await this.runner.runStreaming(call, this.runner.sse(reply), signal);
     await this.meter(caller, call, run.outcome, meta, body.user, admission);
     if (!run.writer) {
       if (run.outcome.error) throw run.outcome.error;

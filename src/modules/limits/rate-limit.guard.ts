@@ -9,6 +9,7 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
+import type { Caller } from '../../common/http/caller.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import type { SharedRateLimitStore } from './shared-rate-limit-store.js';
@@ -34,8 +35,15 @@ export class RateLimitGuard extends ThrottlerGuard {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const caller = request.caller;
-    if (!caller) return true;
+    if (request.caller) reply.headers(await this.charge(request.caller));
+    return true;
+  }
+
+  /**
+   * Charges one request to the caller's per-minute windows (also for each message on a
+   * WebSocket): answers the x-ratelimit-*-requests headers, or throws the 429 carrying them.
+   */
+  async charge(caller: Caller): Promise<Record<string, string>> {
     const throttler = this.throttlers[0];
     const ttl = Number(throttler.ttl);
     const fallback = Number(throttler.limit);
@@ -55,7 +63,6 @@ export class RateLimitGuard extends ThrottlerGuard {
     const store = this.storageService as SharedRateLimitStore;
     const result = await store.charge(windows, ttl, 1);
     const headers = rateLimitHeaders('requests', result.states);
-    reply.headers(headers);
     if (!result.admitted) {
       const scope = windows[result.states.findIndex((s, i) => s.used + 1 > windows[i].limit)]?.scope ?? 'key';
       this.metrics.rateLimitRefusals.inc({ kind: 'requests', scope });
@@ -66,6 +73,6 @@ export class RateLimitGuard extends ThrottlerGuard {
         headers,
       });
     }
-    return true;
+    return headers;
   }
 }

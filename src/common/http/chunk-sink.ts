@@ -1,0 +1,18 @@
+/**
+ * Where a streamed answer goes: Server-Sent Events on an HTTP response (SseWriter) or frames on a
+ * WebSocket. Opened once the first chunk is in hand, so a failure before it is still an error.
+ */
+export interface ChunkSink {
+  /** Commits the stream (for SSE: the 200 and its headers). */
+  open(): void;
+  /** One chunk (or in-band error object); resolves when the transport can take more. */
+  send(data: unknown): Promise<void>;
+  /** The end of this answer (for SSE: `data: [DONE]` and the end of the response). */
+  end(): void;
+  /** The client went away (or cancelled) before the end. */
+  readonly clientGone: boolean;
+  /** Called once if the client goes away before the end. */
+  onClientGone(listener: () => void): void;
+  /** Called once when this answer's stream is over, ended or abandoned. */
+  onClose(listener: () => void): void;
+}

@@ -1,0 +1,224 @@
+import { Injectable } from '@nestjs/common';
+import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WebSocket } from 'ws';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { toHttpError } from '../../common/errors/error-table.js';
+import type { Caller } from '../../common/http/caller.js';
+import type { ChunkSink } from '../../common/http/chunk-sink.js';
+import { invalidRequest } from '../../common/http/validation.pipe.js';
+import type { AppLogger } from '../../common/logging/logger.js';
+import { InjectLogger } from '../../common/logging/logger.token.js';
+import { AppConfig } from '../../config/app-config.js';
+import { ApiKeysService } from '../auth/api-keys.service.js';
+import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { chatBody } from './chat.schemas.js';
+import { ChatService } from './chat.service.js';
+
+export const CHAT_SOCKET_PATH = '/chat/ws';
+/** The subprotocol a browser offers (with `bearer.<key>`, as browsers cannot set headers). */
+export const CHAT_SOCKET_PROTOCOL = 'colloquy.chat.v1';
+const BEARER_PROTOCOL = 'bearer.';
+
+/**
+ * POST /chat over a WebSocket (GET /chat/ws), for clients that would rather keep one connection
+ * than read Server-Sent Events. The key comes in the Authorization header or, from a browser, as
+ * the subprotocol `bearer.<key>` offered next to `colloquy.chat.v1`. Each `{"type":"chat", …}`
+ * message is one /chat turn (the same body; always streamed), charged to the requests-per-minute
+ * limit, admitted, stored and metered like one; `{"type":"cancel"}` stops the answer in flight.
+ * The server sends `chunk` frames (the SSE stream's objects), `error` frames, and `done` at the
+ * end of every turn.
+ */
+@Injectable()
+export class ChatSocket {
+  constructor(
+    private readonly chat: ChatService,
+    private readonly keys: ApiKeysService,
+    private readonly rateLimit: RateLimitGuard,
+    private readonly config: AppConfig,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {}
+
+  async register(fastify: FastifyInstance): Promise<void> {
+    await fastify.register(websocket, {
+      options: {
+        maxPayload: this.config.http.maxBodyBytes,
+        handleProtocols: (protocols: Set<string>) => (protocols.has(CHAT_SOCKET_PROTOCOL) ? CHAT_SOCKET_PROTOCOL : false),
+      },
+    });
+    fastify.get(
+      CHAT_SOCKET_PATH,
+      { websocket: true, preValidation: (request, reply) => this.authenticate(request, reply) },
+      (socket, request) => this.serve(socket, request),
+    );
+  }
+
+  /** Refuses the upgrade with OpenAI's error envelope (401, 403) before any socket exists. */
+  private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    try {
+      request.caller = await this.keys.authenticate(request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']));
+    } catch (err) {
+      const http = toHttpError(err);
+      await reply.code(http.status).headers(http.headers).send(http.body);
+    }
+  }
+
+  private serve(socket: WebSocket, request: FastifyRequest): void {
+    const caller = request.caller!;
+    let turn: { sink: SocketSink; controller: AbortController } | null = null;
+    let turns = 0;
+    const ping = setInterval(() => socket.readyState === WebSocket.OPEN && socket.ping(), this.config.upstream.pingIntervalMs);
+    ping.unref();
+    socket.on('close', () => {
+      clearInterval(ping);
+      turn?.controller.abort({ kind: 'client' });
+    });
+    socket.on('message', (data, isBinary) => {
+      const message = parseMessage(isBinary ? null : data.toString());
+      if (message instanceof DomainError) return void sendError(socket, null, message);
+      const id = typeof message.id === 'string' ? message.id : null;
+      if (message.type === 'cancel') {
+        turn?.sink.cancel();
+        turn?.controller.abort({ kind: 'client' });
+        return;
+      }
+      if (message.type !== 'chat') {
+        return void sendError(socket, id, new DomainError('invalid', "Messages are {\"type\": \"chat\", …} or {\"type\": \"cancel\"}.", { param: 'type' }));
+      }
+      if (turn) {
+        return void sendError(socket, id, new DomainError('conflict', 'An answer is still streaming on this socket; cancel it or wait for its done frame.', { code: 'busy' }));
+      }
+      const current = { sink: new SocketSink(socket, id), controller: new AbortController() };
+      turn = current;
+      turns += 1;
+      void this.run(caller, message, current, { requestId: `${request.id}:${turns}`, endpoint: CHAT_SOCKET_PATH }).finally(() => {
+        if (turn === current) turn = null;
+      });
+    });
+  }
+
+  private async run(
+    caller: Caller,
+    message: Record<string, unknown>,
+    turn: { sink: SocketSink; controller: AbortController },
+    meta: { requestId: string; endpoint: string },
+  ): Promise<void> {
+    const { type: _type, id: _id, ...rest } = message;
+    try {
+      // Charged before validation, as the HTTP route's guard is.
+      await this.rateLimit.charge(caller);
+      const body = chatBody.safeParse({ ...rest, stream: true });
+      if (!body.success) throw invalidRequest(body.error.issues);
+      await this.chat.stream(caller, body.data, turn.sink, meta, turn.controller.signal);
+    } catch (err) {
+      if (!turn.sink.clientGone) {
+        const http = toHttpError(err);
+        if (http.unexpected) this.logger.error({ err: (err as Error)?.message, reqId: meta.requestId }, 'a socket turn failed unexpectedly');
+        await turn.sink.send({ error: http.body.error, status: http.status });
+      }
+    } finally {
+      turn.sink.end();
+    }
+  }
+}
+
+/** One turn's answer as frames on the socket. */
+class SocketSink implements ChunkSink {
+  private gone = false;
+  private cancelled = false;
+  private ended = false;
+  private closed = false;
+  private readonly goneListeners: Array<() => void> = [];
+  private readonly closeListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly id: string | null,
+  ) {
+    socket.once('close', () => this.markGone());
+  }
+
+  open(): void {
+    // Nothing to commit: the socket is already open.
+  }
+
+  get clientGone(): boolean {
+    return this.gone || this.socket.readyState !== WebSocket.OPEN;
+  }
+
+  onClientGone(listener: () => void): void {
+    this.goneListeners.push(listener);
+  }
+
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** The client asked to stop: the answer ends as if it had left, the socket stays. */
+  cancel(): void {
+    this.cancelled = true;
+    this.markGone();
+  }
+
+  /** A chunk, or an error object (in-band after the first chunk, or before it) as an error frame. */
+  async send(data: unknown): Promise<void> {
+    if (this.ended || this.clientGone) return;
+    const frame =
+      data && typeof data === 'object' && 'error' in data && !('object' in data)
+        ? { type: 'error', id: this.id, status: (data as { status?: number }).status ?? 502, error: (data as { error: unknown }).error }
+        : { type: 'chunk', id: this.id, data };
+    await write(this.socket, frame);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.socket.readyState === WebSocket.OPEN) void write(this.socket, { type: 'done', id: this.id, ...(this.cancelled ? { cancelled: true } : {}) });
+    this.close();
+  }
+
+  private markGone(): void {
+    if (this.gone || this.ended) return;
+    this.gone = true;
+    for (const listener of this.goneListeners) listener();
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const listener of this.closeListeners) listener();
+  }
+}
+
+function parseMessage(text: string | null): Record<string, unknown> | DomainError {
+  try {
+    const value: unknown = text === null ? null : JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // Falls through to the error below.
+  }
+  return new DomainError('invalid', 'Messages are JSON objects sent as text frames.');
+}
+
+function sendError(socket: WebSocket, id: string | null, error: DomainError): Promise<void> {
+  const http = toHttpError(error);
+  return write(socket, { type: 'error', id, status: http.status, error: http.body.error });
+}
+
+/** Sends one JSON frame; resolves once the socket has taken it. */
+function write(socket: WebSocket, frame: object): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.readyState !== WebSocket.OPEN) return resolve();
+    socket.send(JSON.stringify(frame), () => resolve());
+  });
+}
+
+function bearerFromProtocols(header: string | undefined): string | undefined {
+  const key = header
+    ?.split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(BEARER_PROTOCOL))
+    ?.slice(BEARER_PROTOCOL.length);
+  return key ? `Bearer ${key}` : undefined;
+}

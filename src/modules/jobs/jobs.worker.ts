@@ -33,6 +33,8 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private filling = false;
   private again = false;
   private stopping = false;
+  /** Claims are failing (the database is away): said once, not every poll. */
+  private failing = false;
 
   constructor(
     private readonly repo: JobsRepository,
@@ -92,11 +94,14 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       while (!this.stopping && this.running.size < this.config.jobs.concurrency) {
         const job = await this.repo.claim(this.config.jobs.leaseMs);
+        if (this.failing) this.logger.info('claiming jobs again');
+        this.failing = false;
         if (!job) return;
         this.start(job);
       }
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'could not claim a job');
+      if (!this.failing) this.logger.warn({ err: (err as Error).message }, 'could not claim jobs; retrying every second');
+      this.failing = true;
     }
   }
 

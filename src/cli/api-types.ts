@@ -7,6 +7,8 @@ export interface ModelInfo {
   owned_by: string;
   /** Only personas carry one. */
   description?: string;
+  /** Colloquy's addition: what the entry is for. */
+  kind?: 'model' | 'persona' | 'embedding' | 'image';
 }
 
 export interface Me {

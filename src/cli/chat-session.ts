@@ -6,6 +6,7 @@ import type { ModelInfo } from './api-types.js';
 import { completeLine } from './chat-completer.js';
 import { CHAT_COMMANDS, runChatCommand, type ChatState } from './chat-commands.js';
 import { streamTurn } from './chat-turn.js';
+import { isChatModel } from './commands/models.command.js';
 import { describeError } from './error-line.js';
 import type { Style } from './style.js';
 
@@ -226,8 +227,9 @@ export class ChatSession {
   private models(): Promise<ModelInfo[]> {
     this.modelList ??= this.options.client.get<ListPage<ModelInfo>>('/v1/models').then(
       (list) => {
-        this.knownIds = list.data.map((m) => m.id);
-        return list.data;
+        const chat = list.data.filter(isChatModel);
+        this.knownIds = chat.map((m) => m.id);
+        return chat;
       },
       (err: unknown) => {
         this.modelList = null;

@@ -97,6 +97,10 @@ describe('the colloquy CLI', () => {
       const models = await runCli(['models'], env);
       expect(models.code).toBe(0);
       expect(models.stdout).toContain('standin-gpt');
+      // Only what the chat commands can use: no embedding or image models.
+      expect(models.stdout).toContain('colloquy/echo');
+      expect(models.stdout).not.toContain('colloquy/embed');
+      expect(models.stdout).not.toContain('colloquy/image');
     });
 
     it('reads the key from stdin, and flags beat the environment, which beats the file', async () => {

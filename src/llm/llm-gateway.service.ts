@@ -41,6 +41,9 @@ export interface OpenedStream extends Answered {
 
 type AbortReason = { kind: 'timeout' } | { kind: 'client' };
 
+/** The code of an abort that came before any upstream was called. */
+export const NOT_SENT = 'not_sent';
+
 /**
  * Calls upstreams with the retry and fallback policy: connection errors, timeouts, 408, 429 and
  * 5xx are retried with backoff (honouring retry-after) up to UPSTREAM_MAX_RETRIES times, then the
@@ -134,7 +137,10 @@ export class LlmGateway {
       for (let tryNo = 0; ; tryNo++) {
         const controller = new AbortController();
         const onClientAbort = () => controller.abort({ kind: 'client' } satisfies AbortReason);
-        if (clientSignal.aborted) throw new UpstreamFailure('aborted', 'The request was aborted.');
+        if (clientSignal.aborted) {
+          // Before the first attempt nothing reached an upstream: nothing to bill.
+          throw new UpstreamFailure('aborted', 'The request was aborted.', candidate === model && tryNo === 0 ? { code: NOT_SENT } : {});
+        }
         clientSignal.addEventListener('abort', onClientAbort, { once: true });
         const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies AbortReason), this.config.upstream.timeoutMs);
         try {

@@ -155,4 +155,20 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
     expect((await ws.nextTurn())[0]).toMatchObject({ type: 'error', status: 429, error: { code: 'rate_limit_exceeded' } });
     ws.socket.close();
   });
+
+  it('checks the key again on every turn: a key revoked while the socket is open ends it', async () => {
+    const user = await admin.post('/users', { name: 'revoked-socket' });
+    const created = await admin.post(`/users/${user.body.id}/keys`, {});
+    const ws = await connect(t.url, { key: created.body.key });
+    ws.send({ type: 'chat', model: 'colloquy/echo', messages: [{ role: 'user', content: 'before' }] });
+    expect(content(await ws.nextTurn())).toBe('before');
+
+    await admin.delete(`/keys/${created.body.id}`);
+    const closed = new Promise<number>((resolve) => ws.socket.once('close', (code) => resolve(code)));
+    ws.send({ type: 'chat', model: 'colloquy/echo', messages: [{ role: 'user', content: 'after' }] });
+    const refused = await ws.nextTurn();
+    expect(refused[0]).toMatchObject({ type: 'error', status: 401 });
+    expect(refused.some((f) => f.type === 'chunk')).toBe(false);
+    expect(await closed).toBe(1008);
+  });
 });

@@ -127,6 +127,18 @@ describe('background jobs (POST /jobs)', () => {
     expect((await finished(small.api, tooBig.body.id)).error).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'tokens' });
   });
 
+  it('waits out an upstream 429 a few times, each counted as an attempt, then fails with it', async () => {
+    const u = await newUser();
+    upstream.setDefault({ kind: 'error', status: 429, headers: { 'retry-after': '0' } });
+    try {
+      const job = await u.api.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'busy upstream' }] });
+      expect(await finished(u.api, job.body.id)).toMatchObject({ status: 'failed', attempts: 3, error: { status: 429 } });
+      expect(upstream.requests).toHaveLength(3);
+    } finally {
+      upstream.setDefault({ kind: 'reply' });
+    }
+  });
+
   it('takes back a job whose worker died, and gives up on one lost too often', async () => {
     const u = await newUser();
     const past = new Date(Date.now() - 60_000);

@@ -5,8 +5,10 @@
 export interface ChunkSink {
   /** Commits the stream (for SSE: the 200 and its headers). */
   open(): void;
-  /** One chunk (or in-band error object); resolves when the transport can take more. */
+  /** One chunk; resolves when the transport can take more. */
   send(data: unknown): Promise<void>;
+  /** An error after the stream began (for SSE: an in-band `data: {"error": …}` frame). */
+  fail(body: { error: unknown }, status: number): Promise<void>;
   /** The end of this answer (for SSE: `data: [DONE]` and the end of the response). */
   end(): void;
   /** The client went away (or cancelled) before the end. */

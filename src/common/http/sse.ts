@@ -73,6 +73,11 @@ export class SseWriter implements ChunkSink {
     await this.write(`data: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** In-band: the status line is already sent, so the envelope alone. */
+  fail(body: { error: unknown }): Promise<void> {
+    return this.send(body);
+  }
+
   /** `data: [DONE]` and the end of the response. */
   end(): void {
     if (this.ended) return;

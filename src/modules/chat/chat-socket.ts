@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
@@ -30,7 +30,11 @@ const BEARER_PROTOCOL = 'bearer.';
  * end of every turn.
  */
 @Injectable()
-export class ChatSocket {
+export class ChatSocket implements BeforeApplicationShutdown {
+  /** Turns in flight on any socket, with their abort: shutdown stops them and waits for their records. */
+  private readonly turns = new Map<Promise<void>, AbortController>();
+  private stopping = false;
+
   constructor(
     private readonly chat: ChatService,
     private readonly keys: ApiKeysService,
@@ -53,10 +57,17 @@ export class ChatSocket {
     );
   }
 
+  /** Stops the answers in flight and waits until they are stored and metered, before the database closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    for (const controller of this.turns.values()) controller.abort({ kind: 'client' });
+    await Promise.allSettled([...this.turns.keys()]);
+  }
+
   /** Refuses the upgrade with OpenAI's error envelope (401, 403) before any socket exists. */
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      request.caller = await this.keys.authenticate(request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']));
+      request.caller = await this.keys.authenticate(credentials(request));
     } catch (err) {
       const http = toHttpError(err);
       await reply.code(http.status).headers(http.headers).send(http.body);
@@ -64,7 +75,7 @@ export class ChatSocket {
   }
 
   private serve(socket: WebSocket, request: FastifyRequest): void {
-    const caller = request.caller!;
+    const presented = credentials(request);
     let turn: { sink: SocketSink; controller: AbortController } | null = null;
     let turns = 0;
     const ping = setInterval(() => socket.readyState === WebSocket.OPEN && socket.ping(), this.config.upstream.pingIntervalMs);
@@ -88,22 +99,40 @@ export class ChatSocket {
       if (turn) {
         return void sendError(socket, id, new DomainError('conflict', 'An answer is still streaming on this socket; cancel it or wait for its done frame.', { code: 'busy' }));
       }
+      if (this.stopping) {
+        return void sendError(socket, id, new DomainError('unavailable', 'The server is shutting down; reconnect shortly.', { code: 'shutting_down' }));
+      }
       const current = { sink: new SocketSink(socket, id), controller: new AbortController() };
       turn = current;
       turns += 1;
-      void this.run(caller, message, current, { requestId: `${request.id}:${turns}`, endpoint: CHAT_SOCKET_PATH }).finally(() => {
+      const running = this.run(presented, socket, message, current, { requestId: `${request.id}:${turns}`, endpoint: CHAT_SOCKET_PATH }).finally(() => {
+        this.turns.delete(running);
         if (turn === current) turn = null;
       });
+      this.turns.set(running, current.controller);
     });
   }
 
   private async run(
-    caller: Caller,
+    presented: string | undefined,
+    socket: WebSocket,
     message: Record<string, unknown>,
     turn: { sink: SocketSink; controller: AbortController },
     meta: { requestId: string; endpoint: string },
   ): Promise<void> {
     const { type: _type, id: _id, ...rest } = message;
+    let caller: Caller;
+    try {
+      // Each turn is a request: a key revoked, a user disabled or limits changed since the
+      // socket opened take effect here (the check is cached, as on HTTP).
+      caller = await this.keys.authenticate(presented);
+    } catch (err) {
+      const http = toHttpError(err);
+      await turn.sink.fail(http.body, http.status);
+      turn.sink.end();
+      socket.close(1008, 'API key no longer valid');
+      return;
+    }
     try {
       // Charged before validation, as the HTTP route's guard is.
       await this.rateLimit.charge(caller);
@@ -114,7 +143,7 @@ export class ChatSocket {
       if (!turn.sink.clientGone) {
         const http = toHttpError(err);
         if (http.unexpected) this.logger.error({ err: (err as Error)?.message, reqId: meta.requestId }, 'a socket turn failed unexpectedly');
-        await turn.sink.send({ error: http.body.error, status: http.status });
+        await turn.sink.fail(http.body, http.status);
       }
     } finally {
       turn.sink.end();
@@ -131,11 +160,13 @@ class SocketSink implements ChunkSink {
   private readonly goneListeners: Array<() => void> = [];
   private readonly closeListeners: Array<() => void> = [];
 
+  private readonly onSocketClose = (): void => this.markGone();
+
   constructor(
     private readonly socket: WebSocket,
     private readonly id: string | null,
   ) {
-    socket.once('close', () => this.markGone());
+    socket.once('close', this.onSocketClose);
   }
 
   open(): void {
@@ -160,14 +191,15 @@ class SocketSink implements ChunkSink {
     this.markGone();
   }
 
-  /** A chunk, or an error object (in-band after the first chunk, or before it) as an error frame. */
   async send(data: unknown): Promise<void> {
     if (this.ended || this.clientGone) return;
-    const frame =
-      data && typeof data === 'object' && 'error' in data && !('object' in data)
-        ? { type: 'error', id: this.id, status: (data as { status?: number }).status ?? 502, error: (data as { error: unknown }).error }
-        : { type: 'chunk', id: this.id, data };
-    await write(this.socket, frame);
+    await write(this.socket, { type: 'chunk', id: this.id, data });
+  }
+
+  /** An error frame with its HTTP status, whether the answer had begun or not. */
+  async fail(body: { error: unknown }, status: number): Promise<void> {
+    if (this.ended || this.clientGone) return;
+    await write(this.socket, { type: 'error', id: this.id, status, error: body.error });
   }
 
   end(): void {
@@ -187,6 +219,7 @@ class SocketSink implements ChunkSink {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.socket.off('close', this.onSocketClose);
     for (const listener of this.closeListeners) listener();
   }
 }
@@ -212,6 +245,11 @@ function write(socket: WebSocket, frame: object): Promise<void> {
     if (socket.readyState !== WebSocket.OPEN) return resolve();
     socket.send(JSON.stringify(frame), () => resolve());
   });
+}
+
+/** The key as presented: the Authorization header, else the `bearer.<key>` subprotocol. */
+function credentials(request: FastifyRequest): string | undefined {
+  return request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']);
 }
 
 function bearerFromProtocols(header: string | undefined): string | undefined {

@@ -7,7 +7,7 @@ import type { ChunkSink } from '../../common/http/chunk-sink.js';
 import { SseWriter } from '../../common/http/sse.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, ToolCall } from '../../llm/chat-types.js';
-import { LlmGateway, type Answered } from '../../llm/llm-gateway.service.js';
+import { LlmGateway, NOT_SENT, type Answered } from '../../llm/llm-gateway.service.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
 import type { ResolvedModel } from '../../llm/model-catalog.js';
 import type { Persona } from '../../llm/personas.js';
@@ -194,7 +194,8 @@ export class CompletionRunner {
     if (failure) {
       await opened.cancel();
       const error = failure instanceof DomainError ? failure : new DomainError('upstream_error', 'The upstream stream failed.');
-      await writer.send(toHttpError(error).body);
+      const http = toHttpError(error);
+      await writer.fail(http.body, http.status);
       const usage = acc.usage ?? this.estimate(call, acc.text, acc.toolCalls());
       return { outcome: { ...base, status: 'error', usage, estimated: !acc.usage, error }, writer, chunkId: acc.id, created: acc.created };
     }
@@ -217,13 +218,14 @@ export class CompletionRunner {
   private failed(call: PreparedCall, err: unknown, start: number, text: string, toolCalls: ToolCall[] | null): CallOutcome {
     const latencyMs = performance.now() - start;
     const aborted = err instanceof UpstreamFailure && err.kind === 'aborted';
+    const sent = !(aborted && err.details.code === NOT_SENT);
     const error = err instanceof DomainError ? err : aborted ? null : new DomainError('upstream_error', 'The upstream call failed.');
     return {
       status: aborted ? 'aborted' : 'error',
       answered: null,
-      // An abandoned call may already have been billed for its prompt; a refused one was not.
-      usage: aborted ? this.estimate(call, text, toolCalls) : NO_TOKENS,
-      estimated: aborted,
+      // An abandoned call may already have been billed for its prompt; a refused or unsent one was not.
+      usage: aborted && sent ? this.estimate(call, text, toolCalls) : NO_TOKENS,
+      estimated: aborted && sent,
       text,
       toolCalls,
       finishReason: null,

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { clientDisconnectSignal } from '../../common/http/sse.js';
-import type { Answered } from '../../llm/llm-gateway.service.js';
+import { NOT_SENT, type Answered } from '../../llm/llm-gateway.service.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
 import { NO_TOKENS, type TokenUsage } from '../../llm/pricing.js';
 import { LimitsService } from '../limits/limits.service.js';
@@ -53,10 +53,11 @@ export class MeteredCall {
       failure = err;
     }
     const aborted = failure instanceof UpstreamFailure && failure.kind === 'aborted';
+    const sent = !(aborted && (failure as UpstreamFailure).details.code === NOT_SENT);
     const error = failure === null || aborted ? null : failure instanceof DomainError ? failure : new DomainError('upstream_error', 'The upstream call failed.');
     const measured: Measured = answered
       ? measure(answered)
-      : { usage: aborted ? { ...NO_TOKENS, promptTokens: call.promptTokens } : NO_TOKENS, estimated: aborted };
+      : { usage: aborted && sent ? { ...NO_TOKENS, promptTokens: call.promptTokens } : NO_TOKENS, estimated: aborted && sent };
     const latencyMs = performance.now() - start;
     const entry = usageEntry(
       caller,

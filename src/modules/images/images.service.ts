@@ -61,7 +61,8 @@ export class ImagesService {
       (a) => {
         // Without the upstream's count, the prompt is ours and the pictures cost no tokens.
         const usage = { promptTokens: a.usage?.inputTokens ?? promptTokens, completionTokens: a.usage?.outputTokens ?? 0, cachedTokens: 0, reasoningTokens: 0 };
-        return { usage, estimated: !a.usage, costMicros: imageCostMicros(model.pricing, usage, a.response.data.length) };
+        // Priced as the model that answered (a fallback may have).
+        return { usage, estimated: !a.usage, costMicros: imageCostMicros(a.model.pricing, usage, a.response.data.length) };
       },
     );
     return answered.response as ImagesResponseView;

@@ -8,6 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import { ChatService } from '../chat/chat.service.js';
 import type { ChatBody } from '../chat/chat.schemas.js';
+import { UpstreamFailure } from '../../llm/llm-provider.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 
 const POLL_MS = 1_000;
@@ -35,6 +36,8 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private stopping = false;
   /** Claims are failing (the database is away): said once, not every poll. */
   private failing = false;
+  /** The claim loop in progress, if any (shutdown waits for it). */
+  private filled: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repo: JobsRepository,
@@ -59,7 +62,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     this.filling = true;
-    void this.fill().finally(() => {
+    this.filled = this.fill().finally(() => {
       this.filling = false;
       if (this.again) {
         this.again = false;
@@ -80,6 +83,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.filled;
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.config.http.shutdownGraceMs / 2).unref());
     await Promise.race([all(), grace]);
@@ -97,6 +101,11 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
         if (this.failing) this.logger.info('claiming jobs again');
         this.failing = false;
         if (!job) return;
+        if (this.stopping) {
+          // Claimed while shutdown began: back to the queue, for another replica or the next start.
+          await this.repo.release(job.id, job.attempts, new Date(), false);
+          return;
+        }
         this.start(job);
       }
     } catch (err) {
@@ -109,16 +118,24 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const entry: Running = { attempt: job.attempts, controller: new AbortController(), stop: null, done: Promise.resolve() };
     this.running.set(job.id, entry);
     const leaseMs = this.config.jobs.leaseMs;
+    let renewedAt = Date.now();
     const renewal = setInterval(() => {
       this.repo
         .renew(job.id, entry.attempt, leaseMs)
         .then((state) => {
+          renewedAt = Date.now();
           if (state === null) entry.stop ??= 'lost';
           else if (state.cancelRequested) entry.stop ??= 'cancel';
           else return;
           entry.controller.abort();
         })
-        .catch(() => undefined);
+        .catch(() => {
+          // Unrenewed past most of the lease: another worker may claim it now, so this one stops.
+          if (Date.now() - renewedAt > leaseMs * 0.8) {
+            entry.stop ??= 'lost';
+            entry.controller.abort();
+          }
+        });
     }, leaseMs / 3);
     renewal.unref();
     entry.done = this.execute(job, entry)
@@ -144,16 +161,21 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const caller = await this.keys.callerForKey(job.apiKeyId);
       const answer = await this.chat.run(caller, job.request as unknown as ChatBody, { requestId: `job-${id}`, endpoint: '/jobs' }, entry.controller.signal);
       if (answer) {
-        await this.repo.finish(id, entry.attempt, 'succeeded', { result: answer as unknown as Prisma.InputJsonValue, conversationId: answer.conversation_id });
+        // The turn is stored: recording its end must not fail, or the job would run again.
+        await persist(() => this.repo.finish(id, entry.attempt, 'succeeded', { result: answer as unknown as Prisma.InputJsonValue, conversationId: answer.conversation_id }));
       } else {
         await this.stopped(job, entry);
       }
     } catch (err) {
       if (entry.stop) return this.stopped(job, entry);
       if (err instanceof DomainError && err.kind === 'rate_limited' && err.retryable !== false && err.retryAfterSeconds !== undefined) {
-        // Waits its turn instead of failing: the limit frees up within the minute.
-        await this.repo.release(id, entry.attempt, new Date(Date.now() + err.retryAfterSeconds * 1000), false);
-        return;
+        // Waits its turn instead of failing: this server's limits free up within the minute (and
+        // do not use up an attempt); an upstream's 429 does, so it cannot loop for ever.
+        const upstream = err.cause instanceof UpstreamFailure;
+        if (!upstream || job.attempts < this.config.jobs.maxAttempts) {
+          await this.repo.release(id, entry.attempt, new Date(Date.now() + err.retryAfterSeconds * 1000), upstream);
+          return;
+        }
       }
       await this.fail(job, entry, err);
     }
@@ -168,5 +190,17 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const http = toHttpError(err);
     if (http.unexpected) this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
     await this.repo.finish(job.id, entry.attempt, 'failed', { error: { status: http.status, ...http.body.error } });
+  }
+}
+
+/** Retries a write a few times (0.5, 1, 2 s apart) before letting its error through. */
+async function persist<T>(write: () => Promise<T>, tries = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= tries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
   }
 }

@@ -11,7 +11,9 @@ const modelView = z
     created: z.number().int(),
     owned_by: z.string(),
     description: z.string().optional(),
-    kind: z.enum(['model', 'persona']).describe('Colloquy: a catalog model or a persona usable as one.'),
+    kind: z
+      .enum(['model', 'persona', 'embedding', 'image'])
+      .describe('Colloquy: a chat model, a persona usable as one, an embedding model (/v1/embeddings) or an image model (/v1/images/generations).'),
     default: z.literal(true).optional().describe('Colloquy: the model requests get when they name none.'),
   })
   .meta({ id: 'Model' });
@@ -24,7 +26,7 @@ export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}
 
   @Get()
-  @ApiOperation({ summary: 'List models', description: 'Catalog models whose provider is configured, the personas, and colloquy/echo.' })
+  @ApiOperation({ summary: 'List models', description: 'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image.' })
   @ApiOk(modelList)
   @ApiErrors()
   list(): { object: 'list'; data: ModelListing[] } {

@@ -1,4 +1,4 @@
-import { costMicros, imageCostMicros, tokenUsage } from './pricing.js';
+import { costMicros, imageCostMicros, spendView, tokenUsage } from './pricing.js';
 
 describe('costMicros', () => {
   const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25, perImage: 0 };
@@ -26,6 +26,17 @@ describe('imageCostMicros', () => {
     const image = { input: 5, output: 40, cachedInput: 5, perImage: 0.04 };
     expect(imageCostMicros(image, { promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0 }, 3)).toBe(120_000);
     expect(imageCostMicros(image, { promptTokens: 10, completionTokens: 100, cachedTokens: 0, reasoningTokens: 0 }, 1)).toBe(50 + 4000 + 40_000);
+  });
+});
+
+describe('spendView', () => {
+  it('shows running totals (BigInt columns included) with their sum and the cost in USD', () => {
+    expect(spendView({ promptTokens: 1200n, completionTokens: 300n, costMicros: 7500n })).toEqual({
+      prompt_tokens: 1200,
+      completion_tokens: 300,
+      total_tokens: 1500,
+      cost_usd: 0.0075,
+    });
   });
 });
 

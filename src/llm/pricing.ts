@@ -37,6 +37,18 @@ export function imageCostMicros(pricing: Pricing, usage: TokenUsage, images: num
   return costMicros(pricing, usage) + Math.round(images * pricing.perImage * 1_000_000);
 }
 
+/** Running totals as every view shows them: the token kinds, their sum, and the cost in USD. */
+export function spendView(t: { promptTokens: number | bigint; completionTokens: number | bigint; costMicros: number | bigint }): {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+} {
+  const prompt = Number(t.promptTokens);
+  const completion = Number(t.completionTokens);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, cost_usd: microsToUsd(Number(t.costMicros)) };
+}
+
 export function microsToUsd(micros: number): number {
   return micros / 1_000_000;
 }

@@ -5,7 +5,7 @@ import type { Caller } from '../../common/http/caller.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
-import { microsToUsd } from '../../llm/pricing.js';
+import { spendView } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
 import { FilesService } from '../files/files.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
@@ -151,8 +151,6 @@ export class ConversationsService {
 }
 
 export function toConversationView(row: ConversationRow): ConversationView {
-  const prompt = Number(row.promptTokens);
-  const completion = Number(row.completionTokens);
   return {
     id: row.id,
     object: 'conversation',
@@ -165,10 +163,7 @@ export function toConversationView(row: ConversationRow): ConversationView {
     model: row.model,
     profile: row.profile,
     message_count: row.messageCount,
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    cost_usd: microsToUsd(Number(row.costMicros)),
+    ...spendView(row),
     created_at: unixSeconds(row.createdAt)!,
     updated_at: unixSeconds(row.updatedAt)!,
     last_used_at: unixSeconds(row.lastUsedAt)!,

@@ -9,6 +9,7 @@ import { ApiKeysService } from '../auth/api-keys.service.js';
 import { ChatService } from '../chat/chat.service.js';
 import type { ChatBody } from '../chat/chat.schemas.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
+import { sleep } from '../../llm/retry-policy.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
 
 const POLL_MS = 1_000;
@@ -193,6 +194,8 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
+const NEVER = new AbortController().signal;
+
 /** Retries a write a few times (0.5, 1, 2 s apart) before letting its error through. */
 async function persist<T>(write: () => Promise<T>, tries = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -200,7 +203,7 @@ async function persist<T>(write: () => Promise<T>, tries = 4): Promise<T> {
       return await write();
     } catch (err) {
       if (attempt >= tries) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      await sleep(250 * 2 ** attempt, NEVER);
     }
   }
 }

@@ -5,7 +5,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
-import { microsToUsd } from '../../llm/pricing.js';
+import { spendView } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
 import type { CreateSessionBody, ListSessionsQuery, SessionView } from './sessions.schemas.js';
 import { SessionsRepository, type SessionActivity, type SessionRow } from './sessions.repository.js';
@@ -70,8 +70,6 @@ export class SessionsService {
   }
 
   private view(row: SessionRow): SessionView {
-    const prompt = Number(row.promptTokens);
-    const completion = Number(row.completionTokens);
     return {
       id: row.id,
       object: 'session',
@@ -83,10 +81,7 @@ export class SessionsService {
       conversation_count: row.conversationCount,
       message_count: row.messageCount,
       request_count: row.requestCount,
-      prompt_tokens: prompt,
-      completion_tokens: completion,
-      total_tokens: prompt + completion,
-      cost_usd: microsToUsd(Number(row.costMicros)),
+      ...spendView(row),
       metadata: (row.metadata ?? {}) as Record<string, unknown>,
     };
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { resolveOwner } from '../../common/http/ownership.js';
-import { microsToUsd } from '../../llm/pricing.js';
+import { spendView } from '../../llm/pricing.js';
 import { sumGroups, UsageReportRepository, type UsageTotals } from './usage-report.repository.js';
 import type { UsageQuery, UsageReportView, UsageTotalsView, UserStatsView } from './usage.schemas.js';
 
@@ -49,11 +49,8 @@ function totalsView(t: UsageTotals): UsageTotalsView {
     requests: t.requests,
     errors: t.errors,
     aborted: t.aborted,
-    prompt_tokens: t.promptTokens,
-    completion_tokens: t.completionTokens,
+    ...spendView(t),
     cached_tokens: t.cachedTokens,
     reasoning_tokens: t.reasoningTokens,
-    total_tokens: t.promptTokens + t.completionTokens,
-    cost_usd: microsToUsd(t.costMicros),
   };
 }

@@ -4,6 +4,7 @@ import { assertOpenAI } from '../support/openai-schemas.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
 import { usageRecords, waitFor, type TestApp } from '../support/test-app.js';
+import { createUser } from '../support/users.js';
 
 interface Frame {
   type: 'chunk' | 'error' | 'done';
@@ -60,9 +61,8 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
   beforeAll(() => ({ upstream, t, admin } = stack));
 
   async function newKey(body: object = {}) {
-    const user = await admin.post('/users', { name: `u-${Math.random().toString(36).slice(2)}` });
-    const key = await admin.post(`/users/${user.body.id}/keys`, body);
-    return { userId: user.body.id as string, key: key.body.key as string };
+    const user = await createUser(t.url, t.adminKey, { key: body });
+    return { userId: user.id, key: user.key };
   }
 
   it('streams a /chat turn as chunk frames and done, stores the conversation and continues it on the same socket', async () => {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cliEnv, runCli } from '../support/cli.js';
 import { DOCUMENT_FIXTURES, documentFixture } from '../support/documents.js';
-import { client } from '../support/http.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
+import { client } from '../support/http.js';
+import { createUser } from '../support/users.js';
 
 const ADMIN_KEY = 'cli-test-admin-key-0123456789';
 const REPORT_PDF = join(DOCUMENT_FIXTURES, 'report.pdf');
@@ -18,7 +19,6 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 describe('the colloquy CLI', () => {
   let upstream: StandInUpstream;
   let server: ServerProcess;
-  let admin: ReturnType<typeof client>;
 
   beforeAll(async () => {
     upstream = await startStandInUpstream();
@@ -27,7 +27,6 @@ describe('the colloquy CLI', () => {
       COLLOQUY_ADMIN_KEY: ADMIN_KEY,
       UPSTREAM_MAX_RETRIES: '0',
     });
-    admin = client(server.url, ADMIN_KEY);
   });
   afterAll(async () => {
     await server?.stop();
@@ -40,8 +39,7 @@ describe('the colloquy CLI', () => {
 
   /** A user of their own, so lists and usage hold only what the test did. */
   async function newUser(): Promise<{ key: string; env: Record<string, string> }> {
-    const user = await admin.post('/users', { name: `cli-${Math.random().toString(36).slice(2, 8)}` });
-    const key = (await admin.post(`/users/${user.body.id}/keys`, {})).body.key as string;
+    const { key } = await createUser(server.url, ADMIN_KEY);
     return { key, env: cliEnv({ COLLOQUY_URL: server.url, COLLOQUY_API_KEY: key }) };
   }
 

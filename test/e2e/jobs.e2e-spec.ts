@@ -6,6 +6,7 @@ import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-
 import { writeTestConfig } from '../support/test-config.js';
 import { startTestApp, usageRecords, waitFor, type TestApp } from '../support/test-app.js';
 import { openTestDatabase } from '../support/test-database.js';
+import { createUser } from '../support/users.js';
 
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
@@ -16,11 +17,7 @@ describe('background jobs (POST /jobs)', () => {
   let admin: ReturnType<typeof client>;
   beforeAll(() => ({ upstream, t, admin } = stack));
 
-  async function newUser(keyBody: object = {}) {
-    const user = await admin.post('/users', { name: `u-${Math.random().toString(36).slice(2)}` });
-    const key = await admin.post(`/users/${user.body.id}/keys`, keyBody);
-    return { id: user.body.id as string, keyId: key.body.id as string, api: client(t.url, key.body.key) };
-  }
+  const newUser = (keyBody: object = {}) => createUser(t.url, t.adminKey, { key: keyBody });
 
   async function finished(api: ReturnType<typeof client>, id: string) {
     let job: any;

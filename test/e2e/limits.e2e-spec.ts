@@ -4,6 +4,7 @@ import { client, expectError } from '../support/http.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
 import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
+import { createUser } from '../support/users.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const METRICS_TOKEN = 'metrics-secret-0123456789';
@@ -31,12 +32,7 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
   });
   beforeEach(() => upstream.reset());
 
-  async function newUser(userPatch: object = {}, keyBody: object = {}) {
-    const user = await admin.post('/users', { name: `u-${Math.random().toString(36).slice(2)}` });
-    if (Object.keys(userPatch).length) await admin.patch(`/users/${user.body.id}`, userPatch);
-    const key = await admin.post(`/users/${user.body.id}/keys`, keyBody);
-    return { id: user.body.id as string, keyId: key.body.id as string, key: key.body.key as string, api: client(t.url, key.body.key) };
-  }
+  const newUser = (userPatch: object = {}, keyBody: object = {}) => createUser(t.url, t.adminKey, { user: userPatch, key: keyBody });
   const ask = (api: ReturnType<typeof client>, extra: object = {}) =>
     api.post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50, ...extra });
 

@@ -1,7 +1,8 @@
-import { client, expectError } from '../support/http.js';
+import { expectError } from '../support/http.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
 import type { TestApp } from '../support/test-app.js';
+import { createUser } from '../support/users.js';
 
 type Sent = Array<{ role: string; content: string }>;
 
@@ -9,14 +10,9 @@ describe('memories', () => {
   const stack = useStandInApp({ MEMORY_MAX_TOKENS: '60' }, { memory: { max_per_user: 4 } });
   let upstream: StandInUpstream;
   let t: TestApp;
-  let admin: ReturnType<typeof client>;
-  beforeAll(() => ({ upstream, t, admin } = stack));
+  beforeAll(() => ({ upstream, t } = stack));
 
-  async function newUser() {
-    const user = await admin.post('/users', { name: `u-${Math.random().toString(36).slice(2)}` });
-    const key = await admin.post(`/users/${user.body.id}/keys`, {});
-    return client(t.url, key.body.key);
-  }
+  const newUser = async () => (await createUser(t.url, t.adminKey)).api;
   const lastSent = () => upstream.requests.at(-1)!.body!.messages as Sent;
 
   it('keeps, lists and forgets what a user asks to remember, each user only their own', async () => {

@@ -5,6 +5,7 @@ import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-
 import { writeTestConfig } from '../support/test-config.js';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { waitFor } from '../support/test-app.js';
+import { createUser } from '../support/users.js';
 
 const databaseUrl = process.env.TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -37,11 +38,8 @@ const ADMIN_KEY = 'replicas-admin-key-0123456789abcdef';
   });
 
   async function newKey(userPatch: object, keyBody: object = {}) {
-    const admin = client(a.url, ADMIN_KEY);
-    const user = await admin.post('/users', { name: `r-${Math.random().toString(36).slice(2)}` });
-    if (Object.keys(userPatch).length) await admin.patch(`/users/${user.body.id}`, userPatch);
-    const key = await admin.post(`/users/${user.body.id}/keys`, keyBody);
-    return { userId: user.body.id as string, keyId: key.body.id as string, key: key.body.key as string };
+    const user = await createUser(a.url, ADMIN_KEY, { user: userPatch, key: keyBody });
+    return { userId: user.id, keyId: user.keyId, key: user.key };
   }
   const ask = (url: string, key: string, maxTokens = 50) =>
     client(url, key).post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'hi' }], max_tokens: maxTokens });

@@ -1,5 +1,6 @@
-import { StandardSchemaValidationPipe } from '@nestjs/common';
+import { type ArgumentMetadata, StandardSchemaValidationPipe } from '@nestjs/common';
 import { DomainError } from '../errors/domain-error.js';
+import { assertStorable } from '../validation/storable-input.js';
 
 interface Issue {
   message: string;
@@ -15,5 +16,16 @@ export function invalidRequest(issues: readonly Issue[]): DomainError {
   return new DomainError('invalid', message + more, { param });
 }
 
-/** Validates @Body/@Query/@Param schemas and reports the first problem the way OpenAI does. */
-export const validationPipe = new StandardSchemaValidationPipe({ exceptionFactory: invalidRequest });
+/**
+ * Validates @Body/@Query/@Param schemas and reports the first problem the way OpenAI does. Every
+ * value first passes the storable-input rule (no NUL, no lone surrogate, bounded nesting), so no
+ * route can forget it and no schema walks a value nested deep enough to overflow the stack.
+ */
+class ValidationPipe extends StandardSchemaValidationPipe {
+  override async transform<T = unknown>(value: T, metadata: ArgumentMetadata): Promise<T> {
+    if (metadata.type !== 'custom') assertStorable(value, typeof metadata.data === 'string' ? metadata.data : null);
+    return super.transform(value, metadata);
+  }
+}
+
+export const validationPipe = new ValidationPipe({ exceptionFactory: invalidRequest });

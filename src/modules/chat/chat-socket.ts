@@ -7,6 +7,7 @@ import { toHttpError } from '../../common/errors/error-table.js';
 import type { Caller } from '../../common/http/caller.js';
 import type { ChunkSink } from '../../common/http/chunk-sink.js';
 import { invalidRequest } from '../../common/http/validation.pipe.js';
+import { assertStorable } from '../../common/validation/storable-input.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -136,6 +137,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
     try {
       // Charged before validation, as the HTTP route's guard is.
       await this.rateLimit.charge(caller);
+      assertStorable(rest);
       const body = chatBody.safeParse({ ...rest, stream: true });
       if (!body.success) throw invalidRequest(body.error.issues);
       await this.chat.stream(caller, body.data, turn.sink, meta, turn.controller.signal);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metadataObject } from '../../common/validation/primitives.js';
 import { chatMessage, samplingFields } from '../completions/completions.schemas.js';
 
 export const chatBody = z
@@ -16,7 +17,7 @@ export const chatBody = z
     session_id: z.uuid().optional().describe("Default: the caller's active session, else a new one."),
     title: z.string().trim().min(1).max(500).optional().describe('Title of a new conversation (default: from the first message).'),
     tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    metadata: metadataObject().optional().describe('Metadata of a new conversation (a JSON object of at most 16 KB).'),
     file_ids: z.array(z.uuid()).max(100).optional().describe('Uploaded files to attach to the last user message.'),
     use_memory: z.boolean().optional().describe('Put your newest memories (GET /memories) in the prompt, up to MEMORY_MAX_TOKENS.'),
     save_memory: z.boolean().optional().describe("Remember this turn's user text (as a new memory) once it is answered."),

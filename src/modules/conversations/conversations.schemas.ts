@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { metadataObject } from '../../common/validation/primitives.js';
 import { listPageSchema, listQuery } from '../../common/http/pagination.js';
 
 const tags = z.array(z.string().trim().min(1).max(64)).max(32);
-const metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= 16_384, 'metadata is limited to 16 KB');
+const metadata = metadataObject();
 
 export const conversationParams = z.strictObject({ id: z.uuid() });
 export type ConversationParams = z.infer<typeof conversationParams>;

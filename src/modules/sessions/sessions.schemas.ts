@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { metadataObject } from '../../common/validation/primitives.js';
 import { listPageSchema, listQuery, queryFlag } from '../../common/http/pagination.js';
 
 export const sessionIdParams = z.strictObject({ id: z.uuid() });
 export type SessionIdParams = z.infer<typeof sessionIdParams>;
 
 export const createSessionBody = z.strictObject({
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataObject().optional(),
 });
 export type CreateSessionBody = z.infer<typeof createSessionBody>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoInstant } from '../../common/validation/primitives.js';
 
 const totals = {
   requests: z.number().int(),
@@ -27,19 +28,9 @@ export const userStatsView = z
   .meta({ id: 'UserStats' });
 export type UserStatsView = z.infer<typeof userStatsView>;
 
-/** A date (whole UTC days: `to` includes its day) or a full ISO timestamp. */
-const isoDate = (end: boolean) =>
-  z
-    .string()
-    .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date (YYYY-MM-DD) or timestamp')
-    .transform((v) => {
-      const d = new Date(v);
-      return end && /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(d.getTime() + 86_400_000) : d;
-    });
-
 export const usageQuery = z.strictObject({
-  from: isoDate(false).optional().describe('Start (inclusive). Default: 30 days before `to`.'),
-  to: isoDate(true).optional().describe('End: a date includes that whole day (UTC). Default: now.'),
+  from: isoInstant().optional().describe('Start (inclusive). Default: 30 days before `to`.'),
+  to: isoInstant(true).optional().describe('End: a date includes that whole day (UTC). Default: now.'),
   group_by: z.enum(['day', 'model', 'key', 'session', 'end_user']).default('day'),
   user_id: z.uuid().optional().describe('Admins: one user (default: everyone). Others: only themselves.'),
 });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { count } from '../../common/validation/primitives.js';
 import { listPageSchema, listQuery } from '../../common/http/pagination.js';
 
 export const limitsInput = z
   .strictObject({
-    rpm: z.number().int().min(0).nullable().optional().describe('Requests per minute; null = default, 0 = blocked.'),
-    tpm: z.number().int().min(0).nullable().optional().describe('Tokens per minute; null = default, 0 = blocked.'),
+    rpm: count().nullable().optional().describe('Requests per minute; null = default, 0 = blocked.'),
+    tpm: count().nullable().optional().describe('Tokens per minute; null = default, 0 = blocked.'),
   })
   .nullable()
   .describe('Rate limits; null resets both to the configured defaults.');

@@ -49,6 +49,9 @@ const pricingSchema = z.strictObject({
   cached_input: nonNegative.optional(),
   /** Image models: USD per generated image, added to any token cost the upstream reports. */
   per_image: nonNegative.optional(),
+  /** Audio models: USD per 1M audio tokens in the prompt / the answer; default: input / output. */
+  audio_input: nonNegative.optional(),
+  audio_output: nonNegative.optional(),
 });
 
 const modelSchema = z.strictObject({
@@ -64,6 +67,11 @@ const modelSchema = z.strictObject({
   max_output_tokens: positiveInt.default(4096),
   pricing: pricingSchema.default({ input: 0, output: 0 }),
   vision: bool.default(false),
+  /**
+   * Prompt tokens one image costs on this model, at low detail and at most at high detail
+   * (default gpt-4o's: 85 and 1,445); admission holds the high figure for every image not sent low.
+   */
+  image_tokens: z.strictObject({ low: positiveInt, high: positiveInt }).optional(),
   tools: bool.default(true),
   fallbacks: z.array(z.string().min(1)).default([]),
 });

@@ -16,7 +16,17 @@ export interface FilePart {
   type: 'file';
   file: { file_id?: string; file_data?: string; filename?: string };
 }
-export type ContentPart = TextPart | ImagePart | FilePart | { type: string; [key: string]: unknown };
+export interface AudioPart {
+  type: 'input_audio';
+  input_audio: { data: string; format: string };
+}
+/** In assistant messages: what the model declined to say. */
+export interface RefusalPart {
+  type: 'refusal';
+  refusal: string;
+}
+/** Every kind of content part the API accepts (others are refused at validation). */
+export type ContentPart = TextPart | ImagePart | FilePart | AudioPart | RefusalPart;
 
 export interface ToolCall {
   id: string;

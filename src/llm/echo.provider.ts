@@ -12,6 +12,7 @@ import {
 } from './llm-provider.js';
 import { placeholderPng } from './placeholder-image.js';
 import { ECHO_MODEL, BUILTIN_PROVIDER } from './model-catalog.js';
+import { DEFAULT_IMAGE_TOKENS } from './part-bounds.js';
 import type { TokenCounter } from './token-counter.js';
 
 const FILE_HEADER = /^\[file: ([^,\]]+)(?:, [^\]]*)?\]/;
@@ -40,7 +41,7 @@ export class EchoProvider extends LlmProvider {
       created: Math.floor(Date.now() / 1000),
       model: ECHO_MODEL,
       choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-      usage: this.usage(body, text),
+      usage: await this.usage(body, text),
     };
   }
 
@@ -59,7 +60,7 @@ export class EchoProvider extends LlmProvider {
     const queue: ChatChunk[] = [chunk({ role: 'assistant', content: '' }, null)];
     for (const word of words) queue.push(chunk({ content: word }, null));
     queue.push(chunk({}, 'stop'));
-    if (body.stream_options?.include_usage) queue.push({ ...chunk({}, null), choices: [], usage: this.usage(body, text) });
+    if (body.stream_options?.include_usage) queue.push({ ...chunk({}, null), choices: [], usage: await this.usage(body, text) });
     let i = 0;
     return {
       next: async () => {
@@ -93,9 +94,8 @@ export class EchoProvider extends LlmProvider {
     return { response: { created: Math.floor(Date.now() / 1000), data, size: `${width}x${height}`, output_format: 'png' }, usage: null };
   }
 
-  private usage(body: ChatRequestBody, text: string): Usage {
-    const prompt = this.tokens.countPrompt(body.messages, body.tools);
-    const completion = this.tokens.count(text);
+  private async usage(body: ChatRequestBody, text: string): Promise<Usage> {
+    const [prompt, completion] = await Promise.all([this.tokens.countPrompt(body.messages, body.tools, DEFAULT_IMAGE_TOKENS), this.tokens.countText(text)]);
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ConfigError } from '../config/config.loader.js';
+import { DEFAULT_IMAGE_TOKENS, type ImageTokens } from './part-bounds.js';
 import { FREE, type Pricing } from './pricing.js';
 import { loadPersonas, type Persona } from './personas.js';
 
@@ -30,6 +31,8 @@ export interface ResolvedModel {
   contextWindow: number;
   maxOutputTokens: number;
   vision: boolean;
+  /** What one image costs in prompt tokens on this model (at low detail; at most otherwise). */
+  imageTokens: ImageTokens;
   tools: boolean;
   fallbacks: readonly string[];
   persona: Persona | null;
@@ -73,6 +76,7 @@ export class ModelCatalog {
       contextWindow: 1_000_000,
       maxOutputTokens: 100_000,
       vision: true,
+      imageTokens: DEFAULT_IMAGE_TOKENS,
       tools: true,
       fallbacks: [],
       persona: null,
@@ -88,6 +92,7 @@ export class ModelCatalog {
       contextWindow: 8_192,
       maxOutputTokens: 0,
       vision: false,
+      imageTokens: DEFAULT_IMAGE_TOKENS,
       tools: false,
       fallbacks: [],
       persona: null,
@@ -103,6 +108,7 @@ export class ModelCatalog {
       contextWindow: 32_000,
       maxOutputTokens: 0,
       vision: false,
+      imageTokens: DEFAULT_IMAGE_TOKENS,
       tools: false,
       fallbacks: [],
       persona: null,
@@ -122,11 +128,14 @@ export class ModelCatalog {
           output: m.pricing.output,
           cachedInput: m.pricing.cached_input ?? m.pricing.input,
           perImage: m.pricing.per_image ?? 0,
+          ...(m.pricing.audio_input !== undefined ? { audioInput: m.pricing.audio_input } : {}),
+          ...(m.pricing.audio_output !== undefined ? { audioOutput: m.pricing.audio_output } : {}),
         },
         priced: true,
         contextWindow: m.context_window,
         maxOutputTokens: m.max_output_tokens,
         vision: m.vision,
+        imageTokens: m.image_tokens ?? DEFAULT_IMAGE_TOKENS,
         tools: m.tools,
         fallbacks: m.fallbacks,
         persona: null,
@@ -220,6 +229,7 @@ export class ModelCatalog {
         contextWindow: UNLISTED_CONTEXT,
         maxOutputTokens: UNLISTED_MAX_OUTPUT,
         vision: true,
+        imageTokens: DEFAULT_IMAGE_TOKENS,
         tools: true,
         fallbacks: [],
         persona: null,

@@ -1,4 +1,4 @@
-import { costMicros, imageCostMicros, spendView, tokenUsage } from './pricing.js';
+import { costMicros, imageCostMicros, readUsage, spendView, worstCaseMicros } from './pricing.js';
 
 describe('costMicros', () => {
   const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25, perImage: 0 };
@@ -40,11 +40,40 @@ describe('spendView', () => {
   });
 });
 
-describe('tokenUsage', () => {
+describe('readUsage', () => {
+  const bounds = { maxPromptTokens: 1000, maxCompletionTokens: 100 };
+
   it('reads the detail fields, treating missing ones as zero', () => {
-    expect(tokenUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 0, reasoningTokens: 0 });
+    expect(readUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, bounds)).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 0, reasoningTokens: 0 });
     expect(
-      tokenUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 3 } }),
-    ).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 4, reasoningTokens: 3 });
+      readUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4, audio_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 3 } }, bounds),
+    ).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 4, reasoningTokens: 3, audioPromptTokens: 2 });
+  });
+
+  it.each([
+    ['a string', { prompt_tokens: 10, completion_tokens: 'abc' }],
+    ['a negative refund', { prompt_tokens: -500, completion_tokens: 5 }],
+    ['a fraction', { prompt_tokens: 10.5, completion_tokens: 5 }],
+    ['a prompt past the window', { prompt_tokens: 1001, completion_tokens: 5 }],
+    ['an answer past what was allowed', { prompt_tokens: 10, completion_tokens: 3e9 }],
+    ['more cached tokens than the prompt', { prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 11 } }],
+    ['a missing figure', { completion_tokens: 5 }],
+    ['not an object', 'lots'],
+  ])('refuses %s', (_what, usage) => {
+    expect(readUsage(usage, bounds)).toBeNull();
+  });
+});
+
+describe('audio pricing', () => {
+  const audio = { input: 2.5, output: 10, cachedInput: 1.25, perImage: 0, audioInput: 40, audioOutput: 80 };
+
+  it('bills audio tokens at the audio rates and the rest at the text rates', () => {
+    const usage = { promptTokens: 1000, completionTokens: 100, cachedTokens: 0, reasoningTokens: 0, audioPromptTokens: 600, audioCompletionTokens: 50 };
+    expect(costMicros(audio, usage)).toBe(400 * 2.5 + 600 * 40 + 50 * 10 + 50 * 80);
+  });
+
+  it('holds the worst case at the dearest rates', () => {
+    expect(worstCaseMicros(audio, 1000, 100)).toBe(1000 * 40 + 100 * 80);
+    expect(worstCaseMicros({ input: 2.5, output: 10, cachedInput: 1.25, perImage: 0 }, 1000, 100)).toBe(2500 + 1000);
   });
 });

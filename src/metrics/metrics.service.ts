@@ -6,7 +6,7 @@ import { ModelCatalog } from '../llm/model-catalog.js';
 export interface MeteredCall {
   provider: string;
   requestedModel: string;
-  status: 'ok' | 'error' | 'aborted';
+  status: 'ok' | 'error' | 'aborted' | 'incomplete';
   errorCode: string | null;
   promptTokens: number;
   completionTokens: number;
@@ -111,7 +111,7 @@ export class MetricsService {
     const model = this.model(call.requestedModel);
     const provider = call.provider;
     this.upstreamCalls.inc({ provider, model, status: call.status });
-    if (call.status === 'error') this.upstreamErrors.inc({ provider, model, code: call.errorCode ?? 'unknown' });
+    if (call.status === 'error' || call.status === 'incomplete') this.upstreamErrors.inc({ provider, model, code: call.errorCode ?? 'unknown' });
     this.upstreamLatency.observe({ provider, model }, call.latencyMs / 1000);
     if (call.ttftMs !== null) this.upstreamTtft.observe({ provider, model }, call.ttftMs / 1000);
     this.tokens.inc({ model, kind: 'prompt' }, call.promptTokens);

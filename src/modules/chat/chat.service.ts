@@ -5,11 +5,14 @@ import type { Caller } from '../../common/http/caller.js';
 import { clientDisconnectSignal } from '../../common/http/sse.js';
 import { uuidv7 } from '../../common/ids.js';
 import { DomainError } from '../../common/errors/domain-error.js';
+import { toHttpError } from '../../common/errors/error-table.js';
+import type { AppLogger } from '../../common/logging/logger.js';
+import { InjectLogger } from '../../common/logging/logger.token.js';
 import type { ChatCompletion, ChatMessage, ChatRequestBody, ContentPart, FilePart } from '../../llm/chat-types.js';
 import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
 import type { Persona } from '../../llm/personas.js';
 import { costMicros, microsToUsd } from '../../llm/pricing.js';
-import { TokenCounter } from '../../llm/token-counter.js';
+import { REPLY_PRIMING, TokenCounter } from '../../llm/token-counter.js';
 import { TransactionRunner } from '../../persistence/transaction-runner.js';
 import type { CallOutcome, PreparedCall } from '../completions/completion-runner.js';
 import { CompletionRunner } from '../completions/completion-runner.js';
@@ -25,10 +28,15 @@ import { UsageRecorder } from '../usage/usage-recorder.service.js';
 import type { ChatBody } from './chat.schemas.js';
 import { fitContext, type PromptItem } from './context-window.js';
 
-const OPENAI_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model', 'file_ids', 'use_memory', 'save_memory']);
-/** Tokens OpenAI adds around a prompt to prime the reply. */
-const REPLY_PRIMING = 3;
+/** The /chat fields that are not OpenAI's: they shape the turn and are not sent upstream. */
+const CHAT_ONLY_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model', 'file_ids', 'use_memory', 'save_memory']);
 const TITLE_CHARS = 80;
+const MESSAGE_STATUS: Record<CallOutcome['status'], NewMessage['status'] & string> = {
+  ok: 'complete',
+  aborted: 'incomplete',
+  incomplete: 'incomplete',
+  error: 'error',
+};
 
 interface Turn {
   caller: Caller;
@@ -69,6 +77,7 @@ export class ChatService {
     private readonly limits: LimitsService,
     private readonly config: AppConfig,
     private readonly memories: MemoriesService,
+    @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
   async chat(caller: Caller, body: ChatBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
@@ -98,7 +107,17 @@ export class ChatService {
 
   private async streamTurn(turn: Turn, admission: Admission, sink: ChunkSink, signal: AbortSignal): Promise<void> {
     const run = await this.runner.runStreaming(turn.call, sink, signal);
-    const cost = await this.store(turn, run.outcome, admission);
+    let cost: number;
+    try {
+      cost = await this.store(turn, run.outcome, admission);
+    } catch (err) {
+      // The answer has been streamed (and metered): the client learns in-band that it was not stored.
+      if (!run.writer) throw err;
+      const http = toHttpError(err);
+      await run.writer.fail(http.body, http.status);
+      run.writer.end();
+      return;
+    }
     if (!run.writer) {
       if (run.outcome.error) throw run.outcome.error;
       return;
@@ -142,9 +161,14 @@ export class ChatService {
 
     const rows = (thread?.history ?? []).filter((m) => !(m.status === 'error' && !m.content));
     const freshMessages = attachFiles(body.messages as ChatMessage[], body.file_ids ?? []);
+    const requestedOutput = body.max_completion_tokens ?? body.max_tokens ?? Math.min(model.maxOutputTokens, 4_096);
+    // What cannot fit whatever its tokens is refused from its size alone, before any counting.
+    this.runner.assertFits(TokenCounter.promptFloor(freshMessages), body.max_completion_tokens ?? body.max_tokens ?? null, model);
     const expanded = await this.attachments.expand(caller, [...rows.map(fromStored), ...freshMessages], model, rows.length);
-    const stored = rows.map((row, i) => this.item(expanded.messages[i], row.tokens));
-    const fresh = freshMessages.map((m, k) => this.item(expanded.messages[rows.length + k], this.tokens.countMessage(m) + expanded.attachmentTokens[rows.length + k]));
+    const freshExpanded = expanded.messages.slice(rows.length);
+    const freshTokens = await this.tokens.countMessages(freshExpanded, model.imageTokens);
+    const stored = rows.map((row, i) => ({ message: expanded.messages[i], tokens: row.tokens }));
+    const fresh = freshExpanded.map((message, k) => ({ message, tokens: freshTokens[k] + expanded.extraTokens[rows.length + k] }));
     const isSystem = (i: PromptItem) => i.message.role === 'system' || i.message.role === 'developer';
     const system = [...stored.filter(isSystem), ...fresh.filter(isSystem)];
     const effectivePersona = persona ?? model.persona;
@@ -156,17 +180,16 @@ export class ChatService {
       personaTokens = 0;
       system.push({ message: memory.message, tokens: memory.tokens });
     }
-    const requestedOutput = body.max_completion_tokens ?? body.max_tokens ?? Math.min(model.maxOutputTokens, 4_096);
     const budget = Math.min(model.contextWindow - requestedOutput, this.config.limits.maxInputTokens);
     const fitted = fitContext(system, stored.filter((i) => !isSystem(i)), fresh.filter((i) => !isSystem(i)), budget, personaTokens);
 
     const upstream: ChatRequestBody = { model: model.id, messages: fitted.messages };
     for (const [key, value] of Object.entries(body)) {
-      if (!OPENAI_FIELDS.has(key) && value !== undefined) upstream[key] = value;
+      if (!CHAT_ONLY_FIELDS.has(key) && value !== undefined) upstream[key] = value;
     }
     const keptTokens = fitted.items.reduce((n, i) => n + i.tokens, 0) + personaTokens + REPLY_PRIMING;
-    const promptTokens = keptTokens + (upstream.tools ? this.tokens.count(JSON.stringify(upstream.tools)) : 0);
-    const call = this.runner.prepare(model, upstream, { persona: effectivePersona, responseModel: model.id, promptTokens });
+    const promptTokens = keptTokens + (upstream.tools ? await this.tokens.countText(JSON.stringify(upstream.tools)) : 0);
+    const call = await this.runner.prepare(model, upstream, { persona: effectivePersona, responseModel: model.id, promptTokens });
     return {
       caller,
       body,
@@ -183,9 +206,12 @@ export class ChatService {
   }
 
   /**
-   * Stores what the turn produced, atomically with its usage record and totals. A call that failed
-   * before answering stores only its (zero) usage; an answer cut short by the client or the
-   * upstream is stored as incomplete/error, with the user's messages.
+   * Meters the call, then stores what the turn produced. The usage record is written first, on
+   * its own, so that a paid call is on the ledger whatever happens to the conversation; the
+   * messages and running totals then go in one transaction (before the response ends, so the next
+   * turn always sees this one). A call that failed before answering stores only its usage; an
+   * answer cut short by the client or the upstream is stored as incomplete/error, with the
+   * user's messages. Throws when the conversation could not be stored (the record stays).
    */
   private async store(turn: Turn, outcome: CallOutcome, admission: Admission): Promise<number> {
     const cost = costMicros((outcome.answered?.model ?? turn.model).pricing, outcome.usage);
@@ -195,21 +221,23 @@ export class ChatService {
     const answered = outcome.status === 'ok' || outcome.text !== '' || outcome.toolCalls !== null;
     const isNew = !turn.thread;
     const createsConversation = isNew && answered;
-    const links = { conversationId: isNew && !createsConversation ? null : turn.conversationId, sessionId: turn.sessionId };
+    const links = { conversationId: isNew ? null : turn.conversationId, sessionId: turn.sessionId };
     const entry = usageEntry(turn.caller, turn.call, outcome, turn.meta, turn.body.user, links);
+    const recordId = await this.usage.write(entry);
 
     const messages: NewMessage[] = answered ? turn.fresh.map((m, i) => this.newMessage(m, turn.freshTokens[i])) : [];
     if (answered && (outcome.text || outcome.toolCalls)) {
       const reply: ChatMessage = { role: 'assistant', content: outcome.text || null, ...(outcome.toolCalls ? { tool_calls: outcome.toolCalls } : {}) };
+      const [replyTokens] = await this.tokens.countMessages([reply], turn.model.imageTokens);
       messages.push({
         role: 'assistant',
         content: reply.content,
         toolCalls: outcome.toolCalls,
-        tokens: this.tokens.countMessage(reply),
+        tokens: replyTokens,
         promptTokens: outcome.usage.promptTokens,
         completionTokens: outcome.usage.completionTokens,
         model: turn.call.responseModel,
-        status: outcome.status === 'ok' ? 'complete' : outcome.status === 'aborted' ? 'incomplete' : 'error',
+        status: MESSAGE_STATUS[outcome.status],
         finishReason: outcome.finishReason,
       });
     }
@@ -222,43 +250,43 @@ export class ChatService {
       model: turn.call.responseModel,
       profile: turn.persona?.id ?? null,
     };
-    await this.transactions.run(async (tx) => {
-      if (createsConversation) {
-        await this.conversations.startInChat(
-          tx,
-          {
-            id: turn.conversationId,
-            userId: turn.caller.userId,
-            sessionId: turn.sessionId,
-            title: turn.body.title ?? deriveTitle(turn.fresh),
-            tags: turn.body.tags ?? [],
-            metadata: turn.body.metadata ?? {},
-          },
-          messages,
-          activity,
-        );
-      }
-      await this.usage.recordIn(tx, entry);
-      if (turn.body.save_memory && outcome.status === 'ok') {
-        await this.memories.saveFromChat(tx, turn.caller.userId, lastUserText(turn.fresh), links.conversationId);
-      }
-      if (links.conversationId && !createsConversation) {
-        await this.conversations.appendExchange(tx, links.conversationId, messages, activity);
-      }
-      await this.sessions.addActivity(tx, turn.sessionId, {
-        conversations: createsConversation ? 1 : 0,
-        messages: messages.length,
-        requests: 1,
-        promptTokens: entry.promptTokens,
-        completionTokens: entry.completionTokens,
-        costMicros: entry.costMicros,
+    try {
+      await this.transactions.run(async (tx) => {
+        if (createsConversation) {
+          await this.conversations.startInChat(
+            tx,
+            {
+              id: turn.conversationId,
+              userId: turn.caller.userId,
+              sessionId: turn.sessionId,
+              title: turn.body.title ?? deriveTitle(turn.fresh),
+              tags: turn.body.tags ?? [],
+              metadata: turn.body.metadata ?? {},
+            },
+            messages,
+            activity,
+          );
+          // The record was written before the conversation existed; now it can point at it.
+          await this.usage.linkConversation(tx, recordId, turn.conversationId);
+        }
+        if (turn.body.save_memory && outcome.status === 'ok') {
+          await this.memories.saveFromChat(tx, turn.caller.userId, lastUserText(turn.fresh), createsConversation ? turn.conversationId : links.conversationId);
+        }
+        if (links.conversationId) await this.conversations.appendExchange(tx, links.conversationId, messages, activity);
+        await this.sessions.addActivity(tx, turn.sessionId, {
+          conversations: createsConversation ? 1 : 0,
+          messages: messages.length,
+          requests: 1,
+          promptTokens: entry.promptTokens,
+          completionTokens: entry.completionTokens,
+          costMicros: entry.costMicros,
+        });
       });
-    });
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, requestId: turn.meta.requestId, userId: turn.caller.userId }, 'a chat turn was metered but could not be stored');
+      throw new DomainError('internal', 'The answer could not be stored in the conversation; the call is metered.', { code: 'storage_failed', cause: err });
+    }
     return cost;
-  }
-
-  private item(message: ChatMessage, tokens?: number): PromptItem {
-    return { message, tokens: tokens ?? this.tokens.countMessage(message) };
   }
 
   private newMessage(message: ChatMessage, tokens: number): NewMessage {

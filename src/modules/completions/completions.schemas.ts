@@ -20,12 +20,23 @@ const filePart = z.looseObject({
     .looseObject({ file_id: z.string().optional(), file_data: z.string().optional(), filename: z.string().optional() })
     .refine((f) => f.file_id || f.file_data, 'needs file_id or file_data'),
 });
-const otherPart = z.looseObject({ type: z.string().refine((t) => !['text', 'image_url', 'file'].includes(t)) });
-const contentPart = z.union([textPart, imagePart, filePart, otherPart]);
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const audioPart = z.looseObject({
+  type: z.literal('input_audio'),
+  input_audio: z.looseObject({
+    data: z.string().min(1).regex(base64, 'must be base64 audio data'),
+    format: z.string().min(1).max(16).describe('wav, mp3, …'),
+  }),
+});
+const refusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
+// Every kind the upstreams accept is listed, so each is counted before the call (an unknown
+// kind would be a part nobody priced): anything else is refused.
+const userPart = z.discriminatedUnion('type', [textPart, imagePart, filePart, audioPart]);
+const assistantPart = z.discriminatedUnion('type', [textPart, refusalPart]);
 
 const nonEmptyContent = z.union([
   z.string(),
-  z.array(contentPart).min(1, 'must contain at least one part'),
+  z.array(userPart).min(1, 'must contain at least one part'),
 ]);
 const textOnlyContent = z.union([z.string(), z.array(textPart).min(1)]);
 
@@ -40,7 +51,7 @@ const userMessage = z.looseObject({ role: z.literal('user'), content: nonEmptyCo
 const assistantMessage = z
   .looseObject({
     role: z.literal('assistant'),
-    content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+    content: z.union([z.string(), z.array(assistantPart), z.null()]).optional(),
     name: z.string().optional(),
     tool_calls: z.array(toolCall).optional(),
     refusal: z.string().nullish(),

@@ -30,8 +30,8 @@ export class CompletionsService {
 
   async create(caller: Caller, body: ChatCompletionBody, reply: FastifyReply, meta: RequestMeta): Promise<void> {
     const model = this.catalog.resolve(body.model);
-    const { messages } = await this.attachments.expand(caller, body.messages as ChatMessage[], model);
-    const call = this.runner.prepare(model, { ...(body as ChatRequestBody), messages });
+    const { messages, extraTokens } = await this.attachments.expand(caller, body.messages as ChatMessage[], model);
+    const call = await this.runner.prepare(model, { ...(body as ChatRequestBody), messages }, { extraTokens: extraTokens.reduce((a, b) => a + b, 0) });
     const admission = await this.limits.admit(caller, call);
     reply.headers(admission.headers);
     const signal = clientDisconnectSignal(reply);

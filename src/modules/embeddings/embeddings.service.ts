@@ -5,7 +5,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
 import { LlmGateway } from '../../llm/llm-gateway.service.js';
 import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
-import { NO_TOKENS } from '../../llm/pricing.js';
+import { figure, NO_TOKENS } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import type { MeteredCallPlan } from '../completions/completion-runner.js';
 import type { RequestMeta } from '../completions/completions.service.js';
@@ -34,16 +34,19 @@ export class EmbeddingsService {
     if (body.dimensions !== undefined && model.dimensions !== null && body.dimensions > model.dimensions) {
       throw new DomainError('invalid', `The model '${body.model}' gives at most ${model.dimensions} dimensions.`, { param: 'dimensions' });
     }
-    const call: MeteredCallPlan = { model, responseModel: body.model, promptTokens: this.count(input, model), maxOutputTokens: 0 };
+    const call: MeteredCallPlan = { model, responseModel: body.model, promptTokens: await this.count(input, model), maxOutputTokens: 0 };
     const answered = await this.metered.run(
       caller,
       call,
       { reply, meta, endUser: body.user },
       (signal) => this.gateway.embed(model, { model: model.upstreamId, input, dimensions: body.dimensions, user: body.user }, signal),
-      // The upstream's count is the truth; ours where it gave none.
-      (a) => ({ usage: { ...NO_TOKENS, promptTokens: a.promptTokens ?? call.promptTokens }, estimated: a.promptTokens === null }),
+      // The upstream's count is the truth when it is believable (no input can exceed the window); ours otherwise.
+      (a) => {
+        const reported = figure(a.promptTokens, model.contextWindow * input.length);
+        return { usage: { ...NO_TOKENS, promptTokens: reported ?? call.promptTokens }, estimated: reported === null };
+      },
     );
-    const promptTokens = answered.promptTokens ?? call.promptTokens;
+    const promptTokens = figure(answered.promptTokens, model.contextWindow * input.length) ?? call.promptTokens;
     return {
       object: 'list',
       data: answered.vectors.map((vector, index) => ({
@@ -57,10 +60,12 @@ export class EmbeddingsService {
   }
 
   /** Tokens of every input; 400 when one exceeds the model's window or all exceed the server's limit. */
-  private count(input: string[] | number[][], model: ResolvedModel): number {
+  private async count(input: string[] | number[][], model: ResolvedModel): Promise<number> {
+    const texts = input.map((item) => (typeof item === 'string' ? item : ''));
+    const counted = await this.tokens.countMany(texts);
     let total = 0;
     for (const [index, item] of input.entries()) {
-      const n = typeof item === 'string' ? this.tokens.count(item) : item.length;
+      const n = typeof item === 'string' ? counted[index] : item.length;
       if (n > model.contextWindow) {
         throw new DomainError(
           'invalid',

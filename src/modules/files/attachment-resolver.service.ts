@@ -3,18 +3,23 @@ import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import type { ChatMessage, ContentPart, FilePart, ImagePart } from '../../llm/chat-types.js';
+import { base64Bytes } from '../../llm/part-bounds.js';
 import type { ResolvedModel } from '../../llm/model-catalog.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import { BlobStore } from '../../storage/blob-store.js';
 import { detectType } from './documents/content-type.js';
+import { TextExtractor } from './documents/text-extractor.js';
 import { formatDocumentPart, trimToTokenBudget } from './documents/token-budget.js';
 import { fileTooLarge } from './file-too-large.js';
 import { FilesRepository, type FileRow } from './files.repository.js';
 
 export interface ExpandedPrompt {
   messages: ChatMessage[];
-  /** Per message: tokens its attachments add once expanded (not counted by countMessage on the references). */
-  attachmentTokens: number[];
+  /**
+   * Per message: the most its inline documents (file parts with file_data, passed to the upstream
+   * as they are) may cost, which the token counter cannot see in the message itself.
+   */
+  extraTokens: number[];
 }
 
 /** Framing the document header and truncation note add around the text (`[file: …]`). */
@@ -34,6 +39,7 @@ export class AttachmentResolver {
     private readonly blobs: BlobStore,
     private readonly tokens: TokenCounter,
     private readonly config: AppConfig,
+    private readonly extractor: TextExtractor,
   ) {}
 
   /**
@@ -42,18 +48,19 @@ export class AttachmentResolver {
    * messages it is a 404.
    */
   async expand(caller: Caller, messages: ChatMessage[], model: ResolvedModel, historyCount = 0): Promise<ExpandedPrompt> {
-    const attachmentTokens = messages.map(() => 0);
+    const extraTokens = messages.map(() => 0);
     const ids = new Set<string>();
-    let hasInlineImages = false;
+    let hasInline = false;
     for (const message of messages) {
       if (!Array.isArray(message.content)) continue;
       for (const part of message.content) {
-        if (part.type === 'file' && (part as FilePart).file.file_id) ids.add((part as FilePart).file.file_id!);
-        if (part.type === 'image_url' && (part as ImagePart).image_url.url.startsWith('data:')) hasInlineImages = true;
+        if (part.type === 'file' && part.file.file_id) ids.add(part.file.file_id);
+        if (part.type === 'file' && part.file.file_data) hasInline = true;
+        if (part.type === 'image_url' && part.image_url.url.startsWith('data:')) hasInline = true;
       }
     }
     // The common case (plain text) costs nothing more.
-    if (!ids.size && !hasInlineImages) return { messages, attachmentTokens };
+    if (!ids.size && !hasInline) return { messages, extraTokens };
 
     const files = new Map((await this.repo.findOwnedWithText(caller.userId, [...ids])).map((f) => [f.id, f]));
     let budget = this.config.limits.maxAttachmentTokens;
@@ -69,15 +76,19 @@ export class AttachmentResolver {
       for (const [j, part] of message.content.entries()) {
         const param = `messages.${i}.content.${j}`;
         if (part.type === 'image_url') {
-          this.checkInlineImage(part as ImagePart, param);
+          this.checkInlineImage(part, param);
           parts.push(part);
-        } else if (part.type === 'file' && (part as FilePart).file.file_id) {
-          const file = files.get((part as FilePart).file.file_id!);
+        } else if (part.type === 'file' && !part.file.file_id && part.file.file_data) {
+          // An inline document goes to the upstream as it is; what it may cost is bounded here.
+          extraTokens[i] += await this.inlineFileBound(caller, part, model, param);
+          parts.push(part);
+        } else if (part.type === 'file' && part.file.file_id) {
+          const file = files.get(part.file.file_id);
           if (!file && i < historyCount) {
-            parts.push({ type: 'text', text: `[file: ${(part as FilePart).file.filename ?? 'attachment'} (deleted)]` });
+            parts.push({ type: 'text', text: `[file: ${part.file.filename ?? 'attachment'} (deleted)]` });
             continue;
           }
-          if (!file) throw new DomainError('not_found', `No file with id ${(part as FilePart).file.file_id}.`, { param, code: 'file_not_found' });
+          if (!file) throw new DomainError('not_found', `No file with id ${part.file.file_id}.`, { param, code: 'file_not_found' });
           if (file.kind === 'image') {
             if (!model.vision) {
               throw new DomainError('invalid', `The model '${model.id}' does not accept images (${file.filename}).`, { param, code: 'model_not_vision_capable' });
@@ -85,9 +96,8 @@ export class AttachmentResolver {
             parts.push({ type: 'text', text: `[image: ${file.filename}]` }, { type: 'image_url', image_url: { url: await this.imageUrl(file) } });
           } else {
             const allowance = Math.max(0, Math.min(this.config.limits.maxFileTokens, budget));
-            const trimmed = trimToTokenBudget(file.text ?? '', allowance, (s) => this.tokens.count(s), file.textTokens ?? undefined);
+            const trimmed = await trimToTokenBudget(file.text ?? '', allowance, (s) => this.tokens.countText(s), file.textTokens ?? undefined);
             budget -= trimmed.keptTokens;
-            attachmentTokens[i] += trimmed.keptTokens + DOCUMENT_HEADER_TOKENS;
             parts.push({ type: 'text', text: formatDocumentPart(file.filename, file.pages, trimmed) });
           }
         } else {
@@ -96,7 +106,30 @@ export class AttachmentResolver {
       }
       out[i] = { ...message, content: parts };
     }
-    return { messages: out, attachmentTokens };
+    return { messages: out, extraTokens };
+  }
+
+  /**
+   * The most an inline document (`file_data`) may cost: a PDF is read by the upstream as its text
+   * and an image of every page, so its text tokens plus the model's high-detail image figure per
+   * page; other documents their text; an image its image figure. Read off the main thread, with
+   * the same limits as an upload.
+   */
+  private async inlineFileBound(caller: Caller, part: FilePart, model: ResolvedModel, param: string): Promise<number> {
+    const raw = part.file.file_data!;
+    const match = /^data:([^;,]*)(;base64)?,/.exec(raw);
+    if (match && !match[2]) throw new DomainError('invalid', 'Inline file data must be base64: data:application/pdf;base64,…', { param });
+    const b64 = match ? raw.slice(match[0].length) : raw;
+    if (base64Bytes(b64) > this.config.limits.maxFileBytes) throw fileTooLarge(this.config.limits.maxFileBytes, 'file', param);
+    if (!/^[A-Za-z0-9+/\s]*={0,2}$/.test(b64)) throw new DomainError('invalid', 'The inline file data is not valid base64.', { param });
+    const bytes = Buffer.from(b64, 'base64');
+    const type = detectType(bytes, part.file.filename);
+    if (type.kind === 'image') {
+      if (!model.vision) throw new DomainError('invalid', `The model '${model.id}' does not accept images.`, { param, code: 'model_not_vision_capable' });
+      return model.imageTokens.high;
+    }
+    const { text, pages } = await this.extractor.extract(bytes, type, { maxUnzippedBytes: this.config.limits.maxUnzippedBytes });
+    return (await this.tokens.countText(text ?? '')) + (pages ?? 0) * model.imageTokens.high + DOCUMENT_HEADER_TOKENS;
   }
 
   private async imageUrl(file: FileRow): Promise<string> {

@@ -60,7 +60,7 @@ export class FileIngestor {
         text = extracted.text;
         pages = extracted.pages;
       }
-      const textTokens = text === null ? null : await this.tokens.countLong(text);
+      const textTokens = text === null ? null : await this.tokens.countText(text);
       return await this.repo.create({
         id,
         userId,

@@ -4,7 +4,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { LlmGateway } from '../../llm/llm-gateway.service.js';
 import { BUILTIN_PROVIDER, ModelCatalog } from '../../llm/model-catalog.js';
-import { imageCostMicros } from '../../llm/pricing.js';
+import { figure, imageCostMicros } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import type { MeteredCallPlan } from '../completions/completion-runner.js';
 import type { RequestMeta } from '../completions/completions.service.js';
@@ -41,7 +41,7 @@ export class ImagesService {
       }
     }
     const n = body.n;
-    const promptTokens = this.tokens.count(body.prompt);
+    const promptTokens = await this.tokens.countText(body.prompt);
     const call: MeteredCallPlan = {
       model,
       responseModel: model.id,
@@ -59,10 +59,13 @@ export class ImagesService {
       { reply, meta, endUser: body.user },
       (signal) => this.gateway.generateImage(model, { ...body, model: model.upstreamId, n }, signal),
       (a) => {
-        // Without the upstream's count, the prompt is ours and the pictures cost no tokens.
-        const usage = { promptTokens: a.usage?.inputTokens ?? promptTokens, completionTokens: a.usage?.outputTokens ?? 0, cachedTokens: 0, reasoningTokens: 0 };
-        // Priced as the model that answered (a fallback may have).
-        return { usage, estimated: !a.usage, costMicros: imageCostMicros(a.model.pricing, usage, a.response.data.length) };
+        // Without a believable count from the upstream, the prompt is ours and the pictures cost no tokens.
+        const input = figure(a.usage?.inputTokens, model.contextWindow);
+        const output = figure(a.usage?.outputTokens, n * MAX_IMAGE_OUTPUT_TOKENS);
+        const reported = input !== null && output !== null;
+        const usage = { promptTokens: reported ? input : promptTokens, completionTokens: reported ? output : 0, cachedTokens: 0, reasoningTokens: 0 };
+        // Priced as the model that answered (a fallback may have), for the images it really drew.
+        return { usage, estimated: !reported, costMicros: imageCostMicros(a.model.pricing, usage, Math.min(a.response.data.length, n)) };
       },
     );
     return answered.response as ImagesResponseView;

@@ -5,7 +5,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller, LimitSet } from '../../common/http/caller.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
-import { costMicros, microsToUsd, type TokenUsage } from '../../llm/pricing.js';
+import { microsToUsd, worstCaseMicros, type TokenUsage } from '../../llm/pricing.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { MeteredCallPlan } from '../completions/completion-runner.js';
 import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.repository.js';
@@ -91,7 +91,9 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
 
     return new Admission(headers, async (usage, cost) => {
       try {
-        if (tokenKeys.length) await this.store.settle(tokenKeys, MINUTE_MS, ticket, usage.promptTokens + usage.completionTokens - estimate);
+        // Settled figures come from readUsage or our own count; a window must never take a non-number.
+        const used = usage.promptTokens + usage.completionTokens;
+        if (tokenKeys.length && Number.isFinite(used)) await this.store.settle(tokenKeys, MINUTE_MS, ticket, used - estimate);
         if (reservations.length) await this.ledger.settle(reservations, cost);
       } catch (err) {
         this.logger.error({ err: (err as Error).message, userId: caller.userId }, 'could not settle a call against its limits');
@@ -136,13 +138,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     for (const [scope, scopeId, limits] of entries) {
       if (!limits.budget) continue;
       const worst =
-        call.worstCostMicros ??
-        costMicros(call.model.pricing, {
-          promptTokens: Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS,
-          completionTokens: call.maxOutputTokens,
-          cachedTokens: 0,
-          reasoningTokens: 0,
-        });
+        call.worstCostMicros ?? worstCaseMicros(call.model.pricing, Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS, call.maxOutputTokens);
       const period = limits.budget.period;
       holds.push({ scope, scopeId, period, periodStart: periodStart(period, now), limitMicros: limits.budget.micros, amountMicros: worst });
     }

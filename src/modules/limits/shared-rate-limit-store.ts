@@ -34,6 +34,8 @@ export class SharedRateLimitStore extends RateLimitStore {
   }
 
   async charge(windows: WindowSpec[], windowMs: number, amount: number): Promise<ChargeResult> {
+    // A window that took NaN would refuse every later charge until restart.
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new DomainError('internal', `A rate-limit charge of ${amount} is not a count.`);
     if (this.shared && this.redis.state === 'up') {
       try {
         const result = await this.shared.charge(windows, windowMs, amount);
@@ -49,6 +51,10 @@ export class SharedRateLimitStore extends RateLimitStore {
   }
 
   async settle(keys: string[], windowMs: number, ticket: number, delta: number): Promise<void> {
+    if (!Number.isSafeInteger(delta)) {
+      this.logger.error({ delta }, 'rate limits: refused to settle a charge by a non-integer');
+      return;
+    }
     // Only where the charge went: a ticket names a bucket, which both stores may hold.
     if (this.kind === 'redis') await this.shared!.settle(keys, windowMs, ticket, delta).catch(() => undefined);
     else await this.local.settle(keys, windowMs, ticket, delta);

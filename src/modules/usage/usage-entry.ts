@@ -16,4 +16,6 @@ export interface UsageEntry extends MeteredCall {
   estimated: boolean;
   /** When the call ended; defaults to when the record is written. */
   at?: Date;
+  /** The record's id, when the caller needs to know it (a uuidv7 is chosen otherwise). */
+  id?: string;
 }

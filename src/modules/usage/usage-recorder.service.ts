@@ -1,5 +1,6 @@
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
+import { uuidv7 } from '../../common/ids.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
@@ -15,9 +16,9 @@ const MAX_PENDING = 200_000;
 /**
  * Writes usage records. Stateless calls (/v1/chat/completions) are written in small batches, a
  * few milliseconds after the response, so metering costs one multi-row insert per batch instead
- * of a round trip per request; stateful calls write theirs inside the transaction that stores the
- * conversation, so totals and records can never disagree. Pending records are flushed at
- * shutdown and retried while the database is away.
+ * of a round trip per request; a conversation turn writes its record at once, before it stores
+ * the conversation, so that no failure of the latter can lose it. Pending records are flushed at
+ * shutdown and retried while the database is away; every row is made storable (see the repository).
  */
 @Injectable()
 export class UsageRecorder implements BeforeApplicationShutdown {
@@ -35,7 +36,11 @@ export class UsageRecorder implements BeforeApplicationShutdown {
   /** Queues a record for the next batch. */
   record(entry: UsageEntry): void {
     this.metrics.recordCall(entry);
-    this.pending.push(entry.at ? entry : { ...entry, at: new Date() });
+    this.enqueue(entry.at ? entry : { ...entry, at: new Date() });
+  }
+
+  private enqueue(entry: UsageEntry): void {
+    this.pending.push(entry);
     if (this.pending.length > MAX_PENDING) {
       const dropped = this.pending.splice(0, this.pending.length - MAX_PENDING);
       this.logger.error({ dropped: dropped.length }, 'usage records dropped: the database has been unavailable too long');
@@ -44,10 +49,29 @@ export class UsageRecorder implements BeforeApplicationShutdown {
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
   }
 
-  /** Writes a record as part of a caller's transaction. */
-  recordIn(tx: Prisma.TransactionClient, entry: UsageEntry): Promise<string> {
+  /**
+   * Writes a record now, on its own (not in anyone's transaction), and answers its id. While the
+   * database is away it waits in the queue like a batched one; it is never lost to a failure of
+   * what the caller stores next.
+   */
+  async write(entry: UsageEntry): Promise<string> {
     this.metrics.recordCall(entry);
-    return this.repo.insert(entry, tx);
+    const row = { ...entry, id: entry.id ?? uuidv7(), at: entry.at ?? new Date() };
+    try {
+      await this.repo.insertMany([row]);
+    } catch (err) {
+      if (translatePrismaError(err)?.kind !== 'unavailable') {
+        this.logger.error({ err: (err as Error).message, requestId: row.requestId, userId: row.userId }, 'usage record could not be written');
+        return row.id;
+      }
+      this.enqueue(row);
+    }
+    return row.id;
+  }
+
+  /** Points a record written before its conversation existed at it, in the conversation's transaction. */
+  linkConversation(tx: Tx, recordId: string, conversationId: string): Promise<void> {
+    return this.repo.linkConversation(tx, recordId, conversationId);
   }
 
   /** Writes everything queued so far (tests and shutdown wait on it). */

@@ -42,7 +42,7 @@ export class UsageReportRepository {
     const rows = await this.prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(
       `SELECT ${GROUP_SQL[groupBy]} AS grp,
               count(*) AS requests,
-              count(*) FILTER (WHERE status = 'error') AS errors,
+              count(*) FILTER (WHERE status IN ('error', 'incomplete')) AS errors,
               count(*) FILTER (WHERE status = 'aborted') AS aborted,
               coalesce(sum(prompt_tokens), 0) AS prompt,
               coalesce(sum(completion_tokens), 0) AS completion,

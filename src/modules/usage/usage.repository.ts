@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { uuidv7 } from '../../common/ids.js';
+import { INT4_MAX } from '../../common/validation/primitives.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import type { UsageEntry } from './usage-entry.js';
 
@@ -55,38 +57,52 @@ export class UsageRepository {
     ]);
   }
 
-  async insert(entry: UsageEntry, tx: Prisma.TransactionClient): Promise<string> {
-    const row = toRow(entry);
-    await tx.usageRecord.create({ data: row });
-    return row.id;
+  /** Points a record written before its conversation existed at the conversation, in the caller's transaction. */
+  async linkConversation(tx: Tx, id: string, conversationId: string): Promise<void> {
+    await tx.usageRecord.update({ where: { id }, data: { conversationId } });
   }
 }
 
 type Row = ReturnType<typeof toRow>;
 
+/**
+ * The row of an entry, made storable whatever the entry holds: a usage record must be written
+ * even when what came with the call could not be (NUL characters, overlong text, counts past
+ * the column), so text is cleaned and cut and numbers are clamped here, at the last step.
+ */
 function toRow(e: UsageEntry) {
   return {
-    id: uuidv7(),
+    id: e.id ?? uuidv7(),
     createdAt: e.at ?? new Date(),
-    requestId: e.requestId,
+    requestId: storableText(e.requestId, 128),
     userId: e.userId,
     apiKeyId: e.apiKeyId,
-    endUser: e.endUser,
-    endpoint: e.endpoint,
-    requestedModel: e.requestedModel,
-    upstreamModel: e.upstreamModel,
-    provider: e.provider,
+    endUser: storableText(e.endUser, 256),
+    endpoint: storableText(e.endpoint, 128)!,
+    requestedModel: storableText(e.requestedModel, 256)!,
+    upstreamModel: storableText(e.upstreamModel, 256)!,
+    provider: storableText(e.provider, 64)!,
     conversationId: e.conversationId ?? null,
     sessionId: e.sessionId ?? null,
-    promptTokens: e.promptTokens,
-    completionTokens: e.completionTokens,
-    cachedTokens: e.cachedTokens,
-    reasoningTokens: e.reasoningTokens,
-    costMicros: BigInt(e.costMicros),
-    latencyMs: Math.round(e.latencyMs),
-    ttftMs: e.ttftMs === null ? null : Math.round(e.ttftMs),
+    promptTokens: int4(e.promptTokens),
+    completionTokens: int4(e.completionTokens),
+    cachedTokens: int4(e.cachedTokens),
+    reasoningTokens: int4(e.reasoningTokens),
+    costMicros: BigInt(Number.isSafeInteger(e.costMicros) && e.costMicros > 0 ? e.costMicros : 0),
+    latencyMs: int4(e.latencyMs),
+    ttftMs: e.ttftMs === null ? null : int4(e.ttftMs),
     status: e.status,
     estimated: e.estimated,
-    errorCode: e.errorCode,
+    errorCode: storableText(e.errorCode, 64),
   } satisfies Prisma.UsageRecordUncheckedCreateInput;
+}
+
+function storableText<T extends string | null>(value: T, max: number): T {
+  if (value === null) return value;
+  return value.replaceAll('\u0000', '').toWellFormed().slice(0, max) as T;
+}
+
+/** A whole number within PostgreSQL's integer; anything else (NaN, negative) is 0. */
+function int4(value: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), INT4_MAX) : 0;
 }

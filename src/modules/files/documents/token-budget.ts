@@ -7,7 +7,8 @@ export interface TrimmedText {
   truncated: boolean;
 }
 
-export type CountTokens = (text: string) => number;
+/** Counts tokens; may answer later (long slices are counted off the main thread). */
+export type CountTokens = (text: string) => number | Promise<number>;
 
 /**
  * A coarser boundary is taken only while it keeps at least this share of the budget; below
@@ -34,7 +35,8 @@ const WORD = /\S(?=\s)/g;
  * `totalTokens`, when the caller stored it at upload, saves the one full count, and with it all
  * counting for a document that fits.
  */
-export function trimToTokenBudget(text: string, maxTokens: number, count: CountTokens, totalTokens = count(text)): TrimmedText {
+export async function trimToTokenBudget(text: string, maxTokens: number, count: CountTokens, knownTotal?: number): Promise<TrimmedText> {
+  const totalTokens = knownTotal ?? (await count(text));
   if (totalTokens <= maxTokens) return { text, keptTokens: totalTokens, totalTokens, truncated: false };
   const budget = Math.max(0, Math.floor(maxTokens));
   if (budget === 0) return { text: '', keptTokens: 0, totalTokens, truncated: true };
@@ -44,12 +46,12 @@ export function trimToTokenBudget(text: string, maxTokens: number, count: CountT
   let best: Cut | null = null;
   for (const [i, pattern] of levels.entries()) {
     const candidates = boundaries(text, pattern, i === 0 ? 'start' : 'end');
-    const cut = lastFitting(text, candidates, budget, estimate, count);
+    const cut = await lastFitting(text, candidates, budget, estimate, count);
     if (cut && (!best || cut.tokens > best.tokens)) best = cut;
     if (best && best.tokens >= MIN_FILL * budget) break;
   }
   // Without whitespace there is no word to respect: cut between code points.
-  if (!best || best.tokens === 0) best = lastFitting(text, codePointBoundaries(text), budget, estimate, count) ?? { pos: 0, tokens: 0 };
+  if (!best || best.tokens === 0) best = (await lastFitting(text, codePointBoundaries(text), budget, estimate, count)) ?? { pos: 0, tokens: 0 };
 
   return { text: text.slice(0, best.pos), keptTokens: best.tokens, totalTokens, truncated: true };
 }
@@ -96,21 +98,24 @@ function codePointBoundaries(text: string): number[] {
 }
 
 /** The last candidate whose prefix fits the budget, with its exact token count; null if none does. */
-function lastFitting(text: string, candidates: number[], budget: number, estimate: number, count: CountTokens): Cut | null {
+async function lastFitting(text: string, candidates: number[], budget: number, estimate: number, count: CountTokens): Promise<Cut | null> {
   if (candidates.length === 0) return null;
-  const prefix = (i: number): number => count(text.slice(0, candidates[i]));
+  const prefix = async (i: number): Promise<number> => count(text.slice(0, candidates[i]));
 
   // 1. Land on a fitting candidate near the estimate, re-scaling it while the count says it is over.
   let i = lastAtOrBefore(candidates, estimate);
   if (i < 0) i = 0;
-  let tokens = prefix(i);
+  let tokens = await prefix(i);
   for (let round = 0; tokens > budget && round < ESTIMATE_ROUNDS; round++) {
     // 2% under the proportional guess, so density that rises toward the cut still converges.
     const next = lastAtOrBefore(candidates, Math.floor((candidates[i]! * budget * 0.98) / tokens));
-    if (next < 0) return prefix(0) <= budget ? { pos: candidates[0]!, tokens: prefix(0) } : null;
+    if (next < 0) {
+      const first = await prefix(0);
+      return first <= budget ? { pos: candidates[0]!, tokens: first } : null;
+    }
     i = next === i ? i - 1 : next;
     if (i < 0) return null;
-    tokens = prefix(i);
+    tokens = await prefix(i);
   }
   if (tokens > budget) {
     // Pathological density: search exactly.
@@ -119,7 +124,7 @@ function lastFitting(text: string, candidates: number[], budget: number, estimat
     let found: Cut | null = null;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const t = prefix(mid);
+      const t = await prefix(mid);
       if (t <= budget) {
         found = { pos: candidates[mid]!, tokens: t };
         lo = mid + 1;
@@ -132,7 +137,7 @@ function lastFitting(text: string, candidates: number[], budget: number, estimat
   let stride = 1;
   while (i + 1 < candidates.length) {
     const j = Math.min(i + stride, candidates.length - 1);
-    const added = count(text.slice(candidates[i], candidates[j]));
+    const added = await count(text.slice(candidates[i], candidates[j]));
     if (tokens + added <= budget) {
       i = j;
       tokens += added;
@@ -143,8 +148,8 @@ function lastFitting(text: string, candidates: number[], budget: number, estimat
   }
 
   // 3. Slices do not add up exactly (a join can merge or split a token): confirm, stepping back if over.
-  tokens = prefix(i);
-  while (tokens > budget && i > 0) tokens = prefix(--i);
+  tokens = await prefix(i);
+  while (tokens > budget && i > 0) tokens = await prefix(--i);
   return tokens <= budget ? { pos: candidates[i]!, tokens } : null;
 }
 

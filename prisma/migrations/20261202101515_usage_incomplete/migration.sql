@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "usage_status" ADD VALUE 'incomplete';

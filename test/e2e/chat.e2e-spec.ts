@@ -1,29 +1,9 @@
 import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
-import { client, expectError } from '../support/http.js';
+import { client, expectError, postSse as sse } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { STANDIN_PRICING, writeTestConfig } from '../support/test-config.js';
 import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
-
-interface Frame {
-  raw: string;
-  data: any;
-}
-
-/** POSTs and reads a whole SSE response into frames. */
-async function sse(url: string, key: string, path: string, body: object) {
-  const res = await fetch(url + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ ...body, stream: true }),
-  });
-  const text = await res.text();
-  const frames: Frame[] = text
-    .split('\n\n')
-    .filter((f) => f.startsWith('data: '))
-    .map((f) => ({ raw: f, data: f === 'data: [DONE]' ? '[DONE]' : JSON.parse(f.slice(6)) }));
-  return { res, frames };
-}
 
 describe('/chat: conversations, sessions and metering', () => {
   let upstream: StandInUpstream;

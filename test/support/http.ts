@@ -55,3 +55,24 @@ export function expectError(result: HttpResult, status: number, code?: string | 
   expect(result.headers.get('x-request-id')).toBeTruthy();
   return result.body.error as { message: string; type: string; param: string | null; code: string | null };
 }
+
+/** One Server-Sent Events frame: its raw text and its data (`'[DONE]'` for the end marker). */
+export interface SseFrame {
+  raw: string;
+  data: any;
+}
+
+/** POSTs with `stream: true` and reads the whole SSE response into frames. */
+export async function postSse(url: string, key: string, path: string, body: object) {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true }),
+  });
+  const text = await res.text();
+  const frames: SseFrame[] = text
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: '))
+    .map((f) => ({ raw: f, data: f === 'data: [DONE]' ? '[DONE]' : JSON.parse(f.slice(6)) }));
+  return { res, frames };
+}

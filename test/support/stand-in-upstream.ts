@@ -21,6 +21,8 @@ export type Behavior =
       text?: string;
       /** null: the stream carries no usage even when asked (some upstreams do that). */
       usage?: StandInUsage | null;
+      /** Sent as the usage object exactly as given (a hostile or broken upstream). */
+      rawUsage?: unknown;
       delayMs?: number;
       /** Pause between streamed chunks. */
       chunkDelayMs?: number;
@@ -38,6 +40,8 @@ export type Behavior =
   | { kind: 'break'; afterChunks: number; text?: string }
   /** Streams `afterChunks` chunks, then goes silent without closing. */
   | { kind: 'stall'; afterChunks: number; text?: string }
+  /** Streams `afterChunks` chunks, then ends the response cleanly: no finish_reason, no [DONE]. */
+  | { kind: 'truncate'; afterChunks: number; text?: string }
   /** 200 with a body that is not a chat completion. */
   | { kind: 'garbage' };
 
@@ -150,7 +154,8 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
       case 'tool_call':
         return toolCall(res, model, stream, includeUsage, behavior);
       case 'break':
-      case 'stall': {
+      case 'stall':
+      case 'truncate': {
         const text = behavior.text ?? 'one two three four five six seven eight nine ten';
         const words = text.split(' ');
         const id = completionId();
@@ -161,25 +166,37 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
           await sleep(5);
         }
         if (behavior.kind === 'break') res.socket?.destroy();
+        if (behavior.kind === 'truncate') res.end();
         return;
       }
       case 'reply': {
         if (behavior.delayMs) await sleep(behavior.delayMs);
         const text = behavior.text ?? `Stand-in reply to: ${lastUserText(body)}`;
-        const usage = behavior.usage === undefined ? estimateUsage(body, text) : behavior.usage;
-        if (!stream) return json(res, 200, completion(model, text, usage ?? estimateUsage(body, text), behavior.finishReason));
+        // n choices, each the same text (and billed as such).
+        const n = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
+        const billed = behavior.usage === undefined ? estimateUsage(body, text) : behavior.usage;
+        const usage = billed ? { ...billed, completion_tokens: billed.completion_tokens * n } : billed;
+        const usageField = behavior.rawUsage !== undefined ? behavior.rawUsage : usage ? usageBody(usage) : undefined;
+        if (!stream) {
+          const answer = completion(model, text, usage ?? { ...estimateUsage(body, text), completion_tokens: estimateUsage(body, text).completion_tokens * n }, behavior.finishReason);
+          answer.choices = Array.from({ length: n }, (_, index) => ({ ...answer.choices[0], index }));
+          if (behavior.rawUsage !== undefined) (answer as Record<string, unknown>).usage = behavior.rawUsage;
+          return json(res, 200, answer);
+        }
         const id = completionId();
         sseHead(res);
-        sse(res, chunk(id, model, { role: 'assistant', content: '' }, null));
         const words = text.split(' ');
         const per = options.wordsPerChunk ?? 1;
-        for (let i = 0; i < words.length; i += per) {
-          if (behavior.chunkDelayMs) await sleep(behavior.chunkDelayMs);
-          if (res.destroyed) return;
-          sse(res, chunk(id, model, { content: (i ? ' ' : '') + words.slice(i, i + per).join(' ') }, null));
+        for (let index = 0; index < n; index++) {
+          sse(res, chunk(id, model, { role: 'assistant', content: '' }, null, index));
+          for (let i = 0; i < words.length; i += per) {
+            if (behavior.chunkDelayMs) await sleep(behavior.chunkDelayMs);
+            if (res.destroyed) return;
+            sse(res, chunk(id, model, { content: (i ? ' ' : '') + words.slice(i, i + per).join(' ') }, null, index));
+          }
+          sse(res, chunk(id, model, {}, behavior.finishReason ?? 'stop', index));
         }
-        sse(res, chunk(id, model, {}, behavior.finishReason ?? 'stop'));
-        if (includeUsage && usage) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageBody(usage) });
+        if (includeUsage && usageField !== undefined && usageField !== null) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageField });
         res.end('data: [DONE]\n\n');
         return;
       }
@@ -254,14 +271,14 @@ function completion(model: string, text: string | null, usage: StandInUsage, fin
   };
 }
 
-function chunk(id: string, model: string, delta: Record<string, unknown>, finishReason: string | null) {
+function chunk(id: string, model: string, delta: Record<string, unknown>, finishReason: string | null, index = 0) {
   return {
     id,
     object: 'chat.completion.chunk',
     created: Math.floor(Date.now() / 1000),
     model,
     system_fingerprint: 'fp_standin',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
   };
 }
 
@@ -280,12 +297,41 @@ function usageBody(u: StandInUsage) {
   };
 }
 
-/** Deterministic and roughly proportional, so tests can tell a document reached the prompt. */
+/**
+ * What the stand-in bills, deterministic and roughly as a provider would, so tests can tell a
+ * document reached the prompt: the messages' JSON at four characters a token, except that an
+ * image costs 765 tokens (85 at low detail), audio 10 tokens a second (taken as 16 kHz 16-bit
+ * mono, 32,000 bytes a second) and an inline PDF 1,000 tokens a page, whatever their size in base64.
+ */
 export function estimateUsage(body: Record<string, unknown>, text: string): StandInUsage {
+  let parts = 0;
+  const messages = ((body.messages ?? []) as Array<{ content?: unknown }>).map((m) => {
+    if (!Array.isArray(m.content)) return m;
+    return {
+      ...m,
+      content: m.content.map((p: Record<string, any>) => {
+        if (p.type === 'image_url') parts += p.image_url?.detail === 'low' ? 85 : 765;
+        else if (p.type === 'input_audio') parts += Math.ceil(base64Length(p.input_audio?.data ?? '') / 3_200);
+        else if (p.type === 'file' && p.file?.file_data) parts += pdfPages(String(p.file.file_data)) * 1_000;
+        else return p;
+        return { type: p.type };
+      }),
+    };
+  });
   return {
-    prompt_tokens: Math.ceil(JSON.stringify(body.messages ?? []).length / 4),
+    prompt_tokens: Math.ceil(JSON.stringify(messages).length / 4) + parts,
     completion_tokens: text.split(' ').length,
   };
+}
+
+function base64Length(b64: string): number {
+  return Math.floor((b64.replace(/^data:[^,]*,/, '').length * 3) / 4);
+}
+
+/** Page objects in a PDF (as test fixtures write them), read from its base64 or data URL. */
+function pdfPages(data: string): number {
+  const bytes = Buffer.from(data.replace(/^data:[^,]*,/, ''), 'base64').toString('latin1');
+  return (bytes.match(/\/Type\s*\/Page(?!s)/g) ?? []).length;
 }
 
 export function lastUserText(body: Record<string, unknown>): string {

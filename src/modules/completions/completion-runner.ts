@@ -279,8 +279,10 @@ export class CompletionRunner {
     return usage;
   }
 
+  /** Our own count, within what the call allowed (our tokenizer may count more than the upstream's). */
   private async estimate(call: PreparedCall, answerText: string): Promise<TokenUsage> {
-    return { promptTokens: call.promptTokens, completionTokens: await this.tokens.countText(answerText), cachedTokens: 0, reasoningTokens: 0 };
+    const completion = Math.min(await this.tokens.countText(answerText), call.maxOutputTokens);
+    return { promptTokens: call.promptTokens, completionTokens: completion, cachedTokens: 0, reasoningTokens: 0 };
   }
 }
 

@@ -155,7 +155,12 @@ function normaliseBaseUrl(provider: string, url: string): string {
 
 const SECRET_KEY = /(key|secret|token|password)$/i;
 
-function redact(value: unknown, key = ''): unknown {
+/**
+ * The shape with every secret replaced: values of keys named like secrets, provider headers, and
+ * in every string that is an absolute URL (whatever its key) the userinfo and query values, where
+ * keys and tokens hide in practice (user:password@, ?api-key=, ?password=, signed URLs).
+ */
+export function redact(value: unknown, key = ''): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (typeof value === 'object') {
@@ -164,17 +169,26 @@ function redact(value: unknown, key = ''): unknown {
   }
   if (typeof value === 'string') {
     if (SECRET_KEY.test(key) && !key.endsWith('_env')) return '[redacted]';
-    if (key === 'url') return redactUrlCredentials(value);
+    return redactUrl(value);
   }
   return value;
 }
 
-function redactUrlCredentials(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.password) u.password = 'redacted';
-    return u.toString();
-  } catch {
-    return '[redacted]';
+/** A string that is not an absolute URL, or one with nothing secret in it, comes back unchanged. */
+export function redactUrl(raw: string): string {
+  if (!URL.canParse(raw)) return raw;
+  const u = new URL(raw);
+  if (!u.username && !u.password && !u.search && !u.hash) return raw;
+  if (u.username) u.username = 'redacted';
+  if (u.password) u.password = 'redacted';
+  // Names stay (they say what was set); every value goes. A bare entry may be a key by itself.
+  if (u.search) {
+    u.search = u.search
+      .slice(1)
+      .split('&')
+      .map((part) => (part === '' ? part : part.includes('=') ? `${part.slice(0, part.indexOf('='))}=redacted` : 'redacted'))
+      .join('&');
   }
+  if (u.hash) u.hash = 'redacted';
+  return u.toString();
 }

@@ -109,7 +109,7 @@ export class LlmGateway {
             if (result.done) controller.abort({ kind: 'client' } satisfies AbortReason);
             return result;
           } catch (err) {
-            throw this.toClientError(err, candidate.provider);
+            throw this.toClientError(err, candidate);
           }
         },
         cancel: async () => {
@@ -132,7 +132,7 @@ export class LlmGateway {
   ): Promise<T> {
     const candidates = [model, ...this.fallbacksOf(model)];
     let lastFailure: UpstreamFailure | null = null;
-    let lastProvider = model.provider;
+    let lastCandidate = model;
     for (const candidate of candidates) {
       for (let tryNo = 0; ; tryNo++) {
         const controller = new AbortController();
@@ -160,13 +160,13 @@ export class LlmGateway {
           const failure = toFailure(err, controller.signal);
           if (failure.kind === 'aborted') throw failure;
           lastFailure = failure;
-          lastProvider = candidate.provider;
-          if (!failure.retryable) throw upstreamToDomain(failure, candidate.provider);
+          lastCandidate = candidate;
+          if (!failure.retryable) {
+            this.logFailure(candidate, failure, 'upstream call failed');
+            throw upstreamToDomain(failure, { provider: candidate.provider, model: candidate.id });
+          }
           const wait = tryNo < this.config.upstream.maxRetries ? backoffMs(tryNo, failure.details.retryAfterMs) : null;
-          this.logger.warn(
-            { provider: candidate.provider, model: candidate.id, kind: failure.kind, status: failure.details.status, retryInMs: wait },
-            'upstream attempt failed',
-          );
+          this.logFailure(candidate, failure, 'upstream attempt failed', { retryInMs: wait });
           if (wait === null) break;
           try {
             await sleep(wait, clientSignal);
@@ -176,7 +176,7 @@ export class LlmGateway {
         }
       }
     }
-    throw upstreamToDomain(lastFailure!, lastProvider);
+    throw upstreamToDomain(lastFailure!, { provider: lastCandidate.provider, model: lastCandidate.id });
   }
 
   private fallbacksOf(model: ResolvedModel): ResolvedModel[] {
@@ -191,8 +191,20 @@ export class LlmGateway {
     return out;
   }
 
-  private toClientError(err: unknown, provider: string): unknown {
-    return err instanceof UpstreamFailure && err.kind !== 'aborted' ? upstreamToDomain(err, provider) : err;
+  /** A failure after the stream began: reported in-band by the caller. */
+  private toClientError(err: unknown, candidate: ResolvedModel): unknown {
+    if (!(err instanceof UpstreamFailure) || err.kind === 'aborted') return err;
+    this.logFailure(candidate, err, 'upstream stream failed');
+    return upstreamToDomain(err, { provider: candidate.provider, model: candidate.id, midStream: true });
+  }
+
+  /** The upstream's own words go to the log (warn), never to the client (see upstreamToDomain). */
+  private logFailure(candidate: ResolvedModel, failure: UpstreamFailure, msg: string, extra: Record<string, unknown> = {}): void {
+    const { status, upstreamMessage, upstreamBody } = failure.details;
+    this.logger.warn(
+      { provider: candidate.provider, model: candidate.id, kind: failure.kind, status, reason: failure.message, upstreamMessage, upstreamBody, ...extra },
+      msg,
+    );
   }
 }
 

@@ -3,13 +3,29 @@ import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js
 /** How an upstream call failed, before it is turned into what the client sees. */
 export type UpstreamFailureKind = 'connection' | 'timeout' | 'http' | 'bad_response' | 'aborted';
 
+export interface UpstreamFailureDetails {
+  status?: number;
+  retryAfterMs?: number;
+  code?: string | null;
+  type?: string;
+  param?: string | null;
+  /**
+   * The message of the upstream's own error object. Shown to the client only for a 4xx, where the
+   * client's request was at fault; otherwise it may hold internal detail and goes to the log only.
+   */
+  upstreamMessage?: string;
+  /** The start of an error body that was not an error object (an HTML page, plain text): log only. */
+  upstreamBody?: string;
+}
+
+/** How an upstream call failed. `message` is in our words and safe to show; see `details.upstreamMessage`. */
 export class UpstreamFailure extends Error {
   override readonly name = 'UpstreamFailure';
 
   constructor(
     readonly kind: UpstreamFailureKind,
     message: string,
-    readonly details: { status?: number; retryAfterMs?: number; code?: string | null; type?: string; param?: string | null } = {},
+    readonly details: UpstreamFailureDetails = {},
   ) {
     super(message);
   }

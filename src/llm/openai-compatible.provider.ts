@@ -5,6 +5,7 @@ import {
   LlmProvider,
   UpstreamFailure,
   type ChunkSource,
+  type UpstreamFailureDetails,
   type EmbeddingRequest,
   type EmbeddingResult,
   type ImageRequest,
@@ -36,6 +37,9 @@ export class OpenAICompatibleProvider extends LlmProvider {
       timeout: options.timeoutMs,
       defaultHeaders: settings.headers,
       fetch: options.fetch,
+      // Every failure reaches the gateway as an error, which it logs through the structured logger
+      // (upstream text at warn); the SDK's own console lines (and OPENAI_LOG) would bypass that.
+      logLevel: 'off',
       // The SDK refuses to run where it thinks it is a browser; this is a server.
       dangerouslyAllowBrowser: false,
     });
@@ -143,23 +147,33 @@ export function classifyUpstreamError(err: unknown, signal: AbortSignal): Upstre
   if (err instanceof APIConnectionTimeoutError) return new UpstreamFailure('timeout', 'The upstream did not answer in time.');
   if (err instanceof APIConnectionError) return new UpstreamFailure('connection', 'Could not reach the upstream provider.');
   if (err instanceof APIError && typeof err.status === 'number') {
-    const body = (err.error ?? {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
-    const message = typeof body.message === 'string' && body.message ? body.message : `Upstream answered ${err.status}.`;
-    return new UpstreamFailure('http', message, {
+    const body = (typeof err.error === 'object' && err.error ? err.error : {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
+    return new UpstreamFailure('http', `The upstream answered ${err.status}.`, {
       status: err.status,
       retryAfterMs: retryAfterMs(err.headers),
       code: typeof body.code === 'string' ? body.code : null,
       type: typeof body.type === 'string' ? body.type : undefined,
       param: typeof body.param === 'string' ? body.param : null,
+      ...upstreamText(err),
     });
   }
   if (err instanceof APIError) {
-    // An error object sent inside a 200 stream.
-    const body = (err.error ?? {}) as { message?: unknown };
-    return new UpstreamFailure('bad_response', typeof body.message === 'string' ? body.message : 'The upstream reported an error mid-stream.');
+    // An error object sent inside a 200 stream (`data: {"error": {...}}` or an `error` event).
+    return new UpstreamFailure('bad_response', 'The upstream reported an error mid-stream.', upstreamText(err));
   }
   if (err instanceof SyntaxError) return new UpstreamFailure('bad_response', 'The upstream sent malformed JSON.');
   return new UpstreamFailure('connection', 'The upstream connection failed.');
+}
+
+/**
+ * The upstream's own words: the message of its error object (OpenAI's `{error: {message}}`, or
+ * Ollama's `{error: "..."}`), else the SDK's text, which for a non-JSON body quotes the body.
+ */
+function upstreamText(err: APIError): Pick<UpstreamFailureDetails, 'upstreamMessage' | 'upstreamBody'> {
+  const error = err.error as { message?: unknown } | string | undefined;
+  const message = typeof error === 'string' ? error : typeof error?.message === 'string' ? error.message : undefined;
+  if (message) return { upstreamMessage: message.slice(0, 2000) };
+  return err.message ? { upstreamBody: err.message.slice(0, 500) } : {};
 }
 
 function isAbort(err: unknown): boolean {

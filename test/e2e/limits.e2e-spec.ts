@@ -45,13 +45,16 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
         expect(res.status).toBe(200);
         expect(res.headers.get('x-ratelimit-limit-requests')).toBe('3');
         remaining.push(res.headers.get('x-ratelimit-remaining-requests')!);
-        expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+(\.\d+)?(ms|s)$|^\d+m\d+s$/);
+        expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+(\.\d+)?(ms|s)$|^\d+m\d+(\.\d+)?s$/);
       }
       expect(remaining).toEqual(['2', '1', '0']);
       const refused = await ask(u.api);
       const error = expectError(refused, 429, 'rate_limit_exceeded');
       expect(error.type).toBe('requests');
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Both name the moment the oldest request leaves the window: retry-after in whole seconds, rounded up.
+      const [, minutes, seconds] = /^(?:(\d+)m)?([\d.]+)s$/.exec(refused.headers.get('x-ratelimit-reset-requests')!)!;
+      expect(Number(refused.headers.get('retry-after'))).toBe(Math.ceil(Number(minutes ?? 0) * 60 + Number(seconds)));
       expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
       expect(refused.headers.get('x-should-retry')).toBeNull();
       expect(upstream.requests).toHaveLength(3);

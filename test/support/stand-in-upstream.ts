@@ -43,7 +43,13 @@ export type Behavior =
   /** Streams `afterChunks` chunks, then ends the response cleanly: no finish_reason, no [DONE]. */
   | { kind: 'truncate'; afterChunks: number; text?: string }
   /** 200 with a body that is not a chat completion. */
-  | { kind: 'garbage' };
+  | { kind: 'garbage' }
+  /**
+   * Streams `afterChunks` content chunks (0: none, not even the role chunk), then one `data:` frame
+   * that is an error object (`{"error": …}`, as OpenAI and OpenRouter send mid-stream) or, with
+   * `raw`, exactly that text (a malformed chunk); then ends the stream normally.
+   */
+  | { kind: 'stream_error'; afterChunks: number; error?: Record<string, unknown>; raw?: string };
 
 export interface RecordedRequest {
   method: string;
@@ -167,6 +173,16 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
         }
         if (behavior.kind === 'break') res.socket?.destroy();
         if (behavior.kind === 'truncate') res.end();
+        return;
+      }
+      case 'stream_error': {
+        const id = completionId();
+        sseHead(res);
+        if (behavior.afterChunks > 0) sse(res, chunk(id, model, { role: 'assistant', content: '' }, null));
+        for (let i = 0; i < behavior.afterChunks; i++) sse(res, chunk(id, model, { content: `${i ? ' ' : ''}w${i}` }, null));
+        if (behavior.raw !== undefined) res.write(`data: ${behavior.raw}\n\n`);
+        else sse(res, { error: behavior.error ?? { message: 'stand-in stream error', type: 'server_error', code: null } });
+        res.end('data: [DONE]\n\n');
         return;
       }
       case 'reply': {

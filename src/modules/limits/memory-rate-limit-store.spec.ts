@@ -9,8 +9,11 @@ describe('MemoryRateLimitStore', () => {
       advance: async (ms) => {
         now += ms;
       },
+      setNow: (ms) => {
+        now = ms;
+      },
     };
-  }, 60_000);
+  }, 60_000, { controlledClock: true });
 
   it('implements ThrottlerStorage for @nestjs/throttler', async () => {
     const store = new MemoryRateLimitStore();

@@ -1,4 +1,4 @@
-import { BUCKETS, bucketOf, type ChargeResult, RateLimitStore, type WindowSpec, type WindowState } from './rate-limit-store.js';
+import { bucketOf, type ChargeResult, hasLeft, leavesAt, RateLimitStore, type WindowSpec, type WindowState } from './rate-limit-store.js';
 
 /** Time buckets oldest first, and their sum. */
 interface Window {
@@ -51,38 +51,36 @@ export class MemoryRateLimitStore extends RateLimitStore {
     }
   }
 
-  /** The window with the buckets that left it dropped (a bucket lives BUCKETS buckets after its own). */
+  /** The window with the buckets that left it dropped (see leavesAt). */
   private prune(key: string, bucket: number): Window {
     let w = this.windows.get(key);
     if (!w) {
       w = { buckets: [], sum: 0 };
       this.windows.set(key, w);
     }
-    while (w.buckets.length && w.buckets[0].bucket <= bucket - BUCKETS) w.sum -= w.buckets.shift()!.amount;
+    while (w.buckets.length && hasLeft(w.buckets[0].bucket, bucket)) w.sum -= w.buckets.shift()!.amount;
     return w;
   }
 
   /** Forgets windows with nothing left in them, so idle keys do not accumulate. */
   private sweep(bucket: number): void {
     for (const [key, w] of this.windows) {
-      if (!w.buckets.length || w.buckets.at(-1)!.bucket <= bucket - BUCKETS) this.windows.delete(key);
+      if (!w.buckets.length || hasLeft(w.buckets.at(-1)!.bucket, bucket)) this.windows.delete(key);
     }
   }
 }
 
 /** How long until `excess` units have left the window. */
 function waitFor(w: Window, excess: number, windowMs: number, now: number): number {
-  const size = windowMs / BUCKETS;
   let freed = 0;
   for (const b of w.buckets) {
     freed += b.amount;
-    if (freed >= excess) return Math.max(1, Math.ceil((b.bucket + BUCKETS + 1) * size - now));
+    if (freed >= excess) return Math.max(1, leavesAt(b.bucket, windowMs) - now);
   }
   return windowMs;
 }
 
 function state(spec: WindowSpec, w: Window, windowMs: number, now: number): WindowState {
   const oldest = w.buckets[0];
-  const size = windowMs / BUCKETS;
-  return { key: spec.key, limit: spec.limit, used: w.sum, resetMs: oldest ? Math.max(0, Math.ceil((oldest.bucket + BUCKETS + 1) * size - now)) : 0 };
+  return { key: spec.key, limit: spec.limit, used: w.sum, resetMs: oldest ? Math.max(0, leavesAt(oldest.bucket, windowMs) - now) : 0 };
 }

@@ -12,10 +12,14 @@ export function rateLimitHeaders(kind: 'requests' | 'tokens', states: WindowStat
   };
 }
 
-/** Durations as OpenAI writes them: `250ms`, `1.5s`, `6m0s`. */
+/**
+ * Durations as OpenAI writes them (Go's notation): `250ms`, `1.5s`, `6m0s`, `1m0.5s`. Exact to the
+ * millisecond, rounded up, so that a client waiting that long is never early.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${Math.round((ms - minutes * 60_000) / 1000)}s`;
+  const whole = Math.max(0, Math.ceil(ms));
+  if (whole < 1000) return `${whole}ms`;
+  if (whole < 60_000) return `${whole / 1000}s`;
+  const minutes = Math.floor(whole / 60_000);
+  return `${minutes}m${(whole - minutes * 60_000) / 1000}s`;
 }

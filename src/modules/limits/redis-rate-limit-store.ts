@@ -2,27 +2,34 @@ import type { Redis } from 'ioredis';
 import { BUCKETS, type ChargeResult, RateLimitStore, type WindowSpec } from './rate-limit-store.js';
 
 // Each window is one hash: time bucket → amount. The time is Redis's own, so replicas whose
-// clocks differ still agree on the buckets.
+// clocks differ still agree on the buckets (ARGV[4], when not empty, stands in for it in tests).
+// The bucket arithmetic is rate-limit-store.ts's (bucketOf, leavesAt, hasLeft), in Lua.
 const CHARGE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now
+if ARGV[4] ~= '' then
+  now = tonumber(ARGV[4])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local windowMs = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local buckets = tonumber(ARGV[3])
 local size = windowMs / buckets
-local bucket = math.floor(now / size)
+local bucket = math.floor(now * buckets / windowMs)
+local function leavesAt(b) return math.ceil((b + buckets + 1) * windowMs / buckets) end
 local admitted = 1
 local retry = 0
 local used = {}
 local oldest = {}
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[3 + i])
+  local limit = tonumber(ARGV[4 + i])
   local fields = redis.call('HGETALL', KEYS[i])
   local live = {}
   local sum = 0
   for j = 1, #fields, 2 do
     local b = tonumber(fields[j])
-    if b <= bucket - buckets then
+    if b <= bucket - buckets - 1 then
       redis.call('HDEL', KEYS[i], fields[j])
     else
       local a = tonumber(fields[j + 1])
@@ -43,7 +50,7 @@ for i = 1, #KEYS do
       for _, e in ipairs(live) do
         freed = freed + e[2]
         if freed >= excess then
-          retry = math.max(retry, math.ceil((e[1] + buckets + 1) * size - now))
+          retry = math.max(retry, math.max(1, leavesAt(e[1]) - now))
           break
         end
       end
@@ -54,12 +61,13 @@ local out = { admitted, retry, bucket }
 for i = 1, #KEYS do
   if admitted == 1 then
     redis.call('HINCRBY', KEYS[i], bucket, amount)
+    -- The newest bucket leaves at most windowMs + 2 buckets from now.
     redis.call('PEXPIRE', KEYS[i], math.ceil(windowMs + 2 * size))
     used[i] = used[i] + amount
     if oldest[i] == nil then oldest[i] = bucket end
   end
   local reset = 0
-  if oldest[i] ~= nil then reset = math.max(0, math.ceil((oldest[i] + buckets + 1) * size - now)) end
+  if oldest[i] ~= nil then reset = math.max(0, leavesAt(oldest[i]) - now) end
   table.insert(out, used[i])
   table.insert(out, reset)
 end
@@ -80,13 +88,16 @@ export class RedisRateLimitStore extends RateLimitStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'colloquy:rl:',
+    /** Tests only: a clock to use instead of Redis TIME (to charge at exact bucket edges). */
+    private readonly now?: () => number,
   ) {
     super();
   }
 
   async charge(specs: WindowSpec[], windowMs: number, amount: number): Promise<ChargeResult> {
     const keys = specs.map((s) => this.prefix + s.key);
-    const out = (await this.redis.eval(CHARGE, keys.length, ...keys, windowMs, amount, BUCKETS, ...specs.map((s) => s.limit))) as number[];
+    const now = this.now ? String(this.now()) : '';
+    const out = (await this.redis.eval(CHARGE, keys.length, ...keys, windowMs, amount, BUCKETS, now, ...specs.map((s) => s.limit))) as number[];
     const admitted = out[0] === 1;
     return {
       admitted,

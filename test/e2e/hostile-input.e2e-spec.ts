@@ -109,5 +109,12 @@ describe('hostile input on every route', () => {
     expect(deep.status).toBe(400);
     expect(deep.body.error.param).toMatch(/^tools\.0\.function\.parameters(\.a)+$/);
     expect(s.upstream.requests).toHaveLength(0);
+    const user = await s.admin.post('/users', { name: 'limited' });
+    const huge = await s.admin.patch(`/users/${user.body.id}`, { limits: { rpm: 3e9 } });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.param).toBe('limits.rpm');
+    const dated = await s.admin.get('/usage?from=-271821-04-20T00:00:00Z');
+    expect(dated.status).toBe(400);
+    expect(dated.body.error.param).toBe('from');
   });
 });

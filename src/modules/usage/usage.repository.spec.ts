@@ -61,4 +61,24 @@ describe('UsageRepository (on the real database)', () => {
     expect(rows[0]).toMatchObject({ createdAt: at, costMicros: 9_007_199_254n, latencyMs: 13, cachedTokens: 2, reasoningTokens: 1 });
     expect(rows[2]).toMatchObject({ ttftMs: 7, endUser: 'eu-1' });
   });
+
+  it('writes a record whatever came with the call: text PostgreSQL refuses is cleaned, counts are clamped', async () => {
+    await repo.insertMany([
+      entry({
+        requestId: 'hostile\u0000id',
+        endUser: `user\u0000${'x'.repeat(1000)}`,
+        errorCode: 'e\ud800',
+        status: 'incomplete',
+        promptTokens: 3e9,
+        completionTokens: Number.NaN,
+        cachedTokens: -5,
+        latencyMs: Number.POSITIVE_INFINITY,
+        costMicros: -10,
+      }),
+    ]);
+    const [row] = await prisma.usageRecord.findMany({ where: { userId, status: 'incomplete' } });
+    expect(row).toMatchObject({ requestId: 'hostileid', errorCode: 'e\ufffd', promptTokens: 2_147_483_647, completionTokens: 0, cachedTokens: 0, latencyMs: 0, costMicros: 0n });
+    expect(row.endUser).toHaveLength(256);
+    expect(row.endUser!.startsWith('userxxx')).toBe(true);
+  });
 });

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CRAFTED, HIDDEN, VISIBLE } from '../support/crafted-docx.js';
 import { documentFixture } from '../support/documents.js';
 import { expectError } from '../support/http.js';
 import { pdfWithPages } from '../support/pdf-writer.js';
@@ -7,6 +8,7 @@ import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-
 import { writeTestConfig } from '../support/test-config.js';
 import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
 import { createUser, type TestUser } from '../support/users.js';
+import { minimalDocx } from '../support/zip-writer.js';
 
 /** Uploads are refused before extraction is tried on these files, or it is stopped after 3 s. */
 const TIMEOUT_MS = 3_000;
@@ -107,5 +109,26 @@ describe('document extraction under hostile input', () => {
       const after = await a.api.post('/files/upload', form('report.pdf', documentFixture('report.pdf')));
       expect(after.status).toBe(201);
     }, 60_000);
+  });
+
+  describe('DOCX archives that readers could disagree on', () => {
+    it.each(CRAFTED)('refuses a DOCX with %s with 422 and keeps nothing', async (_label, build) => {
+      const user = await createUser(t.url, t.adminKey);
+      const res = await user.api.post('/files/upload', form('crafted.docx', build()));
+      const error = expectError(res, 422, 'archive_suspicious');
+      expect(error.message).toMatch(/^The DOCX is built so that readers could disagree on what it holds \(.+\); it is refused\.$/);
+      expect(error.message).not.toContain(HIDDEN);
+      expect(await stored(user)).toEqual({ rows: 0, blobs: 0 });
+    });
+
+    it('reads an ordinary DOCX, with or without data descriptors', async () => {
+      const user = await createUser(t.url, t.adminKey);
+      for (const dataDescriptor of [false, true]) {
+        const res = await user.api.post('/files/upload', form('plain.docx', minimalDocx([VISIBLE], { dataDescriptor })));
+        expect(res.status).toBe(201);
+        const file = await t.prisma.file.findUniqueOrThrow({ where: { id: res.body.data[0].id } });
+        expect(file.text).toBe(VISIBLE);
+      }
+    });
   });
 });

@@ -3,11 +3,13 @@
 // from dist/ after the build (which passes .js files through swc unchanged in meaning).
 //
 // Protocol. In: { id, kind: 'pdf' | 'docx' | 'text', buffer: ArrayBuffer (transferred), entries?,
-// limits: { maxPdfPages, maxUnzippedBytes } }, where entries (DOCX only) are the central-directory
-// records already vetted by the caller.
+// limits: { maxPdfPages, maxUnzippedBytes } }, where entries (DOCX only) are the members that
+// zip-inspect.ts listed and vetted on the main thread: { name, method, compressedSize,
+// uncompressedSize, dataOffset }, one per member JSZip will see.
 // Out: { id, ok: true, text, pages } or { id, ok: false, error: { kind, message, pages? } }, with
 // kind one of 'encrypted' | 'corrupt' | 'too_many_pages' (with `pages`, the PDF's count) |
-// 'archive_lies' (a part inflates past its declared size) | 'failed' (a fault of ours, not the file's).
+// 'archive_lies' (a part inflates past its declared size) | 'archive_too_large' (the parts
+// together inflate past maxUnzippedBytes) | 'failed' (a fault of ours, not the file's).
 // Nothing is thrown across the boundary. The main thread bounds the time a job may take by
 // terminating the worker.
 import { parentPort } from 'node:worker_threads';
@@ -36,7 +38,7 @@ async function extract(kind, buffer, entries, limits) {
     case 'pdf':
       return extractPdf(buffer, limits.maxPdfPages);
     case 'docx':
-      return extractDocx(buffer, entries ?? []);
+      return extractDocx(buffer, entries ?? [], limits.maxUnzippedBytes);
     case 'text':
       return { text: decodeText(buffer), pages: null };
     default:
@@ -62,24 +64,28 @@ async function extractPdf(buffer, maxPages) {
   }
 }
 
-async function extractDocx(buffer, entries) {
+async function extractDocx(buffer, entries, maxUnzippedBytes) {
   // Declared sizes were checked against the limits before the job was sent; a header can lie
   // about them, though, and JSZip would inflate a part whole before noticing. Inflate each part
-  // here first, discarding the output, and stop as soon as one outgrows what it declared.
-  for (const entry of entries) await assertInflatesWithin(buffer, entry);
+  // here first, discarding the output, from the very bytes JSZip will read, and stop as soon as
+  // one outgrows what it declared or all of them together outgrow the limit.
+  const budget = { max: maxUnzippedBytes, used: 0 };
+  for (const entry of entries) await assertInflatesWithin(buffer, entry, budget);
   mammoth ??= (await load('mammoth')).default;
   const result = await mammoth.extractRawText({ buffer });
   return { text: result.value, pages: null };
 }
 
-async function assertInflatesWithin(buffer, entry) {
-  const at = entry.localHeaderOffset;
-  if (at + 30 > buffer.length || buffer.readUInt32LE(at) !== 0x04034b50) throw new ExtractionError('corrupt', `no local header for ${entry.name}`);
-  const start = at + 30 + buffer.readUInt16LE(at + 26) + buffer.readUInt16LE(at + 28);
+async function assertInflatesWithin(buffer, entry, budget) {
+  const start = entry.dataOffset;
   const end = start + entry.compressedSize;
   if (end > buffer.length) throw new ExtractionError('corrupt', `${entry.name} runs past the end`);
+  const spend = (bytes) => {
+    budget.used += bytes;
+    if (budget.used > budget.max) throw new ExtractionError('archive_too_large', `the parts expand past ${budget.max} bytes`);
+  };
   if (entry.method === 0) {
-    if (entry.compressedSize !== entry.uncompressedSize) throw new ExtractionError('archive_lies', `${entry.name} is stored with two sizes`);
+    spend(entry.compressedSize);
     return;
   }
   if (entry.method !== 8) throw new ExtractionError('corrupt', `${entry.name} uses compression method ${entry.method}`);
@@ -94,10 +100,16 @@ async function assertInflatesWithin(buffer, entry) {
       fn(value);
     };
     inflater.on('data', (chunk) => {
+      if (settled) return;
       produced += chunk.length;
-      if (produced > entry.uncompressedSize) {
+      try {
+        if (produced > entry.uncompressedSize) {
+          throw new ExtractionError('archive_lies', `${entry.name} expands past its declared ${entry.uncompressedSize} bytes`);
+        }
+        spend(chunk.length);
+      } catch (err) {
         inflater.destroy();
-        settle(reject, new ExtractionError('archive_lies', `${entry.name} expands past its declared ${entry.uncompressedSize} bytes`));
+        settle(reject, err);
       }
     });
     inflater.on('end', () => settle(resolve));

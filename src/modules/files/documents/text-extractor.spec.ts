@@ -1,6 +1,8 @@
 import { DomainError } from '../../../common/errors/domain-error.js';
+import { CRAFTED, HIDDEN, VISIBLE } from '../../../../test/support/crafted-docx.js';
 import { documentFixture } from '../../../../test/support/documents.js';
 import { pdfWithPages } from '../../../../test/support/pdf-writer.js';
+import { minimalDocx } from '../../../../test/support/zip-writer.js';
 import { detectType } from './content-type.js';
 import { TextExtractor } from './text-extractor.js';
 
@@ -229,6 +231,18 @@ describe('TextExtractor', () => {
     } finally {
       await onTheSpot.close();
     }
+  });
+
+  it('reads a minimal DOCX, with or without data descriptors', async () => {
+    for (const dataDescriptor of [false, true]) {
+      expect((await extractBytes(minimalDocx([VISIBLE], { dataDescriptor }))).text).toBe(VISIBLE);
+    }
+  });
+
+  it.each(CRAFTED)('refuses a DOCX with %s, whatever JSZip would have read', async (_label, build) => {
+    const err = await rejection(extractBytes(build()));
+    expect(err).toMatchObject({ kind: 'unprocessable', code: 'archive_suspicious' });
+    expect(err.message).not.toContain(HIDDEN);
   });
 
   it('refuses work once closed', async () => {

@@ -4,7 +4,7 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { DomainError } from '../../../common/errors/domain-error.js';
 import type { DetectedType } from './content-type.js';
 import { decodeText, normaliseText } from './normalise-text.js';
-import { assertArchiveWithinLimits, readZipDirectory, type ZipEntry, ZipFormatError } from './zip-inspect.js';
+import { archiveTooLarge, assertArchiveWithinLimits, readZipDirectory, type ZipEntry, ZipFormatError } from './zip-inspect.js';
 
 export interface ExtractLimits {
   /** The most a DOCX may expand to (limits.max_unzipped_mb). */
@@ -43,7 +43,7 @@ export interface ExtractorLoad {
 }
 
 type WorkerKind = 'pdf' | 'docx' | 'text';
-type WorkerEntry = Pick<ZipEntry, 'name' | 'method' | 'compressedSize' | 'uncompressedSize' | 'localHeaderOffset'>;
+type WorkerEntry = Pick<ZipEntry, 'name' | 'method' | 'compressedSize' | 'uncompressedSize' | 'dataOffset'>;
 type WorkerReply =
   | { id: number; ok: true; text: string; pages: number | null }
   | { id: number; ok: false; error: { kind: string; message: string; pages?: number } };
@@ -119,21 +119,22 @@ export class TextExtractor implements OnModuleDestroy {
 
     let entries: WorkerEntry[] | undefined;
     if (type.kind === 'docx') {
-      // The zip-bomb guard reads only the central directory, here, before any byte is inflated.
+      // The zip-bomb guard reads only headers, here, before any byte is inflated, and lists
+      // exactly what JSZip will read; the worker then inflates those bytes against the limits.
       let directory;
       try {
         directory = readZipDirectory(buffer);
       } catch (err) {
-        if (err instanceof ZipFormatError) throw corrupt('docx', err);
+        if (err instanceof ZipFormatError) throw err.ambiguous ? suspicious('docx', err) : corrupt('docx', err);
         throw err;
       }
       assertArchiveWithinLimits(directory, { maxUnzippedBytes: limits.maxUnzippedBytes }, 'DOCX');
-      entries = directory.entries.map(({ name, method, compressedSize, uncompressedSize, localHeaderOffset }) => ({
+      entries = directory.entries.map(({ name, method, compressedSize, uncompressedSize, dataOffset }) => ({
         name,
         method,
         compressedSize,
         uncompressedSize,
-        localHeaderOffset,
+        dataOffset,
       }));
     }
 
@@ -283,6 +284,8 @@ function toDomainError(error: { kind: string; message: string; pages?: number },
       return new DomainError('unprocessable', `The ${LABEL[job.kind]} looks like a zip bomb: a part expands past the size it declares.`, {
         code: 'archive_suspicious',
       });
+    case 'archive_too_large':
+      return archiveTooLarge(LABEL[job.kind], job.limits.maxUnzippedBytes);
     default:
       return new DomainError('internal', `Text extraction failed: ${error.message}`);
   }
@@ -294,6 +297,14 @@ function corrupt(kind: WorkerKind, cause: unknown): DomainError {
     code: 'corrupt_file',
     cause,
   });
+}
+
+function suspicious(kind: WorkerKind, cause: ZipFormatError): DomainError {
+  return new DomainError(
+    'unprocessable',
+    `The ${LABEL[kind]} is built so that readers could disagree on what it holds (${cause.message}); it is refused.`,
+    { code: 'archive_suspicious', cause },
+  );
 }
 
 function shuttingDown(): DomainError {

@@ -37,6 +37,8 @@ export interface LimitSettings {
   maxFileBytes: number;
   maxFilesPerRequest: number;
   maxUnzippedBytes: number;
+  maxPdfPages: number;
+  extractionTimeoutMs: number;
   maxFileTokens: number;
   maxAttachmentTokens: number;
   rate: { rpm: number; tpm: number };
@@ -135,6 +137,8 @@ export class AppConfig {
       maxFileBytes: Math.round(limits.max_file_mb * MB),
       maxFilesPerRequest: limits.max_files_per_request,
       maxUnzippedBytes: Math.round(limits.max_unzipped_mb * MB),
+      maxPdfPages: limits.max_pdf_pages,
+      extractionTimeoutMs: limits.extraction_timeout_ms,
       maxFileTokens: limits.max_file_tokens,
       maxAttachmentTokens: limits.max_attachment_tokens,
       rate: { ...limits.rate },

@@ -46,6 +46,8 @@ export const ENV_BINDINGS = [
   ['MAX_FILE_MB', 'limits.max_file_mb'],
   ['MAX_FILES_PER_REQUEST', 'limits.max_files_per_request'],
   ['MAX_UNZIPPED_MB', 'limits.max_unzipped_mb'],
+  ['MAX_PDF_PAGES', 'limits.max_pdf_pages'],
+  ['EXTRACTION_TIMEOUT_MS', 'limits.extraction_timeout_ms'],
   ['FILES_IMAGE_DELIVERY', 'files.image_delivery'],
   ['RATE_LIMIT_RPM', 'limits.rate.rpm'],
   ['RATE_LIMIT_TPM', 'limits.rate.tpm'],

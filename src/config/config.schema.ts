@@ -178,6 +178,10 @@ export const configSchema = z.strictObject({
     max_file_mb: z.coerce.number().positive().default(20),
     max_files_per_request: positiveInt.default(10),
     max_unzipped_mb: z.coerce.number().positive().default(100),
+    /** A PDF with more pages is refused (422) before any page is read. */
+    max_pdf_pages: positiveInt.default(2000),
+    /** How long one document may occupy an extraction worker before it is stopped (422). */
+    extraction_timeout_ms: z.coerce.number().int().min(100).default(30_000),
     max_file_tokens: positiveInt.default(50_000),
     max_attachment_tokens: positiveInt.default(100_000),
     // prefault: a partial override (RATE_LIMIT_RPM alone) still gets the other default.

@@ -56,7 +56,8 @@ export class FileIngestor {
       let text: string | null = null;
       let pages: number | null = null;
       if (type.kind !== 'image') {
-        const extracted = await this.extractor.extract(content, type, { maxUnzippedBytes: this.config.limits.maxUnzippedBytes });
+        const { maxUnzippedBytes, maxPdfPages } = this.config.limits;
+        const extracted = await this.extractor.extract(userId, content, type, { maxUnzippedBytes, maxPdfPages });
         text = extracted.text;
         pages = extracted.pages;
       }

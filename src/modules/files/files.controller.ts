@@ -37,7 +37,9 @@ export class FilesController {
     description:
       'multipart/form-data with one or more parts named `file` or `files` and an optional `purpose`. The type is detected ' +
       'from the content (PDF, DOCX, text, Markdown, CSV, JSON, PNG, JPEG, WebP, GIF); documents have their text ' +
-      'extracted. All or nothing: if one file is refused, none is kept.',
+      'extracted. 422 for a password-protected or damaged document, a PDF over `MAX_PDF_PAGES` pages, one that takes ' +
+      'longer than `EXTRACTION_TIMEOUT_MS` to read, and a DOCX that would expand past `MAX_UNZIPPED_MB` or whose archive ' +
+      'could be read two ways. All or nothing: if one file is refused, none is kept.',
   })
   @ApiOk(uploadedFiles, 201)
   @ApiErrors(400, 413, 415, 422)

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config.js';
 import { AttachmentResolver } from './attachment-resolver.service.js';
 import { TextExtractor } from './documents/text-extractor.js';
 import { FileIngestor } from './file-ingestor.service.js';
@@ -15,7 +16,11 @@ import { OpenAIFilesController } from './openai-files.controller.js';
     FileIngestor,
     AttachmentResolver,
     // Workers start on the first document, not at boot.
-    { provide: TextExtractor, useFactory: () => new TextExtractor() },
+    {
+      provide: TextExtractor,
+      useFactory: (config: AppConfig) => new TextExtractor({ timeoutMs: config.limits.extractionTimeoutMs }),
+      inject: [AppConfig],
+    },
   ],
   exports: [FilesService, FileIngestor, AttachmentResolver],
 })

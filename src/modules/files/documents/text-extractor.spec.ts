@@ -1,10 +1,13 @@
 import { DomainError } from '../../../common/errors/domain-error.js';
+import { CRAFTED, HIDDEN, VISIBLE } from '../../../../test/support/crafted-docx.js';
 import { documentFixture } from '../../../../test/support/documents.js';
+import { pdfWithPages } from '../../../../test/support/pdf-writer.js';
+import { minimalDocx } from '../../../../test/support/zip-writer.js';
 import { detectType } from './content-type.js';
 import { TextExtractor } from './text-extractor.js';
 
 const MB = 1024 * 1024;
-const limits = { maxUnzippedBytes: 100 * MB };
+const limits = { maxUnzippedBytes: 100 * MB, maxPdfPages: 2000 };
 
 async function rejection(promise: Promise<unknown>): Promise<DomainError> {
   try {
@@ -20,9 +23,13 @@ describe('TextExtractor', () => {
   const extractor = new TextExtractor();
   afterAll(() => extractor.close());
 
-  function extract(name: string, using = extractor) {
+  function extract(name: string, using = extractor, owner = 'u-1') {
     const buffer = documentFixture(name);
-    return using.extract(buffer, detectType(buffer, name), limits);
+    return using.extract(owner, buffer, detectType(buffer, name), limits);
+  }
+
+  function extractBytes(buffer: Buffer, using = extractor, owner = 'u-1', overrides: Partial<typeof limits> = {}) {
+    return using.extract(owner, buffer, detectType(buffer), { ...limits, ...overrides });
   }
 
   it('reads a PDF with its page count', async () => {
@@ -54,7 +61,7 @@ describe('TextExtractor', () => {
   it('strips a BOM and tidies whitespace without losing paragraphs', async () => {
     const long = 'A long line to keep one stray control character under the share text may have. '.repeat(2);
     const raw = Buffer.from(`\ufeffTitle   \r\n\r\n\r\n\r\nFirst\tparagraph.\u0007\nSame one.  \n\n\n\n${long}\n\n`);
-    const { text } = await extractor.extract(raw, detectType(raw, 'a.txt'), limits);
+    const { text } = await extractor.extract('u-1', raw, detectType(raw, 'a.txt'), limits);
     expect(text).toBe(`Title\n\nFirst\tparagraph.\nSame one.\n\n${long.trim()}`);
   });
 
@@ -80,7 +87,7 @@ describe('TextExtractor', () => {
     const buffer = documentFixture('bomb.docx'); // 300 KB on disk, 300 MB expanded
     const before = process.memoryUsage();
     const started = performance.now();
-    const err = await rejection(extractor.extract(buffer, detectType(buffer, 'bomb.docx'), limits));
+    const err = await rejection(extractor.extract('u-1', buffer, detectType(buffer, 'bomb.docx'), limits));
     const elapsed = performance.now() - started;
     const after = process.memoryUsage();
 
@@ -91,7 +98,7 @@ describe('TextExtractor', () => {
 
   it('applies the configured limit', async () => {
     const buffer = documentFixture('report.docx');
-    const err = await rejection(extractor.extract(buffer, detectType(buffer), { maxUnzippedBytes: 4096 }));
+    const err = await rejection(extractor.extract('u-1', buffer, detectType(buffer), { ...limits, maxUnzippedBytes: 4096 }));
     expect(err).toMatchObject({ code: 'archive_too_large', message: 'The DOCX expands to more than 0.0 MB.' });
   });
 
@@ -145,9 +152,10 @@ describe('TextExtractor', () => {
   });
 
   it('gives up on a document that takes too long, and carries on with the next', async () => {
-    const hasty = new TextExtractor({ poolSize: 1, timeoutMs: 200 });
+    const hasty = new TextExtractor({ poolSize: 1, timeoutMs: 200, inlineTextBytes: 0 });
     try {
       const slow = extract('long-200-pages.pdf', hasty);
+      // The same owner's next file waits for the slow one: it may not take the other worker.
       const next = extract('notes.md', hasty);
       expect(await rejection(slow)).toMatchObject({ kind: 'unprocessable', code: 'extraction_timeout', message: 'The document took too long to read.' });
       expect((await next).text).toContain('Meeting notes');
@@ -157,13 +165,84 @@ describe('TextExtractor', () => {
   });
 
   it('replaces a worker that runs out of memory', async () => {
-    const small = new TextExtractor({ poolSize: 1, maxHeapMb: 8 });
+    const small = new TextExtractor({ poolSize: 1, maxHeapMb: 8, inlineTextBytes: 0 });
     try {
       expect(await rejection(extract('long-200-pages.pdf', small))).toMatchObject({ kind: 'unprocessable', code: 'document_too_complex' });
       expect((await extract('notes.md', small)).text).toContain('Meeting notes');
     } finally {
       await small.close();
     }
+  });
+
+  it('refuses a PDF with more pages than allowed, as soon as it is opened', async () => {
+    const err = await rejection(extractBytes(pdfWithPages(20_000))); // minutes of work if its pages were read
+    expect(err).toMatchObject({ kind: 'unprocessable', code: 'too_many_pages', message: 'The PDF has 20000 pages; at most 2000 are read.' });
+  });
+
+  it('reads a PDF of exactly the page limit, and not one over it', async () => {
+    const long = documentFixture('long-200-pages.pdf');
+    expect((await extractBytes(long, extractor, 'u-1', { maxPdfPages: 200 })).pages).toBe(200);
+    expect(await rejection(extractBytes(long, extractor, 'u-1', { maxPdfPages: 199 }))).toMatchObject({ code: 'too_many_pages' });
+  });
+
+  it("serves other owners while one owner's slow PDFs are being read", async () => {
+    const pool = new TextExtractor({ poolSize: 2, timeoutMs: 3_000 });
+    try {
+      // Warm both workers, so that what follows measures waiting for a worker, not pdf.js's first import.
+      await Promise.all([extract('report.pdf', pool, 'warm-1'), extract('report.pdf', pool, 'warm-2')]);
+      const slow = pdfWithPages(10_000);
+      let slowSettled = 0;
+      const theirs = [1, 2].map(() =>
+        rejection(extractBytes(slow, pool, 'a', { maxPdfPages: 10_000 })).finally(() => slowSettled++),
+      );
+      // One owner runs on every worker but one, and waits for the rest.
+      expect(pool.load()).toEqual({ workers: 2, running: 1, queued: 1 });
+
+      const mine = await extract('report.pdf', pool, 'b');
+      expect(mine.pages).toBe(2);
+      expect(slowSettled).toBe(0);
+      for (const err of await Promise.all(theirs)) expect(err).toMatchObject({ code: 'extraction_timeout' });
+    } finally {
+      await pool.close();
+    }
+  }, 20_000);
+
+  it("turns away one owner's surplus, not everyone's", async () => {
+    const pool = new TextExtractor({ poolSize: 2, maxQueuedPerOwner: 1 });
+    const slow = pdfWithPages(10_000);
+    const theirs = [1, 2].map(() => rejection(extractBytes(slow, pool, 'a', { maxPdfPages: 10_000 })));
+    try {
+      expect(await rejection(extractBytes(slow, pool, 'a', { maxPdfPages: 10_000 }))).toMatchObject({ kind: 'unavailable', code: 'extraction_busy' });
+      expect((await extract('report.pdf', pool, 'b')).pages).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    for (const err of await Promise.all(theirs)) expect(err).toMatchObject({ code: 'shutting_down' });
+  }, 20_000);
+
+  it('reads small text on the spot and large text in a worker, the same way', async () => {
+    const big = Buffer.from('\u0007Start.\r\n' + 'A line with trailing spaces   \r\n\r\n\r\nThe next paragraph.\f'.repeat(10_000)); // ~600 KB
+    const onTheSpot = new TextExtractor({ inlineTextBytes: big.length });
+    try {
+      const inline = await extractBytes(big, onTheSpot);
+      expect(onTheSpot.load().workers).toBe(0);
+      expect(inline.text).toMatch(/^Start\.\nA line with trailing spaces\n\nThe next paragraph\.\n\nA line/);
+      expect((await extractBytes(big)).text).toBe(inline.text);
+    } finally {
+      await onTheSpot.close();
+    }
+  });
+
+  it('reads a minimal DOCX, with or without data descriptors', async () => {
+    for (const dataDescriptor of [false, true]) {
+      expect((await extractBytes(minimalDocx([VISIBLE], { dataDescriptor }))).text).toBe(VISIBLE);
+    }
+  });
+
+  it.each(CRAFTED)('refuses a DOCX with %s, whatever JSZip would have read', async (_label, build) => {
+    const err = await rejection(extractBytes(build()));
+    expect(err).toMatchObject({ kind: 'unprocessable', code: 'archive_suspicious' });
+    expect(err.message).not.toContain(HIDDEN);
   });
 
   it('refuses work once closed', async () => {

@@ -128,7 +128,8 @@ export class AttachmentResolver {
       if (!model.vision) throw new DomainError('invalid', `The model '${model.id}' does not accept images.`, { param, code: 'model_not_vision_capable' });
       return model.imageTokens.high;
     }
-    const { text, pages } = await this.extractor.extract(bytes, type, { maxUnzippedBytes: this.config.limits.maxUnzippedBytes });
+    const { maxUnzippedBytes, maxPdfPages } = this.config.limits;
+    const { text, pages } = await this.extractor.extract(caller.userId, bytes, type, { maxUnzippedBytes, maxPdfPages });
     return (await this.tokens.countText(text ?? '')) + (pages ?? 0) * model.imageTokens.high + DOCUMENT_HEADER_TOKENS;
   }
 

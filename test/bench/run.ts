@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
+import { measureHostileMix, renderHostileMix } from './hostile-mix.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
 import { CLK_TCK, coreTimes, cpuMicros, cpuMicrosOfCommand, cpuModel, freePort, memory, pinSelf, spawnNode, TASKSET } from './proc.js';
 import { renderMarkdown, renderScenario, renderTargets, type Figures, type Scenario, type Target } from './report.js';
@@ -30,6 +31,8 @@ const measureSeconds = Number(process.env.BENCH_SECONDS ?? (quick ? 1.5 : 6));
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? (quick ? 0.5 : 2));
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const keep = process.env.BENCH_KEEP === '1';
+/** `hostile-mix`: only the availability measurement (skips the scenarios and the upload interference). */
+const only = process.env.BENCH_ONLY ?? '';
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const ENDPOINTS = ['/v1/chat/completions', '/chat'] as const;
 const PROMPT =
@@ -467,7 +470,7 @@ async function main(): Promise<void> {
   }
 
   const scenarios: Scenario[] = [];
-  for (const endpoint of ENDPOINTS) {
+  for (const endpoint of only ? [] : ENDPOINTS) {
     for (const stream of [false, true]) {
       for (const concurrency of concurrencies) {
         const figures = {} as Record<Target, Figures>;
@@ -498,8 +501,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const interference = await measureUploadInterference(colloquy, standIn.child.pid!);
-  log(renderInterference(interference));
+  const interference = only ? null : await measureUploadInterference(colloquy, standIn.child.pid!);
+  if (interference) log(renderInterference(interference));
+  const hostileMix = await measureHostileMix({ origin: colloquy.origin, adminKey: ADMIN_KEY, model: 'bench-model' }, measureSeconds);
+  log(renderHostileMix(hostileMix));
 
   const meta = {
     date: started.toISOString(),
@@ -525,8 +530,8 @@ async function main(): Promise<void> {
   const failed = scenarios.filter((s) => s.colloquy.errors || s.baseline.errors);
   const outDir = join(root, 'test/bench/results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, targets, scenarios, interference }, null, 2)}\n`);
-  writeFileSync(join(outDir, 'latest.md'), `${renderMarkdown(meta, scenarios, targetsText)}\n## Chat latency during a 200-page PDF upload\n\n${renderInterference(interference)}\n`);
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, targets, scenarios, interference, hostileMix }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'latest.md'), `${renderMarkdown(meta, scenarios, targetsText)}\n## Chat latency during a 200-page PDF upload\n\n${interference ? renderInterference(interference) : '(not measured)'}\n\n## Chat latency and probes under a hostile mix\n\n${renderHostileMix(hostileMix)}\n`);
   log(`results: ${resolve(outDir, 'latest.json')}, ${resolve(outDir, 'latest.md')}`);
 
   if (failed.length) {

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
+import { answerClientError, lingerAfterResponse } from './common/http/connections.js';
 import { setupSwagger } from './common/http/swagger.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { ChatSocket } from './modules/chat/chat-socket.js';
@@ -28,12 +29,16 @@ const EXPOSED_HEADERS = [
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** How often Node looks for requests over their timeout (its default, 30 s, would stretch the bound). */
+const CONNECTIONS_CHECK_MS = 1_000;
+
 /** Builds the whole HTTP application (not yet listening); main.ts and the tests share it. */
 export async function createApp(
   config: AppConfig,
   logger: AppLogger,
   runtime: RuntimeOptions = {},
 ): Promise<NestFastifyApplication> {
+  const requestTimeout = config.http.requestTimeoutMs;
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
@@ -44,6 +49,11 @@ export async function createApp(
     },
     logger: false,
     return503OnClosing: true,
+    // The time a client may take to send a request (headers and body). Node counts it only until
+    // the request is in: streamed answers and upgraded WebSockets are not limited by it.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    clientErrorHandler: answerClientError,
     multipart: {
       limits: {
         fileSize: config.limits.maxFileBytes,
@@ -89,8 +99,14 @@ export async function createApp(
     closing = true;
     done();
   });
-  fastify.addHook('onSend', async (_request, reply) => {
+  fastify.addHook('onSend', async (request, reply) => {
     if (closing) reply.header('connection', 'close');
+    // Answered before the body was in (413 on its length, 415, 404…): close without reading the
+    // rest of an unbounded body, but linger so that a client still sending reads this answer.
+    if (!request.raw.complete) {
+      reply.header('connection', 'close');
+      lingerAfterResponse(request.raw.socket);
+    }
   });
 
   app.enableCors({

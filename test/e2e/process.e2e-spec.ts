@@ -58,6 +58,26 @@ describe('the server process', () => {
     }
   });
 
+  it('exits within the grace period even when nobody reads its stdout any more', async () => {
+    const server = await startServerProcess({ COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '2000' });
+    try {
+      // A supervisor that stopped reading: the pipe fills up with request log lines.
+      server.child.stdout!.pause();
+      const agent = async () => {
+        for (let i = 0; i < 500; i++) await (await fetch(`${server.url}/health/live`)).text();
+      };
+      await Promise.all(Array.from({ length: 8 }, agent));
+      const started = Date.now();
+      server.child.kill('SIGTERM');
+      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 6_000))]);
+      expect(exited).toBe('exited');
+      expect(Date.now() - started).toBeLessThan(2_000 + 1_000);
+    } finally {
+      server.child.stdout!.destroy();
+      await server.stop();
+    }
+  });
+
   it('prints a generated admin key once on stdout, as a plain line', async () => {
     const server = await startServerProcess({});
     try {

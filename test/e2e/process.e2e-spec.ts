@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { startServerProcess } from '../support/server-process.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
@@ -77,6 +78,32 @@ describe('the server process', () => {
       await server.stop();
     }
   });
+
+  it('starts twice at once from one checkout with `npm start`, which only starts (no rebuild), and stops on SIGTERM to npm', async () => {
+    const built = statSync('dist/main.js').mtimeMs;
+    const starts = await Promise.allSettled([1, 2].map(() => startServerProcess({ COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '3000' }, { npmStart: true })));
+    const servers = starts.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    try {
+      for (const start of starts) if (start.status === 'rejected') throw start.reason;
+      for (const server of servers) {
+        const me = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${KEY}` } });
+        expect(me.status).toBe(200);
+        expect(server.stdout()).not.toMatch(/nest build|prisma generate|SWC/);
+      }
+      expect(statSync('dist/main.js').mtimeMs).toBe(built);
+      // npm hands the signal to the server (its script execs node), and exits with the server.
+      const started = Date.now();
+      for (const server of servers) server.child.kill('SIGTERM');
+      expect(await Promise.all(servers.map((s) => s.exited))).toEqual([0, 0]);
+      expect(Date.now() - started).toBeLessThan(3_000 + 1_000);
+      for (const server of servers) {
+        expect(server.stdout()).toContain('"msg":"stopped"');
+        await expect(fetch(`${server.url}/health/live`)).rejects.toThrow();
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }, 90_000);
 
   it('prints a generated admin key once on stdout, as a plain line', async () => {
     const server = await startServerProcess({});

@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
+import { DomainError } from './common/errors/domain-error.js';
+import { toHttpError } from './common/errors/error-table.js';
 import { answerClientError, lingerAfterResponse } from './common/http/connections.js';
 import { setupSwagger } from './common/http/swagger.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -48,7 +50,8 @@ export async function createApp(
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     logger: false,
-    return503OnClosing: true,
+    // During shutdown new requests get our own 503 envelope (see onRequest below), not Fastify's.
+    return503OnClosing: false,
     // The time a client may take to send a request (headers and body). Node counts it only until
     // the request is in: streamed answers and upgraded WebSockets are not limited by it.
     requestTimeout,
@@ -75,6 +78,14 @@ export async function createApp(
   // Bodies are JSON (or multipart where a route says so); anything else is a 415, not a 400.
   fastify.removeContentTypeParser(['text/plain']);
   const metrics = app.get(MetricsService);
+  // Graceful shutdown: responses finishing after close began end their connection, so that a
+  // kept-alive socket does not hold the server open once its last request is answered.
+  let closing = false;
+  fastify.decorate('isClosing', () => closing);
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     reply.header('x-request-id', request.id);
@@ -90,14 +101,11 @@ export async function createApp(
         'request',
       );
     });
-  });
-  // Graceful shutdown: responses finishing after close began end their connection, so that a
-  // kept-alive socket does not hold the server open once its last request is answered.
-  let closing = false;
-  fastify.decorate('isClosing', () => closing);
-  fastify.addHook('preClose', (done) => {
-    closing = true;
-    done();
+    // A request arriving on a kept-alive connection once shutdown began: another replica answers it.
+    if (closing) {
+      const http = toHttpError(new DomainError('unavailable', 'The server is shutting down; retry the request.', { code: 'shutting_down' }));
+      return reply.code(http.status).headers({ ...http.headers, 'retry-after': '1', connection: 'close' }).send(http.body);
+    }
   });
   fastify.addHook('onSend', async (request, reply) => {
     if (closing) reply.header('connection', 'close');

@@ -36,6 +36,8 @@ export interface ServerProcessOptions {
   dataDir?: string;
   /** Start it as users do, with `npm start` (the process is then npm, which hands signals on). */
   npmStart?: boolean;
+  /** Return at once, before the server listens (to watch it start). */
+  noWait?: boolean;
 }
 
 export async function startServerProcess(env: Record<string, string> = {}, options: ServerProcessOptions = {}): Promise<ServerProcess> {
@@ -54,7 +56,7 @@ export async function startServerProcess(env: Record<string, string> = {}, optio
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
-  for (;;) {
+  while (!options.noWait) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`);
     try {
       if ((await fetch(`${url}/health/ready`)).status === 200) break;

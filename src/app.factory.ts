@@ -3,6 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
+import { DomainError } from './common/errors/domain-error.js';
+import { toHttpError } from './common/errors/error-table.js';
+import { answerClientError, lingerAfterResponse } from './common/http/connections.js';
 import { setupSwagger } from './common/http/swagger.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { ChatSocket } from './modules/chat/chat-socket.js';
@@ -28,12 +31,16 @@ const EXPOSED_HEADERS = [
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** How often Node looks for requests over their timeout (its default, 30 s, would stretch the bound). */
+const CONNECTIONS_CHECK_MS = 1_000;
+
 /** Builds the whole HTTP application (not yet listening); main.ts and the tests share it. */
 export async function createApp(
   config: AppConfig,
   logger: AppLogger,
   runtime: RuntimeOptions = {},
 ): Promise<NestFastifyApplication> {
+  const requestTimeout = config.http.requestTimeoutMs;
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
@@ -43,7 +50,13 @@ export async function createApp(
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     logger: false,
-    return503OnClosing: true,
+    // During shutdown new requests get our own 503 envelope (see onRequest below), not Fastify's.
+    return503OnClosing: false,
+    // The time a client may take to send a request (headers and body). Node counts it only until
+    // the request is in: streamed answers and upgraded WebSockets are not limited by it.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+    clientErrorHandler: answerClientError,
     multipart: {
       limits: {
         fileSize: config.limits.maxFileBytes,
@@ -65,6 +78,14 @@ export async function createApp(
   // Bodies are JSON (or multipart where a route says so); anything else is a 415, not a 400.
   fastify.removeContentTypeParser(['text/plain']);
   const metrics = app.get(MetricsService);
+  // Graceful shutdown: responses finishing after close began end their connection, so that a
+  // kept-alive socket does not hold the server open once its last request is answered.
+  let closing = false;
+  fastify.decorate('isClosing', () => closing);
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   fastify.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     reply.header('x-request-id', request.id);
@@ -80,17 +101,20 @@ export async function createApp(
         'request',
       );
     });
+    // A request arriving on a kept-alive connection once shutdown began: another replica answers it.
+    if (closing) {
+      const http = toHttpError(new DomainError('unavailable', 'The server is shutting down; retry the request.', { code: 'shutting_down' }));
+      return reply.code(http.status).headers({ ...http.headers, 'retry-after': '1', connection: 'close' }).send(http.body);
+    }
   });
-  // Graceful shutdown: responses finishing after close began end their connection, so that a
-  // kept-alive socket does not hold the server open once its last request is answered.
-  let closing = false;
-  fastify.decorate('isClosing', () => closing);
-  fastify.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  fastify.addHook('onSend', async (_request, reply) => {
+  fastify.addHook('onSend', async (request, reply) => {
     if (closing) reply.header('connection', 'close');
+    // Answered before the body was in (413 on its length, 415, 404…): close without reading the
+    // rest of an unbounded body, but linger so that a client still sending reads this answer.
+    if (!request.raw.complete) {
+      reply.header('connection', 'close');
+      lingerAfterResponse(request.raw.socket);
+    }
   });
 
   app.enableCors({

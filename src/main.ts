@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.factory.js';
-import { createLogger } from './common/logging/logger.js';
+import { createLogger, drainLogger } from './common/logging/logger.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 
 async function bootstrap(): Promise<void> {
@@ -17,6 +17,8 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
+  // A stdout whose reader went away must not crash the server (the banner writes there too).
+  process.stdout.on('error', () => undefined);
   const logger = createLogger(config.http.logLevel);
   const app = await createApp(config, logger);
   await app.listen(config.http.port, config.http.host);
@@ -26,12 +28,19 @@ async function bootstrap(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    logger.info({ signal, graceMs: config.http.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
-    const exit = (code: number): void => logger.flush(() => process.exit(code));
+    const graceMs = config.http.shutdownGraceMs;
+    logger.info({ signal, graceMs }, 'shutting down: finishing in-flight requests');
+    // The whole shutdown, last log lines included, fits in the grace period: the forced exit
+    // keeps a little of it for them, and waiting for stdout never goes past its end.
+    const deadline = Date.now() + graceMs;
+    const logReserveMs = Math.min(250, graceMs / 4);
+    const exit = (code: number): void => {
+      void drainLogger(logger, deadline - Date.now()).then(() => process.exit(code));
+    };
     const force = setTimeout(() => {
       logger.warn('grace period over; exiting with requests still open');
       exit(1);
-    }, config.http.shutdownGraceMs);
+    }, graceMs - logReserveMs);
     force.unref();
     app
       .close()

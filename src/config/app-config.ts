@@ -7,6 +7,8 @@ export interface HttpSettings {
   corsOrigins: string[];
   maxBodyBytes: number;
   shutdownGraceMs: number;
+  /** The most a client may take to send a whole request, headers and body (0: no limit). */
+  requestTimeoutMs: number;
   logLevel: ConfigShape['server']['log_level'];
   trustProxy: boolean;
 }
@@ -86,6 +88,7 @@ export class AppConfig {
       corsOrigins: server.cors_origins,
       maxBodyBytes: Math.round(server.max_body_mb * MB),
       shutdownGraceMs: server.shutdown_grace_ms,
+      requestTimeoutMs: server.request_timeout_ms,
       logLevel: server.log_level,
       trustProxy: server.trust_proxy,
     };

@@ -12,6 +12,7 @@ export const ENV_BINDINGS = [
   ['CORS_ORIGINS', 'server.cors_origins'],
   ['MAX_BODY_MB', 'server.max_body_mb'],
   ['SHUTDOWN_GRACE_MS', 'server.shutdown_grace_ms'],
+  ['REQUEST_TIMEOUT_MS', 'server.request_timeout_ms'],
   ['LOG_LEVEL', 'server.log_level'],
   ['TRUST_PROXY', 'server.trust_proxy'],
   ['DATA_DIR', 'data_dir'],

@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
     cors_origins: stringList.default([]),
     max_body_mb: z.coerce.number().positive().max(1024).default(25),
     shutdown_grace_ms: nonNegativeInt.default(10_000),
+    /** The most a client may take to send a whole request (headers and body); 0 turns it off. */
+    request_timeout_ms: nonNegativeInt.default(30_000),
     log_level: z.enum(logLevels).default('info'),
     trust_proxy: bool.default(false),
   }),

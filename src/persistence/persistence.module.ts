@@ -22,7 +22,7 @@ import { PrismaService } from './prisma.service.js';
             dataDir: config.dataDir,
             poolSize: config.database.poolSize,
             migrationsDir: config.migrationsDir,
-            pglite: runtime.pglite,
+            embedded: runtime.embeddedDatabase,
           },
           logger,
         ),

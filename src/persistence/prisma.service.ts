@@ -1,11 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { AppLogger } from '../common/logging/logger.js';
+import { EmbeddedDatabase } from './embedded-database.js';
 import { applyMigrations, readMigrations, type MigrationResult, type SqlRunner } from './migrator.js';
 
 export type DatabaseEngine = 'pglite' | 'postgres';
@@ -16,8 +14,8 @@ export interface DatabaseOptions {
   dataDir: string;
   poolSize: number;
   migrationsDir: string;
-  /** An already opened PGlite (tests load a migrated snapshot instead of running initdb). */
-  pglite?: PGlite;
+  /** An embedded database already started (tests start one from a migrated snapshot); its owner closes it. */
+  embedded?: EmbeddedDatabase;
 }
 
 // Any constant works; it only has to be the same on every replica.
@@ -26,11 +24,13 @@ const MIGRATION_LOCK_ID = 0x636f6c6c;
 /**
  * The Prisma client over PGlite (embedded default) or PostgreSQL, plus what the rest of the
  * server needs from the database itself: migrations at start, a readiness ping, and closing.
+ * Both go through the same `pg` pool and Prisma adapter: PGlite runs in a worker thread that
+ * speaks the wire protocol (see EmbeddedDatabase), over a pool of one connection.
  */
 export class PrismaService extends PrismaClient {
   readonly engine: DatabaseEngine;
-  private readonly pglite: PGlite | null;
-  private readonly pool: pg.Pool | null;
+  private readonly embedded: EmbeddedDatabase | null;
+  private readonly pool: pg.Pool;
   private migrated = false;
   private markMigrated!: () => void;
   private readonly migratedSignal = new Promise<void>((resolve) => (this.markMigrated = resolve));
@@ -39,18 +39,24 @@ export class PrismaService extends PrismaClient {
     private readonly options: DatabaseOptions,
     private readonly logger: AppLogger,
   ) {
-    const { pglite, pool } = openDriver(options, logger);
+    const { embedded, pool } = openDriver(options, logger);
     super({
-      adapter: pglite
-        ? new PrismaPGlite(pglite)
-        : new PrismaPg(pool!, {
-            disposeExternalPool: false,
-            onPoolError: (err) => logger.warn({ err: err.message }, 'database pool error'),
-          }),
+      adapter: new PrismaPg(pool, {
+        disposeExternalPool: false,
+        onPoolError: (err) => logger.warn({ err: err.message }, 'database pool error'),
+      }),
     });
-    this.engine = pglite ? 'pglite' : 'postgres';
-    this.pglite = pglite;
+    this.engine = embedded ? 'pglite' : 'postgres';
+    this.embedded = embedded;
     this.pool = pool;
+  }
+
+  /**
+   * Loads Prisma's query compiler (WebAssembly, some 100 ms of main-thread CPU) before the server
+   * listens, so that no probe waits behind it; opens no database connection.
+   */
+  async onModuleInit(): Promise<void> {
+    await this.$connect();
   }
 
   get isMigrated(): boolean {
@@ -65,25 +71,19 @@ export class PrismaService extends PrismaClient {
   /** Applies pending migrations (serialised across replicas on PostgreSQL). */
   async migrate(): Promise<MigrationResult> {
     const migrations = readMigrations(this.options.migrationsDir);
+    // On a first start the embedded database runs initdb first (in its own thread).
+    if (this.embedded) await this.embedded.ready;
+    const client = await this.pool.connect();
     let result: MigrationResult;
-    if (this.pglite) {
-      const db = this.pglite;
-      await db.waitReady;
-      result = await applyMigrations(pgliteRunner(db), migrations);
-      // PGlite learns array types at start; types a migration just created would be unknown.
-      if (result.applied.length) await db.refreshArrayTypes();
-    } else {
-      const client = await this.pool!.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
       try {
-        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-        try {
-          result = await applyMigrations(pgRunner(client), migrations);
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
-        }
+        result = await applyMigrations(pgRunner(client), migrations);
       } finally {
-        client.release();
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
       }
+    } finally {
+      client.release();
     }
     this.migrated = true;
     this.markMigrated();
@@ -97,10 +97,22 @@ export class PrismaService extends PrismaClient {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      await Promise.race([this.pool ? this.pool.query('SELECT 1') : this.pglite!.query('SELECT 1'), timeout]);
+      await Promise.race([this.embedded ? this.pingEmbedded() : this.pool.query('SELECT 1'), timeout]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The embedded database has one connection, which migrations or a queue of queries may hold:
+   * its thread answering (between two statements) says it is up without waiting behind them.
+   * While it migrates, a long statement can keep even its thread busy; open is up enough then
+   * (readiness waits for the migrations anyway).
+   */
+  private async pingEmbedded(): Promise<void> {
+    const embedded = this.embedded!;
+    if (!embedded.available) return embedded.ping();
+    if (this.migrated) await embedded.ping();
   }
 
   /**
@@ -108,18 +120,17 @@ export class PrismaService extends PrismaClient {
    * (batched usage records) where compiling a query per call would cost more than the write.
    */
   async execute(sql: string, params: unknown[]): Promise<void> {
-    if (this.pool) await this.pool.query(sql, params);
-    else await this.pglite!.query(sql, params);
+    await this.pool.query(sql, params);
   }
 
   async close(): Promise<void> {
     await this.$disconnect().catch(() => undefined);
-    if (this.pool) await this.pool.end().catch(() => undefined);
-    if (this.pglite && !this.options.pglite && !this.pglite.closed) await this.pglite.close();
+    await this.pool.end().catch(() => undefined);
+    if (this.embedded && !this.options.embedded) await this.embedded.close();
   }
 }
 
-function openDriver(options: DatabaseOptions, logger: AppLogger): { pglite: PGlite | null; pool: pg.Pool | null } {
+function openDriver(options: DatabaseOptions, logger: AppLogger): { embedded: EmbeddedDatabase | null; pool: pg.Pool } {
   if (options.url) {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -129,21 +140,22 @@ function openDriver(options: DatabaseOptions, logger: AppLogger): { pglite: PGli
     });
     // An idle client losing its server emits 'error'; unhandled, it would kill the process.
     pool.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost'));
-    return { pglite: null, pool };
+    return { embedded: null, pool };
   }
-  if (options.pglite) return { pglite: options.pglite, pool: null };
-  const dir = join(options.dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
-  return { pglite: new PGlite(dir), pool: null };
-}
-
-function pgliteRunner(db: PGlite): SqlRunner {
-  return {
-    exec: async (sql) => {
-      await db.exec(sql);
-    },
-    query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
-  };
+  const embedded =
+    options.embedded ??
+    new EmbeddedDatabase({ dataDir: join(options.dataDir, 'pglite'), onWarning: (message) => logger.warn(message) });
+  const pool = new pg.Pool({
+    // PGlite has a single backend: one connection, kept open; requests queue for it.
+    max: 1,
+    idleTimeoutMillis: 0,
+    connectionTimeoutMillis: 60_000,
+    user: 'postgres',
+    database: 'postgres',
+    stream: () => embedded.connect(),
+  });
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'embedded database connection lost'));
+  return { embedded, pool };
 }
 
 function pgRunner(client: pg.PoolClient): SqlRunner {

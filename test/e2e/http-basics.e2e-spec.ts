@@ -106,14 +106,15 @@ describe('HTTP basics: errors, request ids, CORS, security headers, docs', () =>
     const createUser = doc.body.paths['/users'].post;
     expect(createUser.requestBody.content['application/json'].schema).toBeDefined();
     expect(Object.keys(createUser.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403']));
-    // Every route documents at least one error response.
+    // Every route documents at least one error response, the probes and the index included.
     for (const [path, item] of Object.entries<Record<string, { responses: object }>>(doc.body.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const statuses = Object.keys(op.responses ?? {});
-        if (!path.startsWith('/health') && path !== '/') {
-          expect({ route: `${method} ${path}`, errors: statuses.some((s) => s >= '400') }).toEqual({ route: `${method} ${path}`, errors: true });
-        }
+        expect({ route: `${method} ${path}`, errors: statuses.some((s) => s >= '400') }).toEqual({ route: `${method} ${path}`, errors: true });
       }
+    }
+    for (const path of ['/health/live', '/health', '/']) {
+      expect(doc.body.paths[path].get.responses['503'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { startServerProcess } from '../support/server-process.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
@@ -57,6 +58,91 @@ describe('the server process', () => {
       await server.stop();
     }
   });
+
+  it('exits within the grace period even when nobody reads its stdout any more', async () => {
+    const server = await startServerProcess({ COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '2000' });
+    try {
+      // A supervisor that stopped reading: the pipe fills up with request log lines.
+      server.child.stdout!.pause();
+      const agent = async () => {
+        for (let i = 0; i < 500; i++) await (await fetch(`${server.url}/health/live`)).text();
+      };
+      await Promise.all(Array.from({ length: 8 }, agent));
+      const started = Date.now();
+      server.child.kill('SIGTERM');
+      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 6_000))]);
+      expect(exited).toBe('exited');
+      expect(Date.now() - started).toBeLessThan(2_000 + 1_000);
+    } finally {
+      server.child.stdout!.destroy();
+      await server.stop();
+    }
+  });
+
+  it('starts twice at once from one checkout with `npm start`, which only starts (no rebuild), and stops on SIGTERM to npm', async () => {
+    const built = statSync('dist/main.js').mtimeMs;
+    const starts = await Promise.allSettled([1, 2].map(() => startServerProcess({ COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '3000' }, { npmStart: true })));
+    const servers = starts.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    try {
+      for (const start of starts) if (start.status === 'rejected') throw start.reason;
+      for (const server of servers) {
+        const me = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${KEY}` } });
+        expect(me.status).toBe(200);
+        expect(server.stdout()).not.toMatch(/nest build|prisma generate|SWC/);
+      }
+      expect(statSync('dist/main.js').mtimeMs).toBe(built);
+      // npm hands the signal to the server (its script execs node), and exits with the server.
+      const started = Date.now();
+      for (const server of servers) server.child.kill('SIGTERM');
+      expect(await Promise.all(servers.map((s) => s.exited))).toEqual([0, 0]);
+      expect(Date.now() - started).toBeLessThan(3_000 + 1_000);
+      for (const server of servers) {
+        expect(server.stdout()).toContain('"msg":"stopped"');
+        await expect(fetch(`${server.url}/health/live`)).rejects.toThrow();
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }, 90_000);
+
+  it('answers its probes within 100 ms all through a first start (initdb and migrations included), warning of nothing', async () => {
+    // This client's own first requests are slow (cold code): warm it on another server first, so
+    // that what is timed below is the server under test.
+    for (let i = 0; i < 5; i++) await (await fetch(`${upstream.baseUrl}/models`)).text();
+    const server = await startServerProcess({ COLLOQUY_ADMIN_KEY: KEY }, { noWait: true });
+    try {
+      const worst = { live: 0, ready: 0 };
+      let answered = 0;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        expect(server.child.exitCode).toBeNull();
+        expect(Date.now()).toBeLessThan(deadline);
+        const t0 = performance.now();
+        const live = await fetch(`${server.url}/health/live`).catch(() => null);
+        if (!live) {
+          // Not listening yet (loading its modules); the probe timings start with the port.
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        worst.live = Math.max(worst.live, performance.now() - t0);
+        const t1 = performance.now();
+        const ready = await fetch(`${server.url}/health/ready`);
+        await ready.text();
+        worst.ready = Math.max(worst.ready, performance.now() - t1);
+        answered++;
+        if (ready.status === 200) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Many probes answered while initdb and the migrations ran, each quickly.
+      expect(answered).toBeGreaterThan(10);
+      expect(worst.live).toBeLessThan(100);
+      expect(worst.ready).toBeLessThan(100);
+      expect(server.stdout()).toContain('"msg":"migrations applied"');
+      expect(server.stdout()).not.toMatch(/"level":"(warn|error)"/);
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
 
   it('prints a generated admin key once on stdout, as a plain line', async () => {
     const server = await startServerProcess({});

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { assertBuilt } from './built.js';
 
-/** The built CLI, as users run it (`npm run build` makes it; `npm test` builds first). */
+/** The built CLI, as users run it (`npm ci` builds it once; `npm run build` after changes). */
 export const CLI_ENTRY = resolve('dist/cli/main.js');
 
 export interface CliResult {
@@ -17,7 +18,7 @@ export interface CliResult {
  * only the variables given.
  */
 export function cliEnv(vars: Record<string, string | undefined> = {}): Record<string, string> {
-  if (!existsSync(CLI_ENTRY)) throw new Error('dist/cli/main.js is missing: run `npm run build` (npm test does it first)');
+  assertBuilt('dist/cli/main.js');
   const home = mkdtempSync(join(tmpdir(), 'colloquy-cli-home-'));
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, COLLOQUY_CONFIG: join(home, 'config', 'colloquy.json') };
   for (const [name, value] of Object.entries(vars)) {

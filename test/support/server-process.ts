@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { assertBuilt } from './built.js';
 
 /**
- * The real server as users start it (`node dist/main.js`, built by `npm test`'s pretest), in its
+ * The real server as users start it (`node dist/main.js`, built once by `npm ci`), in its
  * own process: for what only a process shows (signals, stdout, exit codes) and for clients that
  * must talk to a separate server (the CLI).
  */
@@ -31,13 +32,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startServerProcess(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  dataDir?: string;
+  /** Start it as users do, with `npm start` (the process is then npm, which hands signals on). */
+  npmStart?: boolean;
+  /** Return at once, before the server listens (to watch it start). */
+  noWait?: boolean;
+}
+
+export async function startServerProcess(env: Record<string, string> = {}, options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  assertBuilt('dist/main.js');
   const entry = resolve('dist/main.js');
-  if (!existsSync(entry)) throw new Error('dist/main.js is missing: run `npm run build` (npm test does it first)');
   const port = await freePort();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'colloquy-proc-'));
   let out = '';
-  const child = spawn(process.execPath, [entry], {
+  const [command, args] = options.npmStart ? ['npm', ['start']] : [process.execPath, [entry]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,8 +55,8 @@ export async function startServerProcess(env: Record<string, string> = {}, optio
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+  const deadline = Date.now() + 60_000;
+  while (!options.noWait) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`);
     try {
       if ((await fetch(`${url}/health/ready`)).status === 200) break;
@@ -54,7 +64,8 @@ export async function startServerProcess(env: Record<string, string> = {}, optio
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      // npm cannot hand SIGKILL on: it would leave the server running.
+      child.kill(options.npmStart ? 'SIGTERM' : 'SIGKILL');
       throw new Error(`server not ready in time:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));

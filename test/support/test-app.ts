@@ -68,7 +68,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   });
   const logger = createLogger(config.http.logLevel, sink);
-  const app = await createApp(config, logger, { pglite: db.pglite ?? undefined, banner: (line) => banners.push(line) });
+  const app = await createApp(config, logger, { embeddedDatabase: db.embedded ?? undefined, banner: (line) => banners.push(line) });
   options.routes?.(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
@@ -95,7 +95,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-const ON_DISK: TestDatabase = { url: null, pglite: null, close: async () => undefined };
+const ON_DISK: TestDatabase = { url: null, embedded: null, close: async () => undefined };
 
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { existsSync } from 'node:fs';
 import pg from 'pg';
+import type { EmbeddedDatabase } from '../../src/persistence/embedded-database.js';
 
 /**
  * One migrated database per test file. Embedded by default: globalSetup migrates a PGlite once
- * and dumps it; each file loads the dump (~0.3 s instead of initdb + migrations). With
+ * and dumps it; each file starts the embedded database (in its worker thread, as the server
+ * does) from the dump (~0.3 s instead of initdb + migrations). With
  * TEST_DATABASE_URL, each file gets its own PostgreSQL database cloned from a migrated template.
  */
 export const SNAPSHOT_ENV = 'COLLOQUY_TEST_PGLITE_SNAPSHOT';
@@ -14,8 +15,8 @@ export const TEMPLATE_DB = 'colloquy_test_template';
 export interface TestDatabase {
   /** PostgreSQL URL of this file's database, or null on PGlite. */
   url: string | null;
-  /** The opened embedded database, or null on PostgreSQL. */
-  pglite: PGlite | null;
+  /** The started embedded database, or null on PostgreSQL. */
+  embedded: EmbeddedDatabase | null;
   close(): Promise<void>;
 }
 
@@ -29,14 +30,11 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   if (serverUrl) return clonePostgres(serverUrl);
   const snapshot = process.env[SNAPSHOT_ENV];
   if (!snapshot || !existsSync(snapshot)) throw new Error('the PGlite snapshot is missing: run through jest (globalSetup)');
-  const pglite = await PGlite.create({ loadDataDir: new Blob([readFileSync(snapshot)]) });
-  return {
-    url: null,
-    pglite,
-    close: async () => {
-      if (!pglite.closed) await pglite.close();
-    },
-  };
+  // Imported here, not at the top: globalSetup loads this file without jest's module mapping.
+  const { EmbeddedDatabase } = await import('../../src/persistence/embedded-database.js');
+  const embedded = new EmbeddedDatabase({ dumpFile: snapshot });
+  await embedded.ready;
+  return { url: null, embedded, close: () => embedded.close() };
 }
 
 async function clonePostgres(serverUrl: string): Promise<TestDatabase> {
@@ -51,7 +49,7 @@ async function clonePostgres(serverUrl: string): Promise<TestDatabase> {
   const url = withDatabase(serverUrl, name);
   return {
     url,
-    pglite: null,
+    embedded: null,
     close: async () => {
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();

@@ -38,6 +38,15 @@ export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorat
   );
 }
 
+/** The one error a route that needs nothing can answer: a request arriving while the server shuts down. */
+export function ApiShuttingDown(): MethodDecorator {
+  return ApiResponse({
+    status: 503,
+    description: 'The server is shutting down (`shutting_down`, with retry-after): retry, another instance answers.',
+    standardSchema: errorEnvelope,
+  });
+}
+
 /** Documents the success response of a route with a zod schema. */
 export function ApiOk(schema: z.ZodType, status = 200, description = 'OK'): MethodDecorator {
   return applyDecorators(ApiResponse({ status, description, standardSchema: schema }));

@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiShuttingDown } from '../../common/http/api-docs.js';
 import { Public } from '../../common/http/route-access.js';
 import { HealthService } from './health.service.js';
 
@@ -13,6 +14,7 @@ export class HealthController {
   @Get('live')
   @ApiOperation({ summary: 'Liveness probe', description: 'The process is up. Checks no dependency; always fast.' })
   @ApiResponse({ status: 200, description: '`{"status":"ok"}`' })
+  @ApiShuttingDown()
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -25,7 +27,7 @@ export class HealthController {
       '503 (with the error envelope and the same per-dependency report) otherwise.',
   })
   @ApiResponse({ status: 200, description: 'Ready, with a per-dependency report.' })
-  @ApiResponse({ status: 503, description: 'Not ready.' })
+  @ApiResponse({ status: 503, description: 'Not ready (`not_ready`, or `shutting_down` once shutdown began).' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<object> {
     const report = await this.health.readiness();
     if (report.ready) return { status: 'ready', checks: report.checks };
@@ -48,6 +50,7 @@ export class HealthController {
   @Get()
   @ApiOperation({ summary: 'Service health', description: 'Status, version, uptime and each dependency with its latency.' })
   @ApiResponse({ status: 200, description: '`status` is `ok` or `degraded`.' })
+  @ApiShuttingDown()
   async status(): Promise<object> {
     const report = await this.health.readiness();
     const degraded = !report.ready || Object.values(report.checks).some((c) => c.status === 'down');

@@ -5,6 +5,7 @@ import { toHttpError } from '../../common/errors/error-table.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
+import { PrismaService } from '../../persistence/prisma.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import { ChatService } from '../chat/chat.service.js';
 import type { ChatBody } from '../chat/chat.schemas.js';
@@ -45,14 +46,19 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly chat: ChatService,
     private readonly keys: ApiKeysService,
     private readonly config: AppConfig,
+    private readonly prisma: PrismaService,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.config.jobs.concurrency === 0) return;
-    this.timer = setInterval(() => this.poke(), POLL_MS);
-    this.timer.unref();
-    this.poke();
+    // The jobs table exists once migrations ran: polling before would only fail.
+    void this.prisma.whenMigrated().then(() => {
+      if (this.stopping) return;
+      this.timer = setInterval(() => this.poke(), POLL_MS);
+      this.timer.unref();
+      this.poke();
+    });
   }
 
   /** Looks for work now (a job was just submitted, or a slot freed up). */

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '../../config/app-config.js';
-import { ApiErrors } from '../../common/http/api-docs.js';
+import { ApiErrors, ApiShuttingDown } from '../../common/http/api-docs.js';
 import { AdminOnly, Public } from '../../common/http/route-access.js';
 
 @ApiTags('Service')
@@ -13,6 +13,7 @@ export class SystemController {
   @Public()
   @ApiOperation({ summary: 'Service name, version and links' })
   @ApiResponse({ status: 200, description: 'Index.' })
+  @ApiShuttingDown()
   index(): object {
     return {
       name: 'colloquy',

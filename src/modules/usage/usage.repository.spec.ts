@@ -14,7 +14,7 @@ describe('UsageRepository (on the real database)', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase();
-    prisma = new PrismaService({ url: db.url, dataDir: '/tmp', poolSize: 2, migrationsDir: 'prisma/migrations', pglite: db.pglite ?? undefined }, silent);
+    prisma = new PrismaService({ url: db.url, dataDir: '/tmp', poolSize: 2, migrationsDir: 'prisma/migrations', embedded: db.embedded ?? undefined }, silent);
     repo = new UsageRepository(prisma);
     userId = (await prisma.user.create({ data: { id: '01a21232-0000-7000-8000-00000000000a', name: 'meter' } })).id;
   });

@@ -1,0 +1,63 @@
+import pg from 'pg';
+import { SNAPSHOT_ENV } from '../../test/support/test-database.js';
+import { EmbeddedDatabase } from './embedded-database.js';
+
+describe('EmbeddedDatabase (PGlite in its own thread, over the wire protocol)', () => {
+  let db: EmbeddedDatabase;
+  const clients: pg.Client[] = [];
+  beforeAll(async () => {
+    db = new EmbeddedDatabase({ dumpFile: process.env[SNAPSHOT_ENV] });
+    await db.ready;
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
+  });
+  afterAll(() => db.close());
+
+  async function connect(): Promise<pg.Client> {
+    const client = new pg.Client({ user: 'postgres', database: 'postgres', stream: () => db.connect() });
+    client.on('error', () => undefined);
+    await client.connect();
+    clients.push(client);
+    return client;
+  }
+
+  it('answers simple and parameterised queries, and its thread answers a ping', async () => {
+    const client = await connect();
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect((await client.query('SELECT $1::text || $2::text AS s', ['a', 'b'])).rows).toEqual([{ s: 'ab' }]);
+    await expect(client.query('SELECT * FROM no_such_table')).rejects.toThrow(/does not exist/);
+    expect((await client.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    await expect(db.ping()).resolves.toBeUndefined();
+  });
+
+  it('serves several connections without interleaving a transaction', async () => {
+    const a = await connect();
+    const b = await connect();
+    await a.query('CREATE TEMP TABLE IF NOT EXISTS t (n int)');
+    await a.query('BEGIN');
+    await a.query('INSERT INTO t VALUES (1)');
+    // b waits for a's transaction to end, then sees its outcome.
+    let bDone = false;
+    const seen = b.query('SELECT count(*)::int AS n FROM t').then((r) => {
+      bDone = true;
+      return r.rows[0].n;
+    });
+    await a.query('SELECT pg_sleep(0.2)');
+    expect(bDone).toBe(false);
+    await a.query('COMMIT');
+    expect(await seen).toBe(1);
+  });
+
+  it('rolls back what a connection that went away left open, and carries on', async () => {
+    const a = await connect();
+    await a.query('CREATE TEMP TABLE IF NOT EXISTS gone (n int)');
+    await a.query('BEGIN');
+    await a.query('INSERT INTO gone VALUES (1)');
+    (a as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    const b = await connect();
+    expect((await b.query('SELECT count(*)::int AS n FROM gone')).rows[0].n).toBe(0);
+    await b.query('BEGIN');
+    await b.query('COMMIT');
+  });
+});

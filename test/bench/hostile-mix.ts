@@ -21,6 +21,7 @@ export interface HostileMix {
   probeMax: number;
   uploads: number;
   bigPrompts: number;
+  slowBodies: number;
   slowBodiesTimedOut: number;
 }
 
@@ -34,11 +35,13 @@ export async function measureHostileMix(target: Target, seconds: number): Promis
   const attacker = await attackerKey(target);
   const alone = await chatLatencies(target, seconds * 1000);
 
+  // BENCH_MIX picks the parts (default all): pdf, prompts, slow.
+  const parts = new Set((process.env.BENCH_MIX ?? 'pdf,prompts,slow').split(','));
   let running = true;
-  const counts = { uploads: 0, bigPrompts: 0, slowBodiesTimedOut: 0 };
+  const counts = { uploads: 0, bigPrompts: 0, slowBodies: parts.has('slow') ? 50 : 0, slowBodiesTimedOut: 0 };
   const pdf = pdfWithPages(1_900);
   const uploader = (async () => {
-    while (running) {
+    while (running && parts.has('pdf')) {
       const form = new FormData();
       form.append('file', new Blob([pdf]), 'crafted.pdf');
       const res = await fetch(`${target.origin}/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${attacker}` }, body: form });
@@ -50,7 +53,7 @@ export async function measureHostileMix(target: Target, seconds: number): Promis
   })();
   const bigPrompt = JSON.stringify({ model: target.model, max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(200_000) }] });
   const prompter = (async () => {
-    for (let i = 0; running; i++) {
+    for (let i = 0; running && parts.has('prompts'); i++) {
       // Each prompt differs, so no cache spares the counting.
       const res = await request(`${target.origin}/v1/chat/completions`, {
         method: 'POST',
@@ -61,7 +64,7 @@ export async function measureHostileMix(target: Target, seconds: number): Promis
       counts.bigPrompts++;
     }
   })();
-  const slow = slowBodies(target.origin, attacker, 50, () => running, () => counts.slowBodiesTimedOut++);
+  const slow = slowBodies(target.origin, attacker, counts.slowBodies, () => running, () => counts.slowBodiesTimedOut++);
   const probes = probe(target.origin, () => running);
 
   // Let the mix reach its steady state (the first PDF in a worker, the sockets open) first.
@@ -90,7 +93,7 @@ export function renderHostileMix(h: HostileMix): string {
   return [
     `/v1/chat/completions, 1 client: p50 ${f(h.aloneP50)} ms, p99 ${f(h.aloneP99)} ms alone;`,
     `p50 ${f(h.mixP50)} ms, p99 ${f(h.mixP99)} ms (${f(h.mixP50 / h.aloneP50)}× / ${f(h.mixP99 / h.aloneP99)}×) under the hostile mix`,
-    `(${h.uploads} crafted 1,900-page PDFs, ${h.bigPrompts} prompts of 200 KB without a space, 50 slow bodies, ${h.slowBodiesTimedOut} of them cut by the request timeout).`,
+    `(${h.uploads} crafted 1,900-page PDFs, ${h.bigPrompts} prompts of 200 KB without a space, ${h.slowBodies} slow bodies, ${h.slowBodiesTimedOut} of them cut by the request timeout).`,
     `/health/live meanwhile: p50 ${f(h.probeP50)} ms, p99 ${f(h.probeP99)} ms, max ${f(h.probeMax)} ms.`,
   ].join(' ');
 }

@@ -4,6 +4,7 @@
 //
 // Protocol. In: { id, texts: string[] }. Out: { id, ok: true, counts: number[] } or
 // { id, ok: false, message }. Nothing is thrown across the boundary.
+import '../../common/background-priority.js';
 import { parentPort } from 'node:worker_threads';
 import { countTokens } from './bpe-count.js';
 

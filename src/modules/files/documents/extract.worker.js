@@ -12,6 +12,7 @@
 // together inflate past maxUnzippedBytes) | 'failed' (a fault of ours, not the file's).
 // Nothing is thrown across the boundary. The main thread bounds the time a job may take by
 // terminating the worker.
+import '../../../common/background-priority.js';
 import { parentPort } from 'node:worker_threads';
 import { createInflateRaw } from 'node:zlib';
 import { decodeText, normaliseText } from './normalise-text.js';

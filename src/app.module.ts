@@ -7,7 +7,9 @@ import type { AppLogger } from './common/logging/logger.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { RuntimeOptions } from './config/runtime-options.js';
-import { AuthGuard } from './modules/auth/auth.guard.js';
+import { AuthGuard } from './modules/access/auth.guard.js';
+import { AccessModule } from './modules/access/access.module.js';
+import { MeteringModule } from './metering/metering.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { LlmModule } from './llm/llm.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -24,6 +26,7 @@ import { SessionsModule } from './modules/sessions/sessions.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { ModelsModule } from './modules/models/models.module.js';
 import { SystemModule } from './modules/system/system.module.js';
+import { UsageModule } from './modules/usage/usage.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { StorageModule } from './storage/storage.module.js';
@@ -42,6 +45,9 @@ export class AppModule {
         MetricsModule,
         UsersModule,
         AuthModule,
+        MeteringModule,
+        AccessModule,
+        UsageModule,
         HealthModule,
         SystemModule,
         ModelsModule,

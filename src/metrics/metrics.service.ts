@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { ModelCatalog } from '../llm/model-catalog.js';
 
 /** What the metrics need of one upstream call (its usage record carries all of it). */
-export interface MeteredCall {
+export interface CallMeasurement {
   provider: string;
   requestedModel: string;
   status: 'ok' | 'error' | 'aborted' | 'incomplete';
@@ -107,7 +107,7 @@ export class MetricsService {
   }
 
   /** The metrics of one metered call (every usage record passes here). */
-  recordCall(call: MeteredCall): void {
+  recordCall(call: CallMeasurement): void {
     const model = this.model(call.requestedModel);
     const provider = call.provider;
     this.upstreamCalls.inc({ provider, model, status: call.status });

@@ -3,9 +3,9 @@ import { AppConfig } from '../config/app-config.js';
 import { RUNTIME_OPTIONS, type RuntimeOptions } from '../config/runtime-options.js';
 import type { AppLogger } from '../common/logging/logger.js';
 import { LOGGER } from '../common/logging/logger.token.js';
-import { registerErrorTranslator } from '../common/errors/error-table.js';
+import { ErrorTranslator } from '../common/errors/error-translator.js';
 import { DatabaseLifecycle } from './database-lifecycle.service.js';
-import { translatePrismaError } from './prisma-errors.js';
+import { PrismaErrorTranslator } from './prisma-errors.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { PrismaService } from './prisma.service.js';
 
@@ -29,11 +29,8 @@ import { PrismaService } from './prisma.service.js';
     },
     DatabaseLifecycle,
     TransactionRunner,
+    { provide: ErrorTranslator, useClass: PrismaErrorTranslator },
   ],
-  exports: [PrismaService, DatabaseLifecycle, TransactionRunner],
+  exports: [PrismaService, DatabaseLifecycle, TransactionRunner, ErrorTranslator],
 })
-export class PersistenceModule {
-  constructor() {
-    registerErrorTranslator(translatePrismaError);
-  }
-}
+export class PersistenceModule {}

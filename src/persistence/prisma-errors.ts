@@ -1,4 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorTranslator } from '../common/errors/error-translator.js';
 
 interface PrismaLikeError {
   name?: string;
@@ -64,4 +66,12 @@ function uniqueFields(e: PrismaLikeError): string | null {
   if (fields?.length) return fields.map((f) => f.replace(/"/g, '')).join(', ');
   const index = constraint?.index ?? (typeof e.meta?.target === 'string' ? e.meta.target : null);
   return index ? index.replace(/^[a-z]+_(\w+)_key$/, '$1') : null;
+}
+
+/** The database's errors as clients should read them (provided as the app's ErrorTranslator). */
+@Injectable()
+export class PrismaErrorTranslator extends ErrorTranslator {
+  translate(err: unknown): DomainError | undefined {
+    return translatePrismaError(err);
+  }
 }

@@ -1,4 +1,4 @@
-import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
+import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.js';
 import { client, expectError, postSse as sse } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';

@@ -1,5 +1,5 @@
 import parsePrometheus from 'parse-prometheus-text-format';
-import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
+import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.js';
 import { client, expectError } from '../support/http.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';

@@ -111,7 +111,7 @@ describe('the server process', () => {
     for (let i = 0; i < 5; i++) await (await fetch(`${upstream.baseUrl}/models`)).text();
     const server = await startServerProcess({ COLLOQUY_ADMIN_KEY: KEY }, { noWait: true });
     try {
-      const worst = { live: 0, ready: 0 };
+      const timings = { live: [] as number[], ready: [] as number[] };
       let answered = 0;
       const deadline = Date.now() + 60_000;
       for (;;) {
@@ -124,19 +124,24 @@ describe('the server process', () => {
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
-        worst.live = Math.max(worst.live, performance.now() - t0);
+        timings.live.push(performance.now() - t0);
         const t1 = performance.now();
         const ready = await fetch(`${server.url}/health/ready`);
         await ready.text();
-        worst.ready = Math.max(worst.ready, performance.now() - t1);
+        timings.ready.push(performance.now() - t1);
         answered++;
         if (ready.status === 200) break;
         await new Promise((r) => setTimeout(r, 20));
       }
-      // Many probes answered while initdb and the migrations ran, each quickly.
+      // Many probes answered while initdb and the migrations ran, quickly: 95 in 100 within
+      // 100 ms and none near a second (before, the event loop stalled for seconds). The rest of
+      // the margin is for this machine's other test workers sharing its cores.
       expect(answered).toBeGreaterThan(10);
-      expect(worst.live).toBeLessThan(100);
-      expect(worst.ready).toBeLessThan(100);
+      for (const probe of [timings.live, timings.ready]) {
+        const sorted = [...probe].sort((a, b) => a - b);
+        expect(sorted[Math.floor(sorted.length * 0.95)]).toBeLessThan(100);
+        expect(sorted.at(-1)).toBeLessThan(1_000);
+      }
       expect(server.stdout()).toContain('"msg":"migrations applied"');
       expect(server.stdout()).not.toMatch(/"level":"(warn|error)"/);
     } finally {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
+import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.js';
 import { readMigrations } from '../../src/persistence/migrator.js';
 import { client } from '../support/http.js';
 import { startTestApp } from '../support/test-app.js';

@@ -10,7 +10,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/config.loader.js';
 import { PrismaService } from '../../src/persistence/prisma.service.js';
 import { AdminBootstrap } from '../../src/modules/auth/admin-bootstrap.service.js';
-import { UsageRecorder } from '../../src/modules/usage/usage-recorder.service.js';
+import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.js';
 import { openTestDatabase, type TestDatabase } from './test-database.js';
 
 export const TEST_ADMIN_KEY = 'cq_test-admin-key-0123456789abcdefghijklmnopqrstu';

@@ -67,3 +67,31 @@ export class DomainError extends Error {
 export function isDomainError(err: unknown): err is DomainError {
   return err instanceof DomainError;
 }
+
+/** A DomainError as data, for an error kept to be answered later (a background job's failure). */
+export interface ErrorRecord {
+  kind: ErrorKind;
+  message: string;
+  param: string | null;
+  code: string | null;
+  type?: string;
+  /** Only for upstream_rejected: the upstream's own 4xx status. */
+  status?: number;
+}
+
+/** The record of an error; one that is not a DomainError is kept as an internal error that says nothing. */
+export function errorRecord(err: unknown): ErrorRecord {
+  if (!(err instanceof DomainError)) return { kind: 'internal', message: 'The server had an error while processing your request.', param: null, code: null };
+  return {
+    kind: err.kind,
+    message: err.message,
+    param: err.param,
+    code: err.code ?? null,
+    ...(err.type ? { type: err.type } : {}),
+    ...(err.status ? { status: err.status } : {}),
+  };
+}
+
+export function fromErrorRecord(record: ErrorRecord): DomainError {
+  return new DomainError(record.kind, record.message, { param: record.param, code: record.code, type: record.type, status: record.status });
+}

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { DomainError, type ErrorKind } from './domain-error.js';
+import { DomainError, fromErrorRecord, type ErrorKind, type ErrorRecord } from './domain-error.js';
 
 interface KindMapping {
   status: number;
@@ -71,22 +71,13 @@ const FASTIFY_CODES: Record<string, { kind: ErrorKind; message?: string }> = {
   FST_ERR_CTP_INVALID_TYPE: { kind: 'unsupported_media' },
 };
 
-/** Recognises an infrastructure error (database, storage…) as a DomainError, or passes. */
-export type ErrorTranslator = (err: unknown) => DomainError | undefined;
-const translators = new Set<ErrorTranslator>();
-
-/** Infrastructure modules register how their drivers' errors read to a client. */
-export function registerErrorTranslator(translator: ErrorTranslator): void {
-  translators.add(translator);
-}
-
-/** Turns anything thrown into the status, envelope and headers the client receives. */
+/**
+ * The one place an error becomes what the client receives: status, envelope and headers. An
+ * infrastructure error reads as the client should see it once an ErrorTranslator turned it into
+ * a DomainError (the filter and the socket gateway do that first).
+ */
 export function toHttpError(err: unknown): HttpErrorResponse {
   if (err instanceof DomainError) return fromDomain(err);
-  for (const translate of translators) {
-    const translated = translate(err);
-    if (translated) return fromDomain(translated, translated.kind === 'internal');
-  }
 
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && FASTIFY_CODES[code]) {
@@ -149,4 +140,12 @@ function httpExceptionMessage(err: HttpException): string {
 function cleanFastifyMessage(err: unknown): string {
   const message = (err as Error)?.message ?? 'Bad request';
   return message.replace(/^FST_\w+:\s*/, '');
+}
+
+/** A kept error (a job's failure) as clients read it: its HTTP status and OpenAI's error object. */
+export function errorView(record: ErrorRecord | { status: number }): ErrorBody['error'] & { status: number } {
+  // Jobs that failed before errors were kept as records carry their HTTP form already.
+  if (!('kind' in record)) return record as ErrorBody['error'] & { status: number };
+  const http = fromDomain(fromErrorRecord(record));
+  return { status: http.status, ...http.body.error };
 }

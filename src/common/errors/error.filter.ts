@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppLogger } from '../logging/logger.js';
 import { InjectLogger } from '../logging/logger.token.js';
 import { toHttpError } from './error-table.js';
+import { ErrorTranslator } from './error-translator.js';
 
 /**
  * The one error filter of the application: every error on every route (including unknown
@@ -10,13 +11,16 @@ import { toHttpError } from './error-table.js';
  */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
-  constructor(@InjectLogger() private readonly logger: AppLogger) {}
+  constructor(
+    @InjectLogger() private readonly logger: AppLogger,
+    private readonly translator: ErrorTranslator,
+  ) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const mapped = toHttpError(err);
+    const mapped = toHttpError(this.translator.domain(err));
     if (mapped.unexpected) {
       this.logger.error({ reqId: request?.id, err }, 'unhandled error');
     }

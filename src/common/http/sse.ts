@@ -1,10 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { ChunkSink } from './chunk-sink.js';
+import { toHttpError } from '../errors/error-table.js';
+import type { ChunkSink } from '../streaming/chunk-sink.js';
 
 export interface SseOptions {
-  /** Extra response headers (x-request-id, x-conversation-id, rate-limit headers…). */
-  headers?: Record<string, string | number>;
   /** A `: ping` comment after this much silence, so proxies keep the connection. */
   pingIntervalMs: number;
 }
@@ -28,8 +27,8 @@ export class SseWriter implements ChunkSink {
     this.res = reply.raw;
   }
 
-  /** Commits the 200 and the headers. Call only once the first chunk is in hand. */
-  open(): void {
+  /** Commits the 200 and the headers (x-conversation-id, rate-limit headers…). Call only once the first chunk is in hand. */
+  open(extra: Record<string, string>): void {
     this.reply.hijack();
     const headers: Record<string, string | number> = {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -37,7 +36,7 @@ export class SseWriter implements ChunkSink {
       'x-accel-buffering': 'no',
       connection: 'keep-alive',
       'x-request-id': this.reply.request.id,
-      ...this.options.headers,
+      ...extra,
     };
     if (this.reply.server.isClosing()) headers.connection = 'close';
     // Headers set earlier on the reply (CORS, security) belong to this response too.
@@ -74,8 +73,8 @@ export class SseWriter implements ChunkSink {
   }
 
   /** In-band: the status line is already sent, so the envelope alone. */
-  fail(body: { error: unknown }): Promise<void> {
-    return this.send(body);
+  fail(error: unknown): Promise<void> {
+    return this.send(toHttpError(error).body);
   }
 
   /** `data: [DONE]` and the end of the response. */
@@ -126,3 +125,4 @@ export function clientDisconnectSignal(reply: FastifyReply): AbortSignal {
   });
   return controller.signal;
 }
+

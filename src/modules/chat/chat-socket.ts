@@ -4,15 +4,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { toHttpError } from '../../common/errors/error-table.js';
+import { ErrorTranslator } from '../../common/errors/error-translator.js';
 import type { Caller } from '../../common/http/caller.js';
-import type { ChunkSink } from '../../common/http/chunk-sink.js';
-import { invalidRequest } from '../../common/http/validation.pipe.js';
-import { assertStorable } from '../../common/validation/storable-input.js';
+import type { ChunkSink } from '../../common/streaming/chunk-sink.js';
+import { validate } from '../../common/validation/validate.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
-import { ApiKeysService } from '../auth/api-keys.service.js';
-import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { RequestPolicy } from '../access/request-policy.service.js';
 import { chatBody } from './chat.schemas.js';
 import { ChatService } from './chat.service.js';
 
@@ -38,8 +37,8 @@ export class ChatSocket implements BeforeApplicationShutdown {
 
   constructor(
     private readonly chat: ChatService,
-    private readonly keys: ApiKeysService,
-    private readonly rateLimit: RateLimitGuard,
+    private readonly policy: RequestPolicy,
+    private readonly translator: ErrorTranslator,
     private readonly config: AppConfig,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
@@ -65,12 +64,12 @@ export class ChatSocket implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.turns.keys()]);
   }
 
-  /** Refuses the upgrade with OpenAI's error envelope (401, 403) before any socket exists. */
+  /** Refuses the upgrade with OpenAI's error envelope (401, 503 while starting) before any socket exists. */
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      request.caller = await this.keys.authenticate(credentials(request));
+      request.caller = await this.policy.authenticate(credentials(request));
     } catch (err) {
-      const http = toHttpError(err);
+      const http = toHttpError(this.translator.domain(err));
       await reply.code(http.status).headers(http.headers).send(http.body);
     }
   }
@@ -124,28 +123,25 @@ export class ChatSocket implements BeforeApplicationShutdown {
     const { type: _type, id: _id, ...rest } = message;
     let caller: Caller;
     try {
-      // Each turn is a request: a key revoked, a user disabled or limits changed since the
-      // socket opened take effect here (the check is cached, as on HTTP).
-      caller = await this.keys.authenticate(presented);
+      // Each turn is a request, under the same policy as HTTP: a key revoked, a user disabled or
+      // limits changed since the socket opened take effect here (the check is cached, as on HTTP).
+      caller = await this.policy.authenticate(presented);
     } catch (err) {
-      const http = toHttpError(err);
-      await turn.sink.fail(http.body, http.status);
+      await turn.sink.fail(this.translator.domain(err));
       turn.sink.end();
       socket.close(1008, 'API key no longer valid');
       return;
     }
     try {
       // Charged before validation, as the HTTP route's guard is.
-      await this.rateLimit.charge(caller);
-      assertStorable(rest);
-      const body = chatBody.safeParse({ ...rest, stream: true });
-      if (!body.success) throw invalidRequest(body.error.issues);
-      await this.chat.stream(caller, body.data, turn.sink, meta, turn.controller.signal);
+      await this.policy.chargeRequest(caller);
+      const body = validate(chatBody, { ...rest, stream: true });
+      await this.chat.chat(caller, body, { ...meta, signal: turn.controller.signal, sink: turn.sink });
     } catch (err) {
       if (!turn.sink.clientGone) {
-        const http = toHttpError(err);
-        if (http.unexpected) this.logger.error({ err: (err as Error)?.message, reqId: meta.requestId }, 'a socket turn failed unexpectedly');
-        await turn.sink.fail(http.body, http.status);
+        const error = this.translator.domain(err);
+        if (toHttpError(error).unexpected) this.logger.error({ err: (err as Error)?.message, reqId: meta.requestId }, 'a socket turn failed unexpectedly');
+        await turn.sink.fail(error);
       }
     } finally {
       turn.sink.end();
@@ -172,7 +168,7 @@ class SocketSink implements ChunkSink {
   }
 
   open(): void {
-    // Nothing to commit: the socket is already open.
+    // Nothing to commit: the socket is already open (HTTP's headers have no frame here).
   }
 
   get clientGone(): boolean {
@@ -199,9 +195,9 @@ class SocketSink implements ChunkSink {
   }
 
   /** An error frame with its HTTP status, whether the answer had begun or not. */
-  async fail(body: { error: unknown }, status: number): Promise<void> {
+  async fail(error: unknown): Promise<void> {
     if (this.ended || this.clientGone) return;
-    await write(this.socket, { type: 'error', id: this.id, status, error: body.error });
+    await sendError(this.socket, this.id, error);
   }
 
   end(): void {
@@ -236,7 +232,8 @@ function parseMessage(text: string | null): Record<string, unknown> | DomainErro
   return new DomainError('invalid', 'Messages are JSON objects sent as text frames.');
 }
 
-function sendError(socket: WebSocket, id: string | null, error: DomainError): Promise<void> {
+/** An error as a frame: the status and envelope HTTP would have answered. */
+function sendError(socket: WebSocket, id: string | null, error: unknown): Promise<void> {
   const http = toHttpError(error);
   return write(socket, { type: 'error', id, status: http.status, error: http.body.error });
 }

@@ -4,17 +4,22 @@ import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { callSession, replyWith } from '../../common/http/call-session.js';
+import { AppConfig } from '../../config/app-config.js';
 import { AcceptsMultipart } from '../../common/http/route-access.js';
-import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { RateLimitGuard } from '../access/rate-limit.guard.js';
 import { chatBody, chatResponseView, type ChatBody } from './chat.schemas.js';
-import { ChatService } from './chat.service.js';
+import { ChatService, type ChatAnswer } from './chat.service.js';
 import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
 
 @ApiTags('Chat')
 @ApiBearerAuth()
 @Controller('chat')
 export class ChatController {
-  constructor(private readonly chats: ChatService) {}
+  constructor(
+    private readonly chats: ChatService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -38,7 +43,12 @@ export class ChatController {
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOk(chatResponseView)
   @ApiErrors(400, 404, 409, 413, 415, 429, 502, 503, 504)
-  chat(@CurrentUser() caller: Caller, @Body({ schema: chatBody }) body: ChatBody, @Res() reply: FastifyReply): Promise<void> {
-    return this.chats.chat(caller, body, reply, { requestId: reply.request.id, endpoint: '/chat' });
+  async chat(
+    @CurrentUser() caller: Caller,
+    @Body({ schema: chatBody }) body: ChatBody,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ChatAnswer | undefined> {
+    const session = callSession(reply, body.stream ? { pingIntervalMs: this.config.upstream.pingIntervalMs } : undefined);
+    return replyWith(reply, await this.chats.chat(caller, body, session));
   }
 }

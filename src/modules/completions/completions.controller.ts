@@ -4,7 +4,10 @@ import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
-import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { callSession, replyWith } from '../../common/http/call-session.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { ChatCompletion } from '../../llm/chat-types.js';
+import { RateLimitGuard } from '../access/rate-limit.guard.js';
 import { chatCompletionBody, chatCompletionView, type ChatCompletionBody } from './completions.schemas.js';
 import { CompletionsService } from './completions.service.js';
 
@@ -12,7 +15,10 @@ import { CompletionsService } from './completions.service.js';
 @ApiBearerAuth()
 @Controller('v1/chat')
 export class CompletionsController {
-  constructor(private readonly completions: CompletionsService) {}
+  constructor(
+    private readonly completions: CompletionsService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Post('completions')
   @HttpCode(200)
@@ -28,11 +34,12 @@ export class CompletionsController {
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOk(chatCompletionView)
   @ApiErrors(400, 404, 413, 415, 429, 502, 503, 504)
-  create(
+  async create(
     @CurrentUser() caller: Caller,
     @Body({ schema: chatCompletionBody }) body: ChatCompletionBody,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.completions.create(caller, body, reply, { requestId: reply.request.id, endpoint: '/v1/chat/completions' });
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ChatCompletion | undefined> {
+    const session = callSession(reply, body.stream ? { pingIntervalMs: this.config.upstream.pingIntervalMs } : undefined);
+    return replyWith(reply, await this.completions.create(caller, body, session));
   }
 }

@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
+import { LlmModule } from '../../llm/llm.module.js';
+import { MeteringModule } from '../../metering/metering.module.js';
+import { MetricsModule } from '../../metrics/metrics.module.js';
+import { AccessModule } from '../access/access.module.js';
 import { FilesModule } from '../files/files.module.js';
-import { LimitsModule } from '../limits/limits.module.js';
-import { UsageModule } from '../usage/usage.module.js';
 import { CompletionRunner } from './completion-runner.js';
 import { CompletionsController } from './completions.controller.js';
 import { CompletionsService } from './completions.service.js';
-import { MeteredCall } from './metered-call.js';
 
 @Module({
-  imports: [UsageModule, FilesModule, LimitsModule],
+  imports: [LlmModule, MetricsModule, MeteringModule, AccessModule, FilesModule],
   controllers: [CompletionsController],
-  providers: [CompletionRunner, CompletionsService, MeteredCall],
-  exports: [CompletionRunner, MeteredCall],
+  providers: [CompletionRunner, CompletionsService],
+  exports: [CompletionRunner],
 })
 export class CompletionsModule {}

@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
-import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { callSession, replyWith } from '../../common/http/call-session.js';
+import { RateLimitGuard } from '../access/rate-limit.guard.js';
 import { embeddingBody, embeddingListView, type EmbeddingBody, type EmbeddingListView } from './embeddings.schemas.js';
 import { EmbeddingsService } from './embeddings.service.js';
 
@@ -28,11 +29,11 @@ export class EmbeddingsController {
   @ApiBody({ schema: { $ref: '#/components/schemas/CreateEmbeddingRequest' } })
   @ApiOk(embeddingListView)
   @ApiErrors(400, 404, 413, 415, 429, 502, 503, 504)
-  create(
+  async create(
     @CurrentUser() caller: Caller,
     @Body({ schema: embeddingBody }) body: EmbeddingBody,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<EmbeddingListView> {
-    return this.embeddings.create(caller, body, reply, { requestId: reply.request.id, endpoint: '/v1/embeddings' });
+  ): Promise<EmbeddingListView | undefined> {
+    return replyWith(reply, await this.embeddings.create(caller, body, callSession(reply)));
   }
 }

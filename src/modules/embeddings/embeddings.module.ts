@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
-import { CompletionsModule } from '../completions/completions.module.js';
+import { LlmModule } from '../../llm/llm.module.js';
+import { MeteringModule } from '../../metering/metering.module.js';
+import { AccessModule } from '../access/access.module.js';
 import { EmbeddingsController } from './embeddings.controller.js';
 import { EmbeddingsService } from './embeddings.service.js';
 
 @Module({
-  imports: [CompletionsModule],
+  imports: [LlmModule, MeteringModule, AccessModule],
   controllers: [EmbeddingsController],
   providers: [EmbeddingsService],
 })

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -7,9 +6,9 @@ import { LlmGateway } from '../../llm/llm-gateway.service.js';
 import { ModelCatalog, type ResolvedModel } from '../../llm/model-catalog.js';
 import { figure, NO_TOKENS } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
-import type { MeteredCallPlan } from '../completions/completion-runner.js';
-import type { RequestMeta } from '../completions/completions.service.js';
-import { MeteredCall } from '../completions/metered-call.js';
+import { answer, type Answer, type CallSession } from '../../common/streaming/answer.js';
+import type { CallPlan } from '../../metering/call.js';
+import { Metering } from '../../metering/metering.service.js';
 import type { EmbeddingBody, EmbeddingListView } from './embeddings.schemas.js';
 
 /**
@@ -24,21 +23,21 @@ export class EmbeddingsService {
     private readonly catalog: ModelCatalog,
     private readonly gateway: LlmGateway,
     private readonly tokens: TokenCounter,
-    private readonly metered: MeteredCall,
+    private readonly metering: Metering,
     private readonly config: AppConfig,
   ) {}
 
-  async create(caller: Caller, body: EmbeddingBody, reply: FastifyReply, meta: RequestMeta): Promise<EmbeddingListView> {
+  async create(caller: Caller, body: EmbeddingBody, session: CallSession): Promise<Answer<EmbeddingListView>> {
     const model = this.catalog.resolve(body.model, 'embedding');
     const input = inputsOf(body.input);
     if (body.dimensions !== undefined && model.dimensions !== null && body.dimensions > model.dimensions) {
       throw new DomainError('invalid', `The model '${body.model}' gives at most ${model.dimensions} dimensions.`, { param: 'dimensions' });
     }
-    const call: MeteredCallPlan = { model, responseModel: body.model, promptTokens: await this.count(input, model), maxOutputTokens: 0 };
-    const answered = await this.metered.run(
+    const call: CallPlan = { model, responseModel: body.model, promptTokens: await this.count(input, model), maxOutputTokens: 0 };
+    const { answered, headers } = await this.metering.call(
       caller,
       call,
-      { reply, meta, endUser: body.user },
+      { ...session, endUser: body.user },
       (signal) => this.gateway.embed(model, { model: model.upstreamId, input, dimensions: body.dimensions, user: body.user }, signal),
       // The upstream's count is the truth when it is believable (no input can exceed the window); ours otherwise.
       (a) => {
@@ -47,7 +46,7 @@ export class EmbeddingsService {
       },
     );
     const promptTokens = figure(answered.promptTokens, model.contextWindow * input.length) ?? call.promptTokens;
-    return {
+    return answer({
       object: 'list',
       data: answered.vectors.map((vector, index) => ({
         object: 'embedding',
@@ -56,7 +55,7 @@ export class EmbeddingsService {
       })),
       model: body.model,
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
-    };
+    } satisfies EmbeddingListView, headers);
   }
 
   /** Tokens of every input; 400 when one exceeds the model's window or all exceed the server's limit. */

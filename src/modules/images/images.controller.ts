@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
-import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { callSession, replyWith } from '../../common/http/call-session.js';
+import { RateLimitGuard } from '../access/rate-limit.guard.js';
 import { imageGenerationBody, imagesResponseView, type ImageGenerationBody, type ImagesResponseView } from './images.schemas.js';
 import { ImagesService } from './images.service.js';
 
@@ -27,11 +28,11 @@ export class ImagesController {
   @ApiBody({ schema: { $ref: '#/components/schemas/CreateImageRequest' } })
   @ApiOk(imagesResponseView)
   @ApiErrors(400, 404, 413, 415, 429, 502, 503, 504)
-  generate(
+  async generate(
     @CurrentUser() caller: Caller,
     @Body({ schema: imageGenerationBody }) body: ImageGenerationBody,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ImagesResponseView> {
-    return this.images.generate(caller, body, reply, { requestId: reply.request.id, endpoint: '/v1/images/generations' });
+  ): Promise<ImagesResponseView | undefined> {
+    return replyWith(reply, await this.images.generate(caller, body, callSession(reply)));
   }
 }

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
-import { CompletionsModule } from '../completions/completions.module.js';
+import { LlmModule } from '../../llm/llm.module.js';
+import { MeteringModule } from '../../metering/metering.module.js';
+import { AccessModule } from '../access/access.module.js';
 import { ImagesController } from './images.controller.js';
 import { ImagesService } from './images.service.js';
 
 @Module({
-  imports: [CompletionsModule],
+  imports: [LlmModule, MeteringModule, AccessModule],
   controllers: [ImagesController],
   providers: [ImagesService],
 })

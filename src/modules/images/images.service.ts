@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { LlmGateway } from '../../llm/llm-gateway.service.js';
 import { BUILTIN_PROVIDER, ModelCatalog } from '../../llm/model-catalog.js';
 import { figure, imageCostMicros } from '../../llm/pricing.js';
 import { TokenCounter } from '../../llm/token-counter.js';
-import type { MeteredCallPlan } from '../completions/completion-runner.js';
-import type { RequestMeta } from '../completions/completions.service.js';
-import { MeteredCall } from '../completions/metered-call.js';
+import { answer, type Answer, type CallSession } from '../../common/streaming/answer.js';
+import type { CallPlan } from '../../metering/call.js';
+import { Metering } from '../../metering/metering.service.js';
 import type { ImageGenerationBody, ImagesResponseView } from './images.schemas.js';
 
 /** The most output tokens one image may cost on token-priced models (gpt-image-1, high quality, 1536×1024). */
@@ -27,10 +26,10 @@ export class ImagesService {
     private readonly catalog: ModelCatalog,
     private readonly gateway: LlmGateway,
     private readonly tokens: TokenCounter,
-    private readonly metered: MeteredCall,
+    private readonly metering: Metering,
   ) {}
 
-  async generate(caller: Caller, body: ImageGenerationBody, reply: FastifyReply, meta: RequestMeta): Promise<ImagesResponseView> {
+  async generate(caller: Caller, body: ImageGenerationBody, session: CallSession): Promise<Answer<ImagesResponseView>> {
     const model = this.catalog.resolve(body.model, 'image');
     if (model.provider === BUILTIN_PROVIDER) {
       if (body.response_format === 'url') {
@@ -42,7 +41,7 @@ export class ImagesService {
     }
     const n = body.n;
     const promptTokens = await this.tokens.countText(body.prompt);
-    const call: MeteredCallPlan = {
+    const call: CallPlan = {
       model,
       responseModel: model.id,
       promptTokens,
@@ -53,10 +52,10 @@ export class ImagesService {
         n,
       ),
     };
-    const answered = await this.metered.run(
+    const { answered, headers } = await this.metering.call(
       caller,
       call,
-      { reply, meta, endUser: body.user },
+      { ...session, endUser: body.user },
       (signal) => this.gateway.generateImage(model, { ...body, model: model.upstreamId, n }, signal),
       (a) => {
         // Without a believable count from the upstream, the prompt is ours and the pictures cost no tokens.
@@ -68,6 +67,6 @@ export class ImagesService {
         return { usage, estimated: !reported, costMicros: imageCostMicros(a.model.pricing, usage, Math.min(a.response.data.length, n)) };
       },
     );
-    return answered.response as ImagesResponseView;
+    return answer(answered.response as ImagesResponseView, headers);
   }
 }

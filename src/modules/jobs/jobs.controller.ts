@@ -4,7 +4,7 @@ import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
 import type { ListPage } from '../../common/http/pagination.js';
-import { RateLimitGuard } from '../limits/rate-limit.guard.js';
+import { RateLimitGuard } from '../access/rate-limit.guard.js';
 import {
   jobIdParams,
   jobList,

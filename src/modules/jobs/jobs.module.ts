@@ -2,14 +2,15 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { ConversationsModule } from '../conversations/conversations.module.js';
-import { LimitsModule } from '../limits/limits.module.js';
+import { PersistenceModule } from '../../persistence/persistence.module.js';
+import { AccessModule } from '../access/access.module.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsRepository } from './jobs.repository.js';
 import { JobsService } from './jobs.service.js';
 import { JobsWorker } from './jobs.worker.js';
 
 @Module({
-  imports: [AuthModule, ChatModule, ConversationsModule, LimitsModule],
+  imports: [PersistenceModule, AuthModule, AccessModule, ChatModule, ConversationsModule],
   controllers: [JobsController],
   providers: [JobsRepository, JobsService, JobsWorker],
 })

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
 import type { Caller } from '../../common/http/caller.js';
-import { DomainError } from '../../common/errors/domain-error.js';
+import { DomainError, type ErrorRecord } from '../../common/errors/domain-error.js';
+import { errorView } from '../../common/errors/error-table.js';
 import { canRead } from '../../common/http/ownership.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
@@ -79,6 +80,6 @@ function toJobView(row: JobRow): JobView {
     started_at: unixSeconds(row.startedAt),
     finished_at: unixSeconds(row.finishedAt),
     result: (row.result as JobView['result']) ?? null,
-    error: (row.error as JobView['error']) ?? null,
+    error: row.error ? errorView(row.error as unknown as ErrorRecord) : null,
   };
 }

@@ -1,13 +1,14 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
-import { DomainError } from '../../common/errors/domain-error.js';
-import { toHttpError } from '../../common/errors/error-table.js';
+import { DomainError, errorRecord } from '../../common/errors/domain-error.js';
+import { ErrorTranslator } from '../../common/errors/error-translator.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
-import { ChatService } from '../chat/chat.service.js';
+import type { Caller } from '../../common/http/caller.js';
+import { ChatService, type ChatAnswer } from '../chat/chat.service.js';
 import type { ChatBody } from '../chat/chat.schemas.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
 import { sleep } from '../../llm/retry-policy.js';
@@ -47,6 +48,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly keys: ApiKeysService,
     private readonly config: AppConfig,
     private readonly prisma: PrismaService,
+    private readonly translator: ErrorTranslator,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
@@ -166,7 +168,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
     try {
       const caller = await this.keys.callerForKey(job.apiKeyId);
-      const answer = await this.chat.run(caller, job.request as unknown as ChatBody, { requestId: `job-${id}`, endpoint: '/jobs' }, entry.controller.signal);
+      const answer = await this.turn(caller, job.request as unknown as ChatBody, id, entry.controller.signal);
       if (answer) {
         // The turn is stored: recording its end must not fail, or the job would run again.
         await persist(() => this.repo.finish(id, entry.attempt, 'succeeded', { result: answer as unknown as Prisma.InputJsonValue, conversationId: answer.conversation_id }));
@@ -188,15 +190,27 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /** The job's /chat turn, or null when it was stopped (cancelled, shutting down, lost). */
+  private async turn(caller: Caller, body: ChatBody, id: string, signal: AbortSignal): Promise<ChatAnswer | null> {
+    try {
+      const answer = await this.chat.chat(caller, { ...body, stream: false }, { requestId: `job-${id}`, endpoint: '/jobs', signal });
+      return answer.streamed ? null : answer.body;
+    } catch (err) {
+      if (signal.aborted) return null;
+      throw err;
+    }
+  }
+
   private async stopped(job: JobRow, entry: Running): Promise<void> {
     if (entry.stop === 'shutdown') await this.repo.release(job.id, entry.attempt, new Date(), false);
     else if (entry.stop !== 'lost') await this.repo.finish(job.id, entry.attempt, 'cancelled', {});
   }
 
+  /** Keeps what POST /chat would have answered, as a domain error (the view maps it). */
   private async fail(job: JobRow, entry: Running, err: unknown): Promise<void> {
-    const http = toHttpError(err);
-    if (http.unexpected) this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
-    await this.repo.finish(job.id, entry.attempt, 'failed', { error: { status: http.status, ...http.body.error } });
+    const error = this.translator.domain(err);
+    if (!(error instanceof DomainError) || error.kind === 'internal') this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
+    await this.repo.finish(job.id, entry.attempt, 'failed', { error: errorRecord(error) as unknown as Prisma.InputJsonValue });
   }
 }
 

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
+import { PersistenceModule } from '../../persistence/persistence.module.js';
 import { StatsController } from './stats.controller.js';
-import { UsageReportRepository } from './usage-report.repository.js';
 import { StatsService } from './stats.service.js';
-import { UsageRecorder } from './usage-recorder.service.js';
-import { UsageRepository } from './usage.repository.js';
+import { UsageReportRepository } from './usage-report.repository.js';
 
+/** Reports: GET /usage and GET /users/{id}/stats, read from the usage records the metering core writes. */
 @Module({
+  imports: [PersistenceModule],
   controllers: [StatsController],
-  providers: [UsageRepository, UsageRecorder, UsageReportRepository, StatsService],
-  exports: [UsageRecorder],
+  providers: [UsageReportRepository, StatsService],
 })
 export class UsageModule {}

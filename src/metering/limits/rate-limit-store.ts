@@ -1,5 +1,3 @@
-import type { ThrottlerStorage } from '@nestjs/throttler';
-
 /** One sliding window to charge: `limit` units (requests or tokens) per window. */
 export interface WindowSpec {
   key: string;
@@ -31,12 +29,10 @@ export interface ChargeResult {
  * within its limit. Unlike a fixed window, this never lets 2× the limit through around a
  * boundary (a charge leaves no earlier than `windowMs` after it was made and at most one bucket
  * later: slightly strict, never lax), and unlike a log of every request it costs at most 61
- * buckets per window. A charge covers several windows
- * at once (the key's and the user's) and is all or nothing.
- *
- * Implements Nest's ThrottlerStorage, so @nestjs/throttler's guard and decorators run on it.
+ * buckets per window. A charge covers several windows at once (the key's and the user's) and is
+ * all or nothing.
  */
-export abstract class RateLimitStore implements ThrottlerStorage {
+export abstract class RateLimitStore {
   abstract readonly kind: 'memory' | 'redis';
 
   /** Adds `amount` to every window if each has room, else to none. */
@@ -47,17 +43,6 @@ export abstract class RateLimitStore implements ThrottlerStorage {
    * its ticket names; a bucket that already left the window is not touched.
    */
   abstract settle(keys: string[], windowMs: number, ticket: number, delta: number): Promise<void>;
-
-  async increment(key: string, ttl: number, limit: number, _block: number, _name: string): ReturnType<ThrottlerStorage['increment']> {
-    const result = await this.charge([{ key, limit }], ttl, 1);
-    const state = result.states[0];
-    return {
-      totalHits: result.admitted ? state.used : state.used + 1,
-      timeToExpire: Math.ceil(state.resetMs / 1000),
-      isBlocked: !result.admitted,
-      timeToBlockExpire: Math.ceil(Math.max(0, result.retryAfterMs) / 1000),
-    };
-  }
 }
 
 /** Buckets per window: the window's resolution. */

@@ -1,5 +1,4 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller, LimitSet } from '../../common/http/caller.js';
@@ -7,10 +6,10 @@ import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { microsToUsd, worstCaseMicros, type TokenUsage } from '../../llm/pricing.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import type { MeteredCallPlan } from '../completions/completion-runner.js';
+import type { CallPlan } from '../call.js';
 import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.repository.js';
-import { rateLimitHeaders } from './rate-limit-headers.js';
-import type { SharedRateLimitStore } from './shared-rate-limit-store.js';
+import { rateLimitHeaders, scopeName } from './rate-limit-headers.js';
+import { RateLimitStore } from './rate-limit-store.js';
 
 const MINUTE_MS = 60_000;
 const SWEEP_EVERY_MS = 30_000;
@@ -21,20 +20,11 @@ const SWEEP_EVERY_MS = 30_000;
 const PROMPT_MARGIN = 1.1;
 const PROMPT_MARGIN_TOKENS = 32;
 
-/** What a call was admitted with; settle it once the call is over, whatever its outcome. */
-export class Admission {
-  private settled = false;
-
-  constructor(
-    readonly headers: Record<string, string>,
-    private readonly finish: (usage: TokenUsage, costMicros: number) => Promise<void>,
-  ) {}
-
-  async settle(usage: TokenUsage, costMicros: number): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    await this.finish(usage, costMicros);
-  }
+/** What a call holds against the caller's limits until it settles: release it once, with what the call used. */
+export interface LimitsHold {
+  /** The x-ratelimit-*-tokens headers. */
+  readonly headers: Record<string, string>;
+  release(usage: TokenUsage, costMicros: number): Promise<void>;
 }
 
 /**
@@ -48,14 +38,14 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
-    @InjectThrottlerStorage() private readonly store: SharedRateLimitStore,
+    private readonly store: RateLimitStore,
     private readonly ledger: BudgetLedgerRepository,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
-  async admit(caller: Caller, call: MeteredCallPlan): Promise<Admission> {
+  async hold(caller: Caller, call: CallPlan): Promise<LimitsHold> {
     const estimate = call.promptTokens + call.maxOutputTokens;
     const windows = this.tokenWindows(caller);
     let ticket = 0;
@@ -89,8 +79,13 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
       }
     }
 
-    return new Admission(headers, async (usage, cost) => {
-      try {
+    let released = false;
+    return {
+      headers,
+      release: async (usage, cost) => {
+        if (released) return;
+        released = true;
+        try {
         // Settled figures come from readUsage or our own count; a window must never take a non-number.
         const used = usage.promptTokens + usage.completionTokens;
         if (tokenKeys.length && Number.isFinite(used)) await this.store.settle(tokenKeys, MINUTE_MS, ticket, used - estimate);
@@ -98,7 +93,8 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
       } catch (err) {
         this.logger.error({ err: (err as Error).message, userId: caller.userId }, 'could not settle a call against its limits');
       }
-    });
+      },
+    };
   }
 
   /** Starts a scope's budget afresh (after its amount or period changed). */
@@ -128,7 +124,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     ];
   }
 
-  private budgetHolds(caller: Caller, call: MeteredCallPlan): BudgetHold[] {
+  private budgetHolds(caller: Caller, call: CallPlan): BudgetHold[] {
     const entries: Array<['user' | 'key', string, LimitSet]> = [
       ['user', caller.userId, caller.limits.user],
       ['key', caller.keyId, caller.limits.key],
@@ -168,8 +164,4 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     );
   }
 
-}
-
-function scopeName(scope: string): string {
-  return scope === 'key' ? 'API key' : 'user';
 }

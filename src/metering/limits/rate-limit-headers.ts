@@ -23,3 +23,8 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(whole / 60_000);
   return `${minutes}m${(whole - minutes * 60_000) / 1000}s`;
 }
+
+/** How a limit's scope reads in a refusal. */
+export function scopeName(scope: string): string {
+  return scope === 'key' ? 'API key' : 'user';
+}

@@ -14,13 +14,4 @@ describe('MemoryRateLimitStore', () => {
       },
     };
   }, 60_000, { controlledClock: true });
-
-  it('implements ThrottlerStorage for @nestjs/throttler', async () => {
-    const store = new MemoryRateLimitStore();
-    const first = await store.increment('k', 60_000, 1, 0, 'requests');
-    expect(first).toMatchObject({ totalHits: 1, isBlocked: false });
-    const second = await store.increment('k', 60_000, 1, 0, 'requests');
-    expect(second).toMatchObject({ totalHits: 2, isBlocked: true });
-    expect(second.timeToBlockExpire).toBeGreaterThan(0);
-  });
 });

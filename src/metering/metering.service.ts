@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/errors/domain-error.js';
+import type { Caller } from '../common/http/caller.js';
+import type { Answered } from '../llm/llm-gateway.service.js';
+import type { TokenUsage } from '../llm/pricing.js';
+import { callCost, unanswered } from './billing.js';
+import type { CallContext, CallOutcome, CallPlan } from './call.js';
+import { usageEntry, type UsageLinks } from './ledger/usage-entry.js';
+import { UsageRecorder } from './ledger/usage-recorder.service.js';
+import { LimitsService, type LimitsHold } from './limits/limits.service.js';
+
+/** What a settled call cost, and the id of its usage record when it was written at once. */
+export interface Settlement {
+  costMicros: number;
+  recordId: string | null;
+}
+
+export interface SettleOptions {
+  links?: UsageLinks;
+  /**
+   * `batched` (the default): the record joins the next multi-row insert, a few milliseconds
+   * later. `now`: it is written before settle returns (a conversation turn links its messages to it).
+   */
+  write?: 'batched' | 'now';
+}
+
+/**
+ * A call admitted against the caller's limits and budgets. Settle it exactly once, whatever
+ * happened to the call: the holds are released to what it used, and its usage record written.
+ */
+export class Admission {
+  private settled: Promise<Settlement> | null = null;
+
+  constructor(
+    private readonly caller: Caller,
+    readonly plan: CallPlan,
+    private readonly context: CallContext,
+    private readonly hold: LimitsHold,
+    private readonly recorder: UsageRecorder,
+  ) {}
+
+  /** The x-ratelimit-*-tokens headers of the admission. */
+  get headers(): Record<string, string> {
+    return this.hold.headers;
+  }
+
+  settle(outcome: CallOutcome, options: SettleOptions = {}): Promise<Settlement> {
+    this.settled ??= this.write(outcome, options);
+    return this.settled;
+  }
+
+  private async write(outcome: CallOutcome, options: SettleOptions): Promise<Settlement> {
+    const costMicros = callCost(this.plan, outcome);
+    await this.hold.release(outcome.usage, costMicros);
+    const entry = usageEntry(this.caller, this.plan, outcome, this.context, options.links);
+    if (options.write === 'now') return { costMicros, recordId: await this.recorder.write(entry) };
+    this.recorder.record(entry);
+    return { costMicros, recordId: null };
+  }
+}
+
+/** What an answered call used, as the endpoint reads it from the upstream's answer. */
+export interface Measured {
+  usage: TokenUsage;
+  /** True when a figure is ours rather than the upstream's. */
+  estimated: boolean;
+  /** When tokens alone do not give the cost. */
+  costMicros?: number;
+}
+
+/**
+ * The metering core: every upstream call (chat and completions on any transport, jobs,
+ * embeddings, images) is admitted here against the caller's token limits and budgets, and
+ * settled here to one usage record, by the rules of billing.ts.
+ */
+@Injectable()
+export class Metering {
+  constructor(
+    private readonly limits: LimitsService,
+    private readonly recorder: UsageRecorder,
+  ) {}
+
+  /** Holds the call's worst case against the caller's token windows and budgets, or throws the 429. */
+  async admit(caller: Caller, plan: CallPlan, context: CallContext): Promise<Admission> {
+    return new Admission(caller, plan, context, await this.limits.hold(caller, plan), this.recorder);
+  }
+
+  /**
+   * One non-streaming call outside chat (embeddings, images): admitted, invoked, measured and
+   * settled. A failure is metered (at nothing, or at the prompt when abandoned after it was sent)
+   * and rethrown; a call abandoned by the client answers 503 to nobody.
+   */
+  async call<T extends Answered>(
+    caller: Caller,
+    plan: CallPlan,
+    context: CallContext & { signal: AbortSignal },
+    invoke: (signal: AbortSignal) => Promise<T>,
+    measure: (answered: T) => Measured,
+  ): Promise<{ answered: T; headers: Record<string, string> }> {
+    const admission = await this.admit(caller, plan, context);
+    const start = performance.now();
+    let answered: T;
+    try {
+      answered = await invoke(context.signal);
+    } catch (err) {
+      const failed = unanswered(plan, err);
+      const latencyMs = performance.now() - start;
+      await admission.settle({ ...failed, answered: null, latencyMs, ttftMs: null });
+      throw failed.error ?? new DomainError('unavailable', 'The request was aborted.');
+    }
+    const measured = measure(answered);
+    const latencyMs = performance.now() - start;
+    await admission.settle({ status: 'ok', answered, ...measured, latencyMs, ttftMs: latencyMs, error: null });
+    return { answered, headers: admission.headers };
+  }
+}

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../../common/errors/domain-error.js';
+import type { AppLogger } from '../../common/logging/logger.js';
+import { InjectLogger } from '../../common/logging/logger.token.js';
+import type { ChatMessage, ContentPart, FilePart } from '../../llm/chat-types.js';
+import { TokenCounter } from '../../llm/token-counter.js';
+import type { CallStatus } from '../../metering/call.js';
+import { UsageRecorder } from '../../metering/ledger/usage-recorder.service.js';
+import { TransactionRunner } from '../../persistence/transaction-runner.js';
+import type { ChatRun } from '../completions/completion-runner.js';
+import type { NewMessage } from '../conversations/conversations.repository.js';
+import { ConversationsService } from '../conversations/conversations.service.js';
+import { MemoriesService } from '../memories/memories.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import type { Turn } from './chat-turns.js';
+
+const TITLE_CHARS = 80;
+const MESSAGE_STATUS: Record<CallStatus, NonNullable<NewMessage['status']>> = {
+  ok: 'complete',
+  aborted: 'incomplete',
+  incomplete: 'incomplete',
+  error: 'error',
+};
+
+/**
+ * Stores what a metered turn produced: the new messages and the answer, the running totals of
+ * the conversation and the session, and a remembered fact when asked, in one transaction (before
+ * the response ends, so that the next turn always sees this one). A call that failed before
+ * answering stores nothing (no conversation is created for it: the client never learnt its id);
+ * an answer cut short by the client or the upstream is stored as incomplete, a failed one as error.
+ */
+@Injectable()
+export class ChatExchanges {
+  constructor(
+    private readonly tokens: TokenCounter,
+    private readonly conversations: ConversationsService,
+    private readonly sessions: SessionsService,
+    private readonly memories: MemoriesService,
+    private readonly usage: UsageRecorder,
+    private readonly transactions: TransactionRunner,
+    @InjectLogger() private readonly logger: AppLogger,
+  ) {}
+
+  /** Whether the turn produced anything to store (else its usage record is all there is). */
+  answered(run: ChatRun): boolean {
+    return run.outcome.status === 'ok' || run.text !== '' || run.toolCalls !== null;
+  }
+
+  /** `recordId`: the turn's usage record, written already; a new conversation is linked to it. Throws `storage_failed`. */
+  async store(turn: Turn, run: ChatRun, recordId: string | null, costMicros: number): Promise<void> {
+    const answered = this.answered(run);
+    const { outcome } = run;
+    const createsConversation = !turn.thread && answered;
+    const messages: NewMessage[] = answered ? turn.fresh.map((m, i) => newMessage(m, turn.freshTokens[i])) : [];
+    if (answered && (run.text || run.toolCalls)) {
+      const reply: ChatMessage = { role: 'assistant', content: run.text || null, ...(run.toolCalls ? { tool_calls: run.toolCalls } : {}) };
+      const [replyTokens] = await this.tokens.countMessages([reply], turn.model.imageTokens);
+      messages.push({
+        role: 'assistant',
+        content: reply.content,
+        toolCalls: run.toolCalls,
+        tokens: replyTokens,
+        promptTokens: outcome.usage.promptTokens,
+        completionTokens: outcome.usage.completionTokens,
+        model: turn.call.responseModel,
+        status: MESSAGE_STATUS[outcome.status],
+        finishReason: run.finishReason,
+      });
+    }
+    const activity = {
+      messages: messages.length,
+      promptTokens: outcome.usage.promptTokens,
+      completionTokens: outcome.usage.completionTokens,
+      costMicros,
+      model: turn.call.responseModel,
+      profile: turn.persona?.id ?? null,
+    };
+    const conversationId = turn.thread ? turn.conversationId : createsConversation ? turn.conversationId : null;
+    try {
+      await this.transactions.run(async (tx) => {
+        if (createsConversation) {
+          await this.conversations.startInChat(
+            tx,
+            {
+              id: turn.conversationId,
+              userId: turn.caller.userId,
+              sessionId: turn.sessionId,
+              title: turn.body.title ?? deriveTitle(turn.fresh),
+              tags: turn.body.tags ?? [],
+              metadata: turn.body.metadata ?? {},
+            },
+            messages,
+            activity,
+          );
+          // The record was written before the conversation existed; now it can point at it.
+          if (recordId) await this.usage.linkConversation(tx, recordId, turn.conversationId);
+        } else if (turn.thread) {
+          await this.conversations.appendExchange(tx, turn.conversationId, messages, activity);
+        }
+        if (turn.body.save_memory && outcome.status === 'ok') {
+          await this.memories.saveFromChat(tx, turn.caller.userId, lastUserText(turn.fresh), conversationId);
+        }
+        await this.sessions.addActivity(tx, turn.sessionId, {
+          conversations: createsConversation ? 1 : 0,
+          messages: messages.length,
+          requests: 1,
+          promptTokens: outcome.usage.promptTokens,
+          completionTokens: outcome.usage.completionTokens,
+          costMicros,
+        });
+      });
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, userId: turn.caller.userId }, 'a chat turn was metered but could not be stored');
+      throw new DomainError('internal', 'The answer could not be stored in the conversation; the call is metered.', { code: 'storage_failed', cause: err });
+    }
+  }
+}
+
+function newMessage(message: ChatMessage, tokens: number): NewMessage {
+  return {
+    role: message.role,
+    content: message.content ?? null,
+    name: message.name ?? null,
+    toolCalls: message.tool_calls ?? null,
+    toolCallId: message.tool_call_id ?? null,
+    tokens,
+    fileIds: fileIdsOf(message),
+  };
+}
+
+/** `file_ids` become file parts of the last user message (references, expanded per call). */
+function attachFiles(messages: ChatMessage[], fileIds: string[]): ChatMessage[] {
+  if (!fileIds.length) return messages;
+  const last = messages.map((m) => m.role).lastIndexOf('user');
+  if (last < 0) throw new DomainError('invalid', 'Files need a user message to attach to.', { param: 'file_ids' });
+  const target = messages[last];
+  const parts: ContentPart[] = typeof target.content === 'string' ? [{ type: 'text', text: target.content }] : [...(target.content ?? [])];
+  for (const id of fileIds) parts.push({ type: 'file', file: { file_id: id } });
+  return messages.map((m, i) => (i === last ? { ...m, content: parts } : m));
+}
+
+function fileIdsOf(message: ChatMessage): string[] {
+  if (!Array.isArray(message.content)) return [];
+  return message.content.flatMap((p) => (p.type === 'file' && (p as FilePart).file.file_id ? [(p as FilePart).file.file_id!] : []));
+}
+
+/** The first user text, cut on a word boundary. */
+function deriveTitle(messages: ChatMessage[]): string | null {
+  const first = messages.find((m) => m.role === 'user');
+  if (!first) return null;
+  const text = (typeof first.content === 'string'
+    ? first.content
+    : (first.content ?? []).map((p) => (p.type === 'text' ? (p as { text: string }).text : '')).join(' ')
+  ).replace(/\s+/g, ' ').trim();
+  if (!text) return null;
+  if (text.length <= TITLE_CHARS) return text;
+  const cut = text.slice(0, TITLE_CHARS);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > 40 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/** The text of the turn's last user message (its text parts joined), for save_memory. */
+function lastUserText(messages: readonly ChatMessage[]): string {
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  return (last.content ?? [])
+    .filter((p): p is { type: 'text'; text: string } => (p as ContentPart).type === 'text')
+    .map((p) => p.text)
+    .join('\n');
+}

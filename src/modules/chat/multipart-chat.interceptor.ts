@@ -4,6 +4,7 @@ import { catchError, from, type Observable, switchMap, throwError } from 'rxjs';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { FileIngestor } from '../files/file-ingestor.service.js';
 import type { FileMeta } from '../files/files.repository.js';
+import { formParts } from '../../common/http/multipart.js';
 import { readMultipartForm } from '../files/multipart-form.js';
 
 const NUMBER_FIELDS = new Set(['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'frequency_penalty', 'presence_penalty', 'seed', 'n', 'top_logprobs']);
@@ -28,7 +29,7 @@ export class MultipartChatInterceptor implements NestInterceptor {
     const userId = request.caller!.userId;
     let uploaded: FileMeta[] = [];
     return from(
-      readMultipartForm(request, {
+      readMultipartForm(formParts(request), {
         fileFields: ['files', 'file'],
         ingest: (file) => this.ingestor.ingest(userId, file, 'user_data'),
         discard: (file) => this.ingestor.discard(file),

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { formParts } from '../../common/http/multipart.js';
 import { AcceptsMultipart } from '../../common/http/route-access.js';
 import type { ListPage } from '../../common/http/pagination.js';
 import { sendFile } from './file-download.js';
@@ -44,7 +45,7 @@ export class FilesController {
   @ApiOk(uploadedFiles, 201)
   @ApiErrors(400, 413, 415, 422)
   async upload(@CurrentUser() caller: Caller, @Req() request: FastifyRequest): Promise<{ object: 'list'; data: FileView[] }> {
-    return { object: 'list', data: await this.files.upload(caller, request) };
+    return { object: 'list', data: await this.files.upload(caller, formParts(request)) };
   }
 
   @Get()

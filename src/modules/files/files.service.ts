@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
@@ -10,6 +9,7 @@ import { BlobStore } from '../../storage/blob-store.js';
 import { FileIngestor } from './file-ingestor.service.js';
 import { FilesRepository, type FileMeta } from './files.repository.js';
 import { FILE_PURPOSES, type FileView, type ListFilesQuery, type OpenAIFileView } from './files.schemas.js';
+import type { FormPart } from '../../common/http/multipart.js';
 import { readMultipartForm } from './multipart-form.js';
 
 export interface FileDownload {
@@ -32,8 +32,8 @@ export class FilesService {
    * optional `purpose` field (wherever it sits in the form) applies to all of them. All or
    * nothing: if one file is refused, none is kept.
    */
-  async upload(caller: Caller, request: FastifyRequest, options: { requirePurpose?: boolean; single?: boolean } = {}): Promise<FileView[]> {
-    const form = await readMultipartForm(request, {
+  async upload(caller: Caller, parts: AsyncIterable<FormPart>, options: { requirePurpose?: boolean; single?: boolean } = {}): Promise<FileView[]> {
+    const form = await readMultipartForm(parts, {
       fileFields: options.single ? ['file'] : ['file', 'files'],
       ingest: (file) => this.ingestor.ingest(caller.userId, file, 'user_data'),
       discard: (file) => this.ingestor.discard(file),

@@ -1,6 +1,5 @@
-import '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
+import type { FormPart } from '../../common/http/multipart.js';
 import type { IncomingFile } from './file-ingestor.service.js';
 import type { FileMeta } from './files.repository.js';
 
@@ -11,34 +10,33 @@ export interface MultipartForm {
 }
 
 /**
- * Reads a multipart request part by part: fields are collected, each file part named in
+ * Reads a multipart form part by part: fields are collected, each file part named in
  * `fileFields` is handed to `ingest` as it streams in. If anything fails (a file refused, the
  * file count exceeded, a broken form), the files already ingested are discarded before the
  * error goes on, so a failed request leaves nothing behind.
  */
 export async function readMultipartForm(
-  request: FastifyRequest,
+  parts: AsyncIterable<FormPart>,
   options: {
     fileFields: readonly string[];
     ingest: (file: IncomingFile) => Promise<FileMeta>;
     discard: (file: FileMeta) => Promise<void>;
   },
 ): Promise<MultipartForm> {
-  if (!request.isMultipart()) throw new DomainError('unsupported_media', 'Expected a multipart/form-data body.');
   const fields: Record<string, unknown> = {};
   const files: FileMeta[] = [];
   try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        if (!options.fileFields.includes(part.fieldname)) {
-          part.file.resume();
-          throw new DomainError('invalid', `Unexpected file field '${part.fieldname}'; send files as ${options.fileFields.map((f) => `'${f}'`).join(' or ')}.`, {
-            param: part.fieldname,
+    for await (const part of parts) {
+      if (part.kind === 'file') {
+        if (!options.fileFields.includes(part.name)) {
+          part.stream.resume();
+          throw new DomainError('invalid', `Unexpected file field '${part.name}'; send files as ${options.fileFields.map((f) => `'${f}'`).join(' or ')}.`, {
+            param: part.name,
           });
         }
-        files.push(await options.ingest({ filename: part.filename, stream: part.file, truncated: () => part.file.truncated }));
+        files.push(await options.ingest({ filename: part.filename, stream: part.stream, truncated: part.truncated }));
       } else {
-        fields[part.fieldname] = part.value;
+        fields[part.name] = part.value;
       }
     }
   } catch (err) {

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { formParts } from '../../common/http/multipart.js';
 import { listPageSchema, type ListPage } from '../../common/http/pagination.js';
 import { AcceptsMultipart } from '../../common/http/route-access.js';
 import { sendFile } from './file-download.js';
@@ -25,7 +26,7 @@ export class OpenAIFilesController {
   @ApiOk(openAIFileView)
   @ApiErrors(400, 413, 415, 422)
   async create(@CurrentUser() caller: Caller, @Req() request: FastifyRequest): Promise<OpenAIFileView> {
-    const [file] = await this.files.upload(caller, request, { requirePurpose: true, single: true });
+    const [file] = await this.files.upload(caller, formParts(request), { requirePurpose: true, single: true });
     return toOpenAIFile(file);
   }
 

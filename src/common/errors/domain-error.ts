@@ -35,6 +35,8 @@ export interface DomainErrorOptions {
   retryable?: boolean;
   /** More response headers (the rate-limit state that led to a 429). */
   headers?: Record<string, string>;
+  /** More top-level fields of the response body beside `error` (readiness adds its per-dependency report). */
+  details?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -47,6 +49,7 @@ export class DomainError extends Error {
   readonly retryAfterSeconds: number | undefined;
   readonly retryable: boolean | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly details: Record<string, unknown> | undefined;
 
   constructor(
     readonly kind: ErrorKind,
@@ -61,6 +64,7 @@ export class DomainError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.retryable = options.retryable;
     this.headers = options.headers;
+    this.details = options.details;
   }
 }
 

@@ -112,6 +112,7 @@ function fromDomain(err: DomainError, unexpected = false): HttpErrorResponse {
     headers,
     unexpected: unexpected || err.kind === 'internal',
     body: {
+      ...err.details,
       error: {
         message: err.message,
         type: err.type ?? mapping.type,

@@ -1,6 +1,5 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
 import { ApiShuttingDown } from '../../common/http/api-docs.js';
 import { Public } from '../../common/http/route-access.js';
 import { HealthService } from './health.service.js';
@@ -28,23 +27,8 @@ export class HealthController {
   })
   @ApiResponse({ status: 200, description: 'Ready, with a per-dependency report.' })
   @ApiResponse({ status: 503, description: 'Not ready (`not_ready`, or `shutting_down` once shutdown began).' })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<object> {
-    const report = await this.health.readiness();
-    if (report.ready) return { status: 'ready', checks: report.checks };
-    const down = Object.entries(report.checks)
-      .filter(([, check]) => !['up', 'applied', 'done'].includes(check.status))
-      .map(([name]) => name);
-    reply.status(503).header('retry-after', '5');
-    return {
-      error: {
-        message: `Not ready: ${down.join(', ')}.`,
-        type: 'server_error',
-        param: null,
-        code: 'not_ready',
-      },
-      status: 'unavailable',
-      checks: report.checks,
-    };
+  async ready(): Promise<object> {
+    return this.health.ready();
   }
 
   @Get()

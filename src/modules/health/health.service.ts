@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DomainError } from '../../common/errors/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
 import { BlobStore } from '../../storage/blob-store.js';
 import { DatabaseLifecycle } from '../../persistence/database-lifecycle.service.js';
@@ -59,6 +60,20 @@ export class HealthService {
     const ready =
       database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready && redisOk;
     return { ready, checks };
+  }
+
+  /** The readiness answer: the report when ready, else `not_ready` (503) carrying the same report. */
+  async ready(): Promise<{ status: 'ready'; checks: ReadinessReport['checks'] }> {
+    const report = await this.readiness();
+    if (report.ready) return { status: 'ready', checks: report.checks };
+    const down = Object.entries(report.checks)
+      .filter(([, check]) => !['up', 'applied', 'done'].includes(check.status))
+      .map(([name]) => name);
+    throw new DomainError('unavailable', `Not ready: ${down.join(', ')}.`, {
+      code: 'not_ready',
+      retryAfterSeconds: 5,
+      details: { status: 'unavailable', checks: report.checks },
+    });
   }
 
   get version(): string {

@@ -18,13 +18,14 @@ import { RateLimitStore } from './limits/rate-limit-store.js';
 import { RequestRateLimiter } from './limits/request-rate-limiter.js';
 import { SharedRateLimitStore } from './limits/shared-rate-limit-store.js';
 import { Metering } from './metering.service.js';
+import { LlmModule } from '../llm/llm.module.js';
 
 /**
  * The metering core: limits (requests and tokens per minute, budgets), the usage ledger, and
  * the Metering service every upstream call is admitted and settled through.
  */
 @Module({
-  imports: [PersistenceModule, RedisModule, MetricsModule, UsersModule, AuthModule],
+  imports: [LlmModule, PersistenceModule, RedisModule, MetricsModule, UsersModule, AuthModule],
   providers: [
     {
       provide: RateLimitStore,

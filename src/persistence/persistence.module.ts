@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { RUNTIME_OPTIONS, type RuntimeOptions } from '../config/runtime-options.js';
 import type { AppLogger } from '../common/logging/logger.js';
@@ -9,7 +9,6 @@ import { PrismaErrorTranslator } from './prisma-errors.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { PrismaService } from './prisma.service.js';
 
-@Global()
 @Module({
   providers: [
     {

@@ -1,4 +1,4 @@
-import { Global, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { AppLogger } from '../common/logging/logger.js';
 import { LOGGER } from '../common/logging/logger.token.js';
 import { AppConfig } from '../config/app-config.js';
@@ -7,7 +7,6 @@ import { LocalBlobStore } from './local-blob-store.js';
 import { S3BlobStore } from './s3-blob-store.js';
 
 /** Provides the BlobStore: S3 when a bucket is configured, the local data directory otherwise. */
-@Global()
 @Module({
   providers: [
     {

@@ -5,9 +5,11 @@ import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { MeController } from './me.controller.js';
+import { PersistenceModule } from '../../persistence/persistence.module.js';
+import { RedisModule } from '../../redis/redis.module.js';
 
 @Module({
-  imports: [UsersModule],
+  imports: [PersistenceModule, RedisModule, UsersModule],
   controllers: [ApiKeysController, MeController],
   providers: [ApiKeysRepository, ApiKeysService, AdminBootstrap],
   exports: [ApiKeysService, AdminBootstrap],

@@ -7,8 +7,12 @@ import { FilesController } from './files.controller.js';
 import { FilesRepository } from './files.repository.js';
 import { FilesService } from './files.service.js';
 import { OpenAIFilesController } from './openai-files.controller.js';
+import { PersistenceModule } from '../../persistence/persistence.module.js';
+import { StorageModule } from '../../storage/storage.module.js';
+import { LlmModule } from '../../llm/llm.module.js';
 
 @Module({
+  imports: [PersistenceModule, StorageModule, LlmModule],
   controllers: [FilesController, OpenAIFilesController],
   providers: [
     FilesRepository,

@@ -2,9 +2,12 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
+import { PersistenceModule } from '../../persistence/persistence.module.js';
+import { StorageModule } from '../../storage/storage.module.js';
+import { RedisModule } from '../../redis/redis.module.js';
 
 @Module({
-  imports: [AuthModule],
+  imports: [PersistenceModule, StorageModule, RedisModule, AuthModule],
   controllers: [HealthController],
   providers: [HealthService],
 })

@@ -8,9 +8,10 @@ import { JobsController } from './jobs.controller.js';
 import { JobsRepository } from './jobs.repository.js';
 import { JobsService } from './jobs.service.js';
 import { JobsWorker } from './jobs.worker.js';
+import { LlmModule } from '../../llm/llm.module.js';
 
 @Module({
-  imports: [PersistenceModule, AuthModule, AccessModule, ChatModule, ConversationsModule],
+  imports: [LlmModule, PersistenceModule, AuthModule, AccessModule, ChatModule, ConversationsModule],
   controllers: [JobsController],
   providers: [JobsRepository, JobsService, JobsWorker],
 })

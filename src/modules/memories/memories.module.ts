@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { MemoriesController } from './memories.controller.js';
 import { MemoriesService } from './memories.service.js';
+import { PersistenceModule } from '../../persistence/persistence.module.js';
+import { LlmModule } from '../../llm/llm.module.js';
 
 @Module({
+  imports: [PersistenceModule, LlmModule],
   controllers: [MemoriesController],
   providers: [MemoriesService],
   exports: [MemoriesService],

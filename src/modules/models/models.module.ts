@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ModelsController } from './models.controller.js';
+import { LlmModule } from '../../llm/llm.module.js';
 
-@Module({ controllers: [ModelsController] })
+@Module({
+  imports: [LlmModule], controllers: [ModelsController] })
 export class ModelsModule {}

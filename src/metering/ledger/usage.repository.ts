@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { uuidv7 } from '../../common/ids.js';
 import { INT4_MAX } from '../../common/validation/primitives.js';
-import type { Tx } from '../../persistence/transaction-runner.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import type { UsageEntry } from './usage-entry.js';
+import { dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 // One statement for any number of rows (one array per column), so its plan is prepared once
 // and reused, instead of a query compiled per batch.
@@ -59,7 +59,7 @@ export class UsageRepository {
 
   /** Points a record written before its conversation existed at the conversation, in the caller's transaction. */
   async linkConversation(tx: Tx, id: string, conversationId: string): Promise<void> {
-    await tx.usageRecord.update({ where: { id }, data: { conversationId } });
+    await dbOf(tx, this.prisma).usageRecord.update({ where: { id }, data: { conversationId } });
   }
 }
 

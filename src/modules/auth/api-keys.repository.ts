@@ -3,6 +3,7 @@ import type { ApiKey, Prisma, User } from '../../generated/prisma/client.js';
 import { cursorOrder, cursorWhere, type ListQuery } from '../../common/http/pagination.js';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
+import { dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 export type ApiKeyRow = ApiKey;
 export type ApiKeyWithUser = ApiKey & { user: User };
@@ -13,9 +14,9 @@ export class ApiKeysRepository {
 
   create(
     data: Omit<Prisma.ApiKeyUncheckedCreateInput, 'id'>,
-    tx: Prisma.TransactionClient = this.prisma,
+    tx?: Tx,
   ): Promise<ApiKeyRow> {
-    return tx.apiKey.create({ data: { id: uuidv7(), ...data } });
+    return dbOf(tx, this.prisma).apiKey.create({ data: { id: uuidv7(), ...data } });
   }
 
   findByHash(hash: string): Promise<ApiKeyWithUser | null> {

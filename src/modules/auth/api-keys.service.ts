@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller, LimitSet } from '../../common/http/caller.js';
@@ -18,6 +17,7 @@ import type {
   ListKeysQuery,
   UpdateKeyBody,
 } from './api-keys.schemas.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
 
 interface CacheEntry {
   caller: Caller;
@@ -75,13 +75,13 @@ export class ApiKeysService {
     this.forget((entry) => entry.caller.keyId === change.keyId || entry.caller.userId === change.userId);
   }
 
-  async issue(userId: string, input: CreateKeyBody, tx?: Prisma.TransactionClient): Promise<CreatedApiKeyView> {
+  async issue(userId: string, input: CreateKeyBody, tx?: Tx): Promise<CreatedApiKeyView> {
     if (!tx && !(await this.users.findRow(userId))) throw new DomainError('not_found', `No user with id ${userId}.`);
     return this.store(userId, generateApiKey(), input, tx);
   }
 
   /** Registers a key chosen by the operator (COLLOQUY_ADMIN_KEY) instead of a generated one. */
-  issueGiven(userId: string, key: string, tx: Prisma.TransactionClient): Promise<CreatedApiKeyView> {
+  issueGiven(userId: string, key: string, tx: Tx): Promise<CreatedApiKeyView> {
     return this.store(userId, { key, prefix: key.slice(0, 10), hash: hashApiKey(key) }, { name: 'bootstrap' }, tx);
   }
 
@@ -167,7 +167,7 @@ export class ApiKeysService {
     userId: string,
     secret: { key: string; prefix: string; hash: string },
     input: CreateKeyBody,
-    tx?: Prisma.TransactionClient,
+    tx?: Tx,
   ): Promise<CreatedApiKeyView> {
     const row = await this.repo.create(
       { userId, name: input.name ?? null, prefix: secret.prefix, hash: secret.hash, ...limitColumns(input.limits, input.budget) },

@@ -3,6 +3,7 @@ import type { Conversation, Message, Prisma } from '../../generated/prisma/clien
 import { cursorOrder, cursorWhere, type ListQuery } from '../../common/http/pagination.js';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
+import { dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 export type ConversationRow = Conversation;
 export type MessageRow = Message;
@@ -40,9 +41,9 @@ export class ConversationsRepository {
 
   create(
     data: Omit<Prisma.ConversationUncheckedCreateInput, 'id'> & { id?: string },
-    tx: Prisma.TransactionClient = this.prisma,
+    tx?: Tx,
   ): Promise<ConversationRow> {
-    return tx.conversation.create({ data: { ...data, id: data.id ?? uuidv7() } });
+    return dbOf(tx, this.prisma).conversation.create({ data: { ...data, id: data.id ?? uuidv7() } });
   }
 
   /** A conversation that is not deleted. */
@@ -87,7 +88,7 @@ export class ConversationsRepository {
   }
 
   /** All the messages of an exchange in one statement (and their file links in one more). */
-  async addMessages(tx: Prisma.TransactionClient, conversationId: string, messages: NewMessage[]): Promise<string[]> {
+  async addMessages(tx: Tx, conversationId: string, messages: NewMessage[]): Promise<string[]> {
     if (!messages.length) return [];
     const rows = messages.map((m) => ({
       id: uuidv7(),
@@ -104,15 +105,15 @@ export class ConversationsRepository {
       status: m.status ?? ('complete' as const),
       finishReason: m.finishReason ?? null,
     }));
-    await tx.message.createMany({ data: rows });
+    await dbOf(tx, this.prisma).message.createMany({ data: rows });
     const links = messages.flatMap((m, i) => (m.fileIds ?? []).map((fileId) => ({ messageId: rows[i].id, fileId })));
-    if (links.length) await tx.messageFile.createMany({ data: links });
+    if (links.length) await dbOf(tx, this.prisma).messageFile.createMany({ data: links });
     return rows.map((r) => r.id);
   }
 
 
-  async addActivity(tx: Prisma.TransactionClient, id: string, a: ConversationActivity): Promise<void> {
-    await tx.conversation.update({
+  async addActivity(tx: Tx, id: string, a: ConversationActivity): Promise<void> {
+    await dbOf(tx, this.prisma).conversation.update({
       where: { id },
       data: {
         messageCount: { increment: a.messages },

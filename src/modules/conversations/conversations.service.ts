@@ -24,6 +24,7 @@ import {
   type MessageRow,
   type NewMessage,
 } from './conversations.repository.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
 
 export interface ChatThread {
   conversation: ConversationRow;
@@ -109,7 +110,7 @@ export class ConversationsService {
    * row is written with that exchange's totals already in it, then its messages.
    */
   async startInChat(
-    tx: Prisma.TransactionClient,
+    tx: Tx,
     data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown> },
     messages: NewMessage[],
     activity: ConversationActivity,
@@ -131,7 +132,7 @@ export class ConversationsService {
   }
 
   /** Stores an exchange and adds its usage to the running totals, in the chat's transaction. */
-  async appendExchange(tx: Prisma.TransactionClient, conversationId: string, messages: NewMessage[], activity: ConversationActivity): Promise<string[]> {
+  async appendExchange(tx: Tx, conversationId: string, messages: NewMessage[], activity: ConversationActivity): Promise<string[]> {
     const ids = await this.repo.addMessages(tx, conversationId, messages);
     await this.repo.addActivity(tx, conversationId, activity);
     return ids;

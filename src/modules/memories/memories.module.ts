@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MemoriesController } from './memories.controller.js';
+import { MemoriesRepository } from './memories.repository.js';
 import { MemoriesService } from './memories.service.js';
 import { PersistenceModule } from '../../persistence/persistence.module.js';
 import { LlmModule } from '../../llm/llm.module.js';
@@ -7,7 +8,7 @@ import { LlmModule } from '../../llm/llm.module.js';
 @Module({
   imports: [PersistenceModule, LlmModule],
   controllers: [MemoriesController],
-  providers: [MemoriesService],
+  providers: [MemoriesRepository, MemoriesService],
   exports: [MemoriesService],
 })
 export class MemoriesModule {}

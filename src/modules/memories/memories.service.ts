@@ -1,16 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
-import { cursorOrder, cursorWhere, toPage, type ListPage } from '../../common/http/pagination.js';
-import { unixSeconds, uuidv7 } from '../../common/ids.js';
+import { toPage, type ListPage } from '../../common/http/pagination.js';
+import { unixSeconds } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { ChatMessage } from '../../llm/chat-types.js';
 import { TokenCounter } from '../../llm/token-counter.js';
-import { PrismaService } from '../../persistence/prisma.service.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
+import { MemoriesRepository, type MemoryRow } from './memories.repository.js';
 import { MAX_MEMORY_CHARS, type DeletedMemoriesView, type ListMemoriesQuery, type MemoryView } from './memories.schemas.js';
-
-type MemoryRow = Prisma.MemoryGetPayload<object>;
 
 const PREAMBLE = 'Things the user asked you to remember about them, newest first. Use them where they help; do not recite them.';
 
@@ -22,38 +20,31 @@ const PREAMBLE = 'Things the user asked you to remember about them, newest first
 @Injectable()
 export class MemoriesService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repo: MemoriesRepository,
     private readonly tokens: TokenCounter,
     private readonly config: AppConfig,
   ) {}
 
   async create(caller: Caller, content: string): Promise<MemoryView> {
-    return toView(await this.add(this.prisma, caller.userId, content, 'api', null));
+    return toView(await this.add(caller.userId, content, 'api', null));
   }
 
   async list(caller: Caller, query: ListMemoriesQuery): Promise<ListPage<MemoryView>> {
-    const rows = await this.prisma.memory.findMany({
-      where: { userId: caller.userId, ...cursorWhere(query) },
-      orderBy: cursorOrder(query),
-      take: query.limit + 1,
-    });
-    return toPage(rows, query, toView);
+    return toPage(await this.repo.list(caller.userId, query), query, toView);
   }
 
   async remove(caller: Caller, id: string): Promise<DeletedMemoriesView> {
-    const { count } = await this.prisma.memory.deleteMany({ where: { id, userId: caller.userId } });
-    if (!count) throw new DomainError('not_found', `No memory with id ${id}.`);
+    if (!(await this.repo.remove(caller.userId, id))) throw new DomainError('not_found', `No memory with id ${id}.`);
     return { object: 'memory.deleted', id, deleted: 1 };
   }
 
   async clear(caller: Caller): Promise<DeletedMemoriesView> {
-    const { count } = await this.prisma.memory.deleteMany({ where: { userId: caller.userId } });
-    return { object: 'memory.deleted', id: null, deleted: count };
+    return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId) };
   }
 
   /** The system message carrying the newest memories that fit, with its tokens; null when there are none. */
   async promptMessage(userId: string): Promise<{ message: ChatMessage; tokens: number } | null> {
-    const rows = await this.prisma.memory.findMany({ where: { userId }, orderBy: { id: 'desc' }, take: this.config.memory.maxPerUser });
+    const rows = await this.repo.newest(userId, this.config.memory.maxPerUser);
     const lines: string[] = [];
     let tokens = this.tokens.count(PREAMBLE) + 4;
     for (const row of rows) {
@@ -66,24 +57,14 @@ export class MemoriesService {
   }
 
   /** Saves a chat turn's user text, inside the chat's transaction. */
-  async saveFromChat(tx: Prisma.TransactionClient, userId: string, content: string, conversationId: string | null): Promise<void> {
+  async saveFromChat(tx: Tx, userId: string, content: string, conversationId: string | null): Promise<void> {
     const text = content.trim().slice(0, MAX_MEMORY_CHARS);
-    if (text) await this.add(tx, userId, text, 'chat', conversationId);
+    if (text) await this.add(userId, text, 'chat', conversationId, tx);
   }
 
   /** Adds one, forgetting the oldest beyond max_per_user. */
-  private async add(db: Prisma.TransactionClient, userId: string, content: string, source: 'api' | 'chat', conversationId: string | null): Promise<MemoryRow> {
-    const row = await db.memory.create({
-      data: { id: uuidv7(), userId, content, source, conversationId, tokens: this.tokens.count(content) },
-    });
-    const beyond = await db.memory.findMany({
-      where: { userId },
-      orderBy: { id: 'desc' },
-      skip: this.config.memory.maxPerUser,
-      select: { id: true },
-    });
-    if (beyond.length) await db.memory.deleteMany({ where: { id: { in: beyond.map((b) => b.id) } } });
-    return row;
+  private add(userId: string, content: string, source: 'api' | 'chat', conversationId: string | null, tx?: Tx): Promise<MemoryRow> {
+    return this.repo.add({ userId, content, source, conversationId, tokens: this.tokens.count(content) }, this.config.memory.maxPerUser, tx);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Prisma, Session } from '../../generated/prisma/client.js';
 import { cursorOrder, cursorWhere, type ListQuery } from '../../common/http/pagination.js';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
+import { asTx, dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 export type SessionRow = Session;
 
@@ -20,8 +21,8 @@ export interface SessionActivity {
 export class SessionsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(userId: string, metadata: Record<string, unknown> = {}, tx: Prisma.TransactionClient = this.prisma): Promise<SessionRow> {
-    return tx.session.create({ data: { id: uuidv7(), userId, metadata: metadata as Prisma.InputJsonObject } });
+  create(userId: string, metadata: Record<string, unknown> = {}, tx?: Tx): Promise<SessionRow> {
+    return dbOf(tx, this.prisma).session.create({ data: { id: uuidv7(), userId, metadata: metadata as Prisma.InputJsonObject } });
   }
 
   findById(id: string): Promise<SessionRow | null> {
@@ -29,8 +30,8 @@ export class SessionsRepository {
   }
 
   /** The user's most recently active session that is not ended and was active since `since`. */
-  findActive(userId: string, since: Date, tx: Prisma.TransactionClient = this.prisma): Promise<SessionRow | null> {
-    return tx.session.findFirst({
+  findActive(userId: string, since: Date, tx?: Tx): Promise<SessionRow | null> {
+    return dbOf(tx, this.prisma).session.findFirst({
       where: { userId, endedAt: null, lastActivityAt: { gte: since } },
       orderBy: { lastActivityAt: 'desc' },
     });
@@ -55,8 +56,8 @@ export class SessionsRepository {
   }
 
   /** Adds to the running totals in the caller's transaction (atomic increments, safe under concurrency). */
-  async addActivity(tx: Prisma.TransactionClient, id: string, a: SessionActivity): Promise<void> {
-    await tx.session.update({
+  async addActivity(tx: Tx, id: string, a: SessionActivity): Promise<void> {
+    await dbOf(tx, this.prisma).session.update({
       where: { id },
       data: {
         conversationCount: { increment: a.conversations },
@@ -71,12 +72,12 @@ export class SessionsRepository {
   }
 
   /** Serialises session creation per user (PostgreSQL advisory lock; PGlite has one connection). */
-  withUserLock<T>(userId: string, work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  withUserLock<T>(userId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(async (tx) => {
       if (this.prisma.engine === 'postgres') {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${'session:' + userId}))`;
       }
-      return work(tx);
+      return work(asTx(tx));
     });
   }
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
@@ -9,6 +8,7 @@ import { spendView } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
 import type { CreateSessionBody, ListSessionsQuery, SessionView } from './sessions.schemas.js';
 import { SessionsRepository, type SessionActivity, type SessionRow } from './sessions.repository.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
 
 @Injectable()
 export class SessionsService {
@@ -61,7 +61,7 @@ export class SessionsService {
     return this.repo.withUserLock(caller.userId, async (tx) => (await this.repo.findActive(caller.userId, since, tx)) ?? this.repo.create(caller.userId, {}, tx));
   }
 
-  addActivity(tx: Prisma.TransactionClient, sessionId: string, activity: SessionActivity): Promise<void> {
+  addActivity(tx: Tx, sessionId: string, activity: SessionActivity): Promise<void> {
     return this.repo.addActivity(tx, sessionId, activity);
   }
 

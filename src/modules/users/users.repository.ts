@@ -3,6 +3,7 @@ import type { Prisma, User } from '../../generated/prisma/client.js';
 import { uuidv7 } from '../../common/ids.js';
 import { cursorOrder, cursorWhere, type ListQuery } from '../../common/http/pagination.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
+import { asTx, dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 export type UserRow = User;
 export type NewUser = Omit<Prisma.UserUncheckedCreateInput, 'id'>;
@@ -12,12 +13,12 @@ export type UserChanges = Prisma.UserUncheckedUpdateInput;
 export class UsersRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(data: NewUser, tx: Prisma.TransactionClient = this.prisma): Promise<UserRow> {
-    return tx.user.create({ data: { id: uuidv7(), ...data } });
+  create(data: NewUser, tx?: Tx): Promise<UserRow> {
+    return dbOf(tx, this.prisma).user.create({ data: { id: uuidv7(), ...data } });
   }
 
-  findById(id: string): Promise<UserRow | null> {
-    return this.prisma.user.findUnique({ where: { id } });
+  findById(id: string, tx?: Tx): Promise<UserRow | null> {
+    return dbOf(tx, this.prisma).user.findUnique({ where: { id } });
   }
 
   list(query: ListQuery, role?: 'admin' | 'user'): Promise<UserRow[]> {
@@ -28,25 +29,25 @@ export class UsersRepository {
     });
   }
 
-  update(id: string, data: UserChanges, tx: Prisma.TransactionClient = this.prisma): Promise<UserRow> {
-    return tx.user.update({ where: { id }, data });
+  update(id: string, data: UserChanges, tx?: Tx): Promise<UserRow> {
+    return dbOf(tx, this.prisma).user.update({ where: { id }, data });
   }
 
-  countActiveAdmins(tx: Prisma.TransactionClient = this.prisma): Promise<number> {
-    return tx.user.count({ where: { role: 'admin', disabled: false } });
+  countActiveAdmins(tx?: Tx): Promise<number> {
+    return dbOf(tx, this.prisma).user.count({ where: { role: 'admin', disabled: false } });
   }
 
-  hasAnyAdmin(tx: Prisma.TransactionClient = this.prisma): Promise<boolean> {
-    return tx.user.count({ where: { role: 'admin' }, take: 1 }).then((n) => n > 0);
+  hasAnyAdmin(tx?: Tx): Promise<boolean> {
+    return dbOf(tx, this.prisma).user.count({ where: { role: 'admin' }, take: 1 }).then((n) => n > 0);
   }
 
   /** Runs `work` in a transaction; on PostgreSQL, after taking the named advisory lock. */
-  transaction<T>(work: (tx: Prisma.TransactionClient) => Promise<T>, lockId?: number): Promise<T> {
+  transaction<T>(work: (tx: Tx) => Promise<T>, lockId?: number): Promise<T> {
     return this.prisma.$transaction(async (tx) => {
       if (lockId !== undefined && this.prisma.engine === 'postgres') {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${lockId})`;
       }
-      return work(tx);
+      return work(asTx(tx));
     });
   }
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
@@ -7,6 +6,7 @@ import { budgetView, limitColumns, limitsView } from './limits.js';
 import type { CreateUserBody, ListUsersQuery, UpdateUserBody, UserView } from './users.schemas.js';
 import { toPage } from '../../common/http/pagination.js';
 import { UsersRepository, type UserRow } from './users.repository.js';
+import type { Tx } from '../../persistence/transaction-runner.js';
 
 /** Listens for changes that must end cached authentications at once (disable, demotion). */
 export type UserChangeListener = (userId: string) => void;
@@ -41,7 +41,7 @@ export class UsersService {
 
   async update(id: string, input: UpdateUserBody): Promise<UserView> {
     const row = await this.repo.transaction(async (tx) => {
-      const current = await tx.user.findUnique({ where: { id } });
+      const current = await this.repo.findById(id, tx);
       if (!current) throw new DomainError('not_found', `No user with id ${id}.`);
       const losesAdmin =
         current.role === 'admin' && !current.disabled && (input.role === 'user' || input.disabled === true);
@@ -69,7 +69,7 @@ export class UsersService {
    * Creates the first admin when there is none, atomically with its key (issued by `issueKey`
    * in the same transaction). Answers null when an admin already exists.
    */
-  async bootstrapAdmin<R>(issueKey: (userId: string, tx: Prisma.TransactionClient) => Promise<R>): Promise<R | null> {
+  async bootstrapAdmin<R>(issueKey: (userId: string, tx: Tx) => Promise<R>): Promise<R | null> {
     return this.repo.transaction(async (tx) => {
       if (await this.repo.hasAnyAdmin(tx)) return null;
       const admin = await this.repo.create({ name: 'admin', role: 'admin' }, tx);

@@ -1,4 +1,5 @@
 import type { Usage } from './chat-types.js';
+import { MICROS_PER_USD, microsToUsd } from '../common/money.js';
 
 /** USD per 1M tokens, as the catalog states them. */
 export interface Pricing {
@@ -56,7 +57,7 @@ export function worstCaseMicros(pricing: Pricing, promptTokens: number, completi
 
 /** An image call's cost: its tokens (when the upstream counts them) plus the price per image. */
 export function imageCostMicros(pricing: Pricing, usage: TokenUsage, images: number): number {
-  return costMicros(pricing, usage) + Math.round(images * pricing.perImage * 1_000_000);
+  return costMicros(pricing, usage) + Math.round(images * pricing.perImage * MICROS_PER_USD);
 }
 
 /** Running totals as every view shows them: the token kinds, their sum, and the cost in USD. */
@@ -69,10 +70,6 @@ export function spendView(t: { promptTokens: number | bigint; completionTokens: 
   const prompt = Number(t.promptTokens);
   const completion = Number(t.completionTokens);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, cost_usd: microsToUsd(Number(t.costMicros)) };
-}
-
-export function microsToUsd(micros: number): number {
-  return micros / 1_000_000;
 }
 
 /** What an upstream may sensibly report for a call: it cannot have read or written more than this. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ModelCatalog } from '../llm/model-catalog.js';
+import { microsToUsd } from '../common/money.js';
 
 /** What the metrics need of one upstream call (its usage record carries all of it). */
 export interface CallMeasurement {
@@ -118,6 +119,6 @@ export class MetricsService {
     this.tokens.inc({ model, kind: 'completion' }, call.completionTokens);
     this.tokens.inc({ model, kind: 'cached' }, call.cachedTokens);
     this.tokens.inc({ model, kind: 'reasoning' }, call.reasoningTokens);
-    this.cost.inc({ model }, call.costMicros / 1_000_000);
+    this.cost.inc({ model }, microsToUsd(call.costMicros));
   }
 }

@@ -3,7 +3,7 @@ import type { Caller } from '../../common/http/caller.js';
 import { answer, clientLeft, STREAMED, type Answer, type CallSession } from '../../common/streaming/answer.js';
 import type { ChunkSink } from '../../common/streaming/chunk-sink.js';
 import type { ChatCompletion } from '../../llm/chat-types.js';
-import { microsToUsd } from '../../llm/pricing.js';
+import { microsToUsd } from '../../common/money.js';
 import type { Admission } from '../../metering/metering.service.js';
 import { Metering } from '../../metering/metering.service.js';
 import { CompletionRunner, type ChatRun } from '../completions/completion-runner.js';

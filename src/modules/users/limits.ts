@@ -1,4 +1,5 @@
 import type { BudgetPeriod } from '../../generated/prisma/client.js';
+import { microsToUsd, usdToMicros } from '../../common/money.js';
 
 /** Limit and budget columns shared by users and API keys. */
 export interface LimitColumns {
@@ -16,16 +17,6 @@ export interface LimitsInput {
 export interface BudgetInput {
   amount_usd: number;
   period: 'day' | 'month' | 'total';
-}
-
-export const MICROS_PER_USD = 1_000_000;
-
-export function usdToMicros(usd: number): bigint {
-  return BigInt(Math.round(usd * MICROS_PER_USD));
-}
-
-export function microsToUsd(micros: bigint | number): number {
-  return Number(micros) / MICROS_PER_USD;
 }
 
 /** The columns a PATCH changes: `limits: null` resets both, an omitted field is kept. */

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.factory.js';
@@ -22,7 +23,7 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger(config.http.logLevel);
   const app = await createApp(config, logger);
   await app.listen(config.http.port, config.http.host);
-  logger.info({ url: await app.getUrl(), database: config.database.url ? 'postgres' : 'pglite', storage: config.s3 ? 's3' : 'local' }, 'listening');
+  logger.info({ address: boundAddress(app.getHttpServer().address()), database: config.database.url ? 'postgres' : 'pglite', storage: config.s3 ? 's3' : 'local' }, 'listening');
 
   let closing = false;
   const shutdown = (signal: string): void => {
@@ -55,6 +56,12 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The address the socket is bound to, as bound (`0.0.0.0:3000`, `[::]:3000`), not a guess at a URL. */
+function boundAddress(address: AddressInfo | string | null): string {
+  if (!address || typeof address === 'string') return String(address);
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }
 
 bootstrap().catch((err: unknown) => {

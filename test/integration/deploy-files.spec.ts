@@ -408,11 +408,12 @@ describe('deployment files (docker/)', () => {
       finalEnv = new Map(all(final, 'ENV').flatMap((i) => [...parseEnv(i.args)]));
     });
 
-    it('has a build stage and a runtime stage on Node >= 20', () => {
+    it('has a build stage and a runtime stage on a Node LTS line every dependency declares (even, >= 22)', () => {
       expect(stages.length).toBeGreaterThanOrEqual(2);
       for (const stage of stages) {
-        const major = /^node:(\d+)/.exec(stage.image)?.[1];
-        expect(major && Number(major)).toBeGreaterThanOrEqual(20);
+        const major = Number(/^node:(\d+)/.exec(stage.image)?.[1]);
+        expect(major).toBeGreaterThanOrEqual(22);
+        expect(major % 2).toBe(0);
       }
     });
 

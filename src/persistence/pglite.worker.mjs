@@ -31,8 +31,10 @@ let closing = false;
  * @type {Session | null}
  */
 let owner = null;
-/** Connections with messages waiting for the backend, in arrival order. */
-/** @type {Session[]} */
+/**
+ * Connections with messages waiting for the backend, in arrival order.
+ * @type {Session[]}
+ */
 const ready = [];
 /** Transaction status of the backend after its last answer ('I' idle, 'T' in a block, 'E' failed). */
 let txStatus = 'I';

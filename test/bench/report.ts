@@ -24,11 +24,11 @@ export interface Figures {
   loadgenCpuPerReqUs: number;
   /** (stand-in + load generator CPU) / wall time: near 1 means core 1 may be the bottleneck. */
   core1Busy: number;
-  /** From /proc/stat: share of each core busy with anything (all processes), and stolen by the hypervisor. */
   /** CPU used by processes outside the bench in the window, in cores (other people's builds): should be ~0. */
   foreignCores: number;
   /** Measurements taken (more than 1 when foreign load spoiled the first). */
   attempts: number;
+  /** From /proc/stat: share of each core busy with anything (all processes), and stolen by the hypervisor. */
   core0BusyAll: number;
   core1BusyAll: number;
   stealCore0: number;

@@ -128,17 +128,6 @@ function newMessage(message: ChatMessage, tokens: number): NewMessage {
   };
 }
 
-/** `file_ids` become file parts of the last user message (references, expanded per call). */
-function attachFiles(messages: ChatMessage[], fileIds: string[]): ChatMessage[] {
-  if (!fileIds.length) return messages;
-  const last = messages.map((m) => m.role).lastIndexOf('user');
-  if (last < 0) throw new DomainError('invalid', 'Files need a user message to attach to.', { param: 'file_ids' });
-  const target = messages[last];
-  const parts: ContentPart[] = typeof target.content === 'string' ? [{ type: 'text', text: target.content }] : [...(target.content ?? [])];
-  for (const id of fileIds) parts.push({ type: 'file', file: { file_id: id } });
-  return messages.map((m, i) => (i === last ? { ...m, content: parts } : m));
-}
-
 function fileIdsOf(message: ChatMessage): string[] {
   if (!Array.isArray(message.content)) return [];
   return message.content.flatMap((p) => (p.type === 'file' && (p as FilePart).file.file_id ? [(p as FilePart).file.file_id!] : []));

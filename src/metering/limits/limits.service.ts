@@ -8,7 +8,7 @@ import { microsToUsd } from '../../common/money.js';
 import { worstCaseMicros, type TokenUsage } from '../../llm/pricing.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { CallPlan } from '../call.js';
-import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.repository.js';
+import { BudgetLedger, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.js';
 import { rateLimitHeaders, scopeName } from './rate-limit-headers.js';
 import { RateLimitStore } from './rate-limit-store.js';
 
@@ -40,7 +40,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly store: RateLimitStore,
-    private readonly ledger: BudgetLedgerRepository,
+    private readonly ledger: BudgetLedger,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @InjectLogger() private readonly logger: AppLogger,

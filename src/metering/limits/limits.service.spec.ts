@@ -100,6 +100,14 @@ describe('LimitsService', () => {
       expect(err.message).toBe("This request may use 2100 tokens (prompt + max_tokens), more than the API key's limit of 1000 tokens per minute; lower max_tokens.");
     });
 
+    it('names the window that can never take the call, not another that is only full for now', async () => {
+      await limits.hold(callerWith(), plan(100, 700));
+      // The user's limit was lowered since: the key is full for now, the user could never take it.
+      const err = await refusal(limits.hold(callerWith({ user: { tpm: 250 } }), plan(100, 200)));
+      expect(err).toMatchObject({ retryable: false });
+      expect(err.message).toContain("more than the user's limit of 250 tokens per minute");
+    });
+
     it("holds the call against the user's window too, across the user's keys", async () => {
       const limitsOf = { user: { tpm: 1_000 }, key: { tpm: 800 } };
       await limits.hold(callerWith(limitsOf, { userId: 'user-1', keyId: 'key-1' }), plan(100, 500));

@@ -25,11 +25,12 @@ const shared = {
     '/node_modules/(?!(@nestjs/[^/]+|file-type|strtok3|token-types|@tokenizer|@borewit|uint8array-extras|content-disposition|cookie|@electric-sql|pdf-parse|pdfjs-dist|@prisma/client|uuid)/)',
   ],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testTimeout: 30_000,
 };
 
 /** @type {import('jest').Config} */
 export default {
+  // Both global: jest reads them from the root config only.
+  testTimeout: 30_000,
   workerIdleMemoryLimit: '1500MB',
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },

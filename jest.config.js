@@ -1,7 +1,8 @@
 // Two tiers, one transform. `npx jest` runs both; `npm run test:unit` runs the unit tier alone.
 //  - unit: src/**/*.spec.ts. Logic in this process with hand-written fakes: no database, no
 //    servers or network (S3, Redis, an upstream), no worker threads or child processes, no files
-//    written. It needs no migrated database, so it has no global setup; it runs in seconds.
+//    written (fixtures in test/fixtures may be read). It needs no migrated database, so it has no
+//    global setup; it runs in seconds.
 //  - integration: src/**/*.int-spec.ts (a repository on a real database, a driver against a real
 //    server or disk, worker threads), test/**/*.spec.ts and test/**/*.e2e-spec.ts (the app over HTTP).
 const shared = {

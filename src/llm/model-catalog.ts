@@ -1,4 +1,3 @@
-import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ConfigError } from '../config/config.loader.js';
@@ -56,15 +55,18 @@ const KIND_ROUTES: Record<ModelKind, string> = { chat: '/v1/chat/completions', e
 const UNLISTED_CONTEXT = 128_000;
 const UNLISTED_MAX_OUTPUT = 4_096;
 
-/** The catalog: configured models, personas over them, prefix routes, and the built-in echo. */
-@Injectable()
+/** The catalog: configured models, personas over them, prefix routes, and the built-in echo (built by LlmModule's factory). */
 export class ModelCatalog {
   private readonly models = new Map<string, ResolvedModel>();
   private readonly personas = new Map<string, Persona>();
   private readonly created = Math.floor(Date.now() / 1000);
   readonly defaultModelId: string;
 
-  constructor(private readonly config: AppConfig) {
+  /** `personas` are read from PERSONAS_DIR unless given (unit specs give them, and touch no disk). */
+  constructor(
+    private readonly config: AppConfig,
+    personas: readonly Persona[] = loadPersonas(config.personasDir),
+  ) {
     this.models.set(ECHO_MODEL, {
       id: ECHO_MODEL,
       kind: 'chat',
@@ -141,7 +143,7 @@ export class ModelCatalog {
         persona: null,
       });
     }
-    for (const persona of loadPersonas(config.personasDir)) this.personas.set(persona.id, persona);
+    for (const persona of personas) this.personas.set(persona.id, persona);
     this.defaultModelId = this.pickDefault();
   }
 

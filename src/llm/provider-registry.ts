@@ -1,26 +1,27 @@
-import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { EchoProvider } from './echo.provider.js';
 import type { LlmProvider } from './llm-provider.js';
-import { BUILTIN_PROVIDER } from './model-catalog.js';
 import { OpenAICompatibleProvider } from './openai-compatible.provider.js';
 import { TokenCounter } from './token-counter.js';
 import { upstreamFetch } from './upstream-fetch.js';
 
 /** One provider instance (and one HTTP client) per configured upstream, built once. */
-@Injectable()
 export class ProviderRegistry {
   private readonly providers = new Map<string, LlmProvider>();
 
-  constructor(config: AppConfig, tokens: TokenCounter) {
-    this.providers.set(BUILTIN_PROVIDER, new EchoProvider(tokens));
+  /** The providers by their names (fromConfig builds the real ones; unit specs pass fakes). */
+  constructor(providers: Iterable<LlmProvider>) {
+    for (const provider of providers) this.providers.set(provider.name, provider);
+  }
+
+  /** The built-in echo provider and one OpenAI-compatible provider per configured upstream. */
+  static fromConfig(config: AppConfig, tokens: TokenCounter): ProviderRegistry {
+    const providers: LlmProvider[] = [new EchoProvider(tokens)];
     for (const settings of config.providers.values()) {
       if (!settings.configured) continue;
-      this.providers.set(
-        settings.name,
-        new OpenAICompatibleProvider(settings, { timeoutMs: config.upstream.timeoutMs, fetch: upstreamFetch }),
-      );
+      providers.push(new OpenAICompatibleProvider(settings, { timeoutMs: config.upstream.timeoutMs, fetch: upstreamFetch }));
     }
+    return new ProviderRegistry(providers);
   }
 
   get(name: string): LlmProvider {

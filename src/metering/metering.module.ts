@@ -12,6 +12,8 @@ import { RedisModule } from '../redis/redis.module.js';
 import { RedisService } from '../redis/redis.service.js';
 import { UsageRecorder } from './ledger/usage-recorder.service.js';
 import { UsageRepository } from './ledger/usage.repository.js';
+import { UsageStore } from './ledger/usage-store.js';
+import { BudgetLedger } from './limits/budget-ledger.js';
 import { BudgetLedgerRepository } from './limits/budget-ledger.repository.js';
 import { LimitsService } from './limits/limits.service.js';
 import { RateLimitStore } from './limits/rate-limit-store.js';
@@ -32,10 +34,10 @@ import { LlmModule } from '../llm/llm.module.js';
       inject: [AppConfig, RedisService, LOGGER],
       useFactory: (config: AppConfig, redis: RedisService, logger: AppLogger) => new SharedRateLimitStore(redis, config.redis.failOpen, logger),
     },
-    BudgetLedgerRepository,
+    { provide: BudgetLedger, useClass: BudgetLedgerRepository },
     LimitsService,
     RequestRateLimiter,
-    UsageRepository,
+    { provide: UsageStore, useClass: UsageRepository },
     UsageRecorder,
     Metering,
   ],

@@ -486,7 +486,7 @@ describe('deployment files (docker/)', () => {
 
     it('has a .dockerignore beside it that keeps local state out and the sources in', () => {
       const ignored = dockerignoreMatcher(readFileSync(DOCKERIGNORE, 'utf8'));
-      for (const path of ['node_modules', 'node_modules/x/index.js', 'dist/main.js', 'data/pglite/PG_VERSION', '.git/HEAD', 'coverage/lcov.info', 'test/e2e/x.e2e-spec.ts', '.env', 'src/generated/prisma/client.ts']) {
+      for (const path of ['node_modules', 'node_modules/x/index.js', 'dist/main.js', 'data/pglite/PG_VERSION', '.git/HEAD', 'coverage/lcov.info', 'test/e2e/x.e2e-spec.ts', 'src/x/y.int-spec.ts', '.env', 'src/generated/prisma/client.ts']) {
         expect([path, ignored(path)]).toEqual([path, true]);
       }
       // Every file a context COPY brings in must survive the ignore file.
@@ -496,7 +496,7 @@ describe('deployment files (docker/)', () => {
         const path = join(ROOT, source);
         expect([source, existsSync(path)]).toEqual([source, true]);
         const files = statSync(path).isDirectory() ? filesUnder(path).map((f) => relative(ROOT, f).split('\\').join('/')) : [source];
-        const needed = files.filter((f) => !f.startsWith('src/generated/') && !/\.spec\.ts$/.test(f));
+        const needed = files.filter((f) => !f.startsWith('src/generated/') && !/\.(int-)?spec\.ts$/.test(f));
         expect(needed.length).toBeGreaterThan(0);
         expect(needed.filter(ignored)).toEqual([]);
       }

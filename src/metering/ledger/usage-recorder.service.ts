@@ -6,7 +6,7 @@ import { InjectLogger } from '../../common/logging/logger.token.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { translatePrismaError } from '../../persistence/prisma-errors.js';
 import type { UsageEntry } from './usage-entry.js';
-import { UsageRepository } from './usage.repository.js';
+import { UsageStore } from './usage-store.js';
 
 const FLUSH_EVERY_MS = 50;
 const FLUSH_AT = 500;
@@ -28,7 +28,7 @@ export class UsageRecorder implements BeforeApplicationShutdown {
   private failures = 0;
 
   constructor(
-    private readonly repo: UsageRepository,
+    private readonly repo: UsageStore,
     private readonly metrics: MetricsService,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}

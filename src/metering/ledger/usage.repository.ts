@@ -5,6 +5,7 @@ import { INT4_MAX } from '../../common/validation/primitives.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import type { UsageEntry } from './usage-entry.js';
 import { dbOf, Tx } from '../../persistence/transaction-runner.js';
+import { UsageStore } from './usage-store.js';
 
 // One statement for any number of rows (one array per column), so its plan is prepared once
 // and reused, instead of a query compiled per batch.
@@ -25,10 +26,12 @@ SELECT ${COLUMNS.map((c) => (c === 'status' ? 'status::usage_status' : c)).join(
 FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${COLUMNS.join(', ')})`;
 
 @Injectable()
-export class UsageRepository {
-  constructor(private readonly prisma: PrismaService) {}
+export class UsageRepository extends UsageStore {
+  constructor(private readonly prisma: PrismaService) {
+    super();
+  }
 
-  async insertMany(entries: UsageEntry[]): Promise<void> {
+  override async insertMany(entries: UsageEntry[]): Promise<void> {
     const rows = entries.map(toRow);
     const column = <K extends keyof Row>(key: K) => rows.map((r) => r[key]);
     await this.prisma.execute(INSERT_MANY, [
@@ -58,7 +61,7 @@ export class UsageRepository {
   }
 
   /** Points a record written before its conversation existed at the conversation, in the caller's transaction. */
-  async linkConversation(tx: Tx, id: string, conversationId: string): Promise<void> {
+  override async linkConversation(tx: Tx, id: string, conversationId: string): Promise<void> {
     await dbOf(tx, this.prisma).usageRecord.update({ where: { id }, data: { conversationId } });
   }
 }

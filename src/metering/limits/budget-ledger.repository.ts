@@ -1,45 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
-
-export type BudgetScope = 'user' | 'key';
-
-/** A call's worst case held against one budget. */
-export interface BudgetHold {
-  scope: BudgetScope;
-  scopeId: string;
-  period: 'day' | 'month' | 'total';
-  periodStart: Date;
-  limitMicros: number;
-  amountMicros: number;
-}
-
-export interface HeldReservation {
-  id: string;
-  scope: BudgetScope;
-  scopeId: string;
-  periodStart: Date;
-}
-
-export class BudgetRefused extends Error {
-  constructor(
-    readonly hold: BudgetHold,
-    readonly spentMicros: number,
-  ) {
-    super('budget exhausted');
-  }
-}
+import { BudgetLedger, BudgetRefused, type BudgetHold, type BudgetScope, type HeldReservation } from './budget-ledger.js';
 
 /**
  * The budget counters in the database: reservations take the counter row's lock, so that
  * reservations from any replica are serialised and spent + reserved never passes the budget.
  */
 @Injectable()
-export class BudgetLedgerRepository {
-  constructor(private readonly prisma: PrismaService) {}
+export class BudgetLedgerRepository extends BudgetLedger {
+  constructor(private readonly prisma: PrismaService) {
+    super();
+  }
 
   /** Reserves every hold or none (throws BudgetRefused naming the first that does not fit). */
-  async reserve(holds: BudgetHold[], expiresAt: Date): Promise<HeldReservation[]> {
+  override async reserve(holds: BudgetHold[], expiresAt: Date): Promise<HeldReservation[]> {
     return this.prisma.$transaction(async (tx) => {
       const held: HeldReservation[] = [];
       for (const hold of holds) {
@@ -76,7 +51,7 @@ export class BudgetLedgerRepository {
   }
 
   /** Releases the reservations and adds the actual cost to what each budget has spent. */
-  async settle(reservations: HeldReservation[], costMicros: number): Promise<void> {
+  override async settle(reservations: HeldReservation[], costMicros: number): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
       for (const r of reservations) {
         // A reservation already swept as expired has been released: only the spend is added.
@@ -92,7 +67,7 @@ export class BudgetLedgerRepository {
   }
 
   /** Releases reservations whose call never settled (its replica died). Answers how many. */
-  async releaseExpired(now: Date): Promise<number> {
+  override async releaseExpired(now: Date): Promise<number> {
     return this.prisma.$transaction(async (tx) => {
       const expired = await tx.$queryRaw<Array<{ scope: string; scope_id: string; period_start: Date; amount: bigint }>>`
         DELETE FROM budget_reservations WHERE expires_at < ${now}
@@ -107,7 +82,7 @@ export class BudgetLedgerRepository {
   }
 
   /** Forgets a scope's counters: the next call re-reads its spend from the usage records. */
-  async reset(scope: BudgetScope, scopeId: string): Promise<void> {
+  override async reset(scope: BudgetScope, scopeId: string): Promise<void> {
     await this.prisma.$executeRaw`DELETE FROM budget_counters WHERE scope = ${scope} AND scope_id = ${scopeId}::uuid`;
   }
 
@@ -117,11 +92,4 @@ export class BudgetLedgerRepository {
       WHERE scope = ${scope} AND scope_id = ${scopeId}::uuid AND period_start = ${periodStart}`;
     return row ? { spent: Number(row.spent), reserved: Number(row.reserved) } : null;
   }
-}
-
-/** The start of the budget period containing `at` (UTC calendar day or month; the epoch for total). */
-export function periodStart(period: 'day' | 'month' | 'total', at: Date): Date {
-  if (period === 'total') return new Date(0);
-  if (period === 'month') return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
 }

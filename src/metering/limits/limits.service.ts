@@ -8,7 +8,7 @@ import { microsToUsd } from '../../common/money.js';
 import { worstCaseMicros, type TokenUsage } from '../../llm/pricing.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { CallPlan } from '../call.js';
-import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.repository.js';
+import { BudgetLedger, BudgetRefused, periodStart, type BudgetHold, type HeldReservation } from './budget-ledger.js';
 import { rateLimitHeaders, scopeName } from './rate-limit-headers.js';
 import { RateLimitStore } from './rate-limit-store.js';
 
@@ -40,7 +40,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly store: RateLimitStore,
-    private readonly ledger: BudgetLedgerRepository,
+    private readonly ledger: BudgetLedger,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     @InjectLogger() private readonly logger: AppLogger,
@@ -58,12 +58,14 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
       ticket = result.ticket;
       headers = rateLimitHeaders('tokens', result.states);
       if (!result.admitted) {
-        const scope = windows[result.states.findIndex((s, i) => s.used + estimate > windows[i].limit)]?.scope ?? 'key';
-        const why =
-          result.retryAfterMs < 0
-            ? `This request may use ${estimate} tokens (prompt + max_tokens), more than the ${scopeName(scope)}'s limit of ${windows.find((w) => w.scope === scope)!.limit} tokens per minute; lower max_tokens.`
-            : `Rate limit reached for tokens per minute on this ${scopeName(scope)}.`;
-        throw this.refusal('tokens', scope, why, result.retryAfterMs, headers);
+        // A call bigger than a limit is refused for good: name that window, not one only full for now.
+        const never = result.retryAfterMs < 0;
+        const refusedBy =
+          (never ? windows.find((w) => estimate > w.limit) : windows.find((w, i) => result.states[i].used + estimate > w.limit)) ?? windows[0];
+        const why = never
+          ? `This request may use ${estimate} tokens (prompt + max_tokens), more than the ${scopeName(refusedBy.scope)}'s limit of ${refusedBy.limit} tokens per minute; lower max_tokens.`
+          : `Rate limit reached for tokens per minute on this ${scopeName(refusedBy.scope)}.`;
+        throw this.refusal('tokens', refusedBy.scope, why, result.retryAfterMs, headers);
       }
     }
     const tokenKeys = windows.map((w) => w.key);

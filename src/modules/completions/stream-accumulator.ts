@@ -39,8 +39,9 @@ export class StreamAccumulator {
     return out;
   }
 
+  /** The calls in index order, as the client's SDK assembles them from the same chunks. */
   toolCalls(): ToolCall[] | null {
-    return this.calls.size ? [...this.calls.values()] : null;
+    return this.calls.size ? [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call) : null;
   }
 
   private addToolCalls(deltas: PartialToolCall[]): void {
@@ -48,7 +49,9 @@ export class StreamAccumulator {
       const index = d.index ?? 0;
       const call = this.calls.get(index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
       if (d.id) call.id = d.id;
-      if (d.function?.name) call.function.name += d.function.name;
+      // Only the arguments come in fragments; a name is given whole (some upstreams repeat it in
+      // every fragment), so it replaces rather than appends, as OpenAI's SDK does.
+      if (d.function?.name) call.function.name = d.function.name;
       if (d.function?.arguments) call.function.arguments += d.function.arguments;
       this.calls.set(index, call);
     }

@@ -3,13 +3,21 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { uuidv7 } from '../../common/ids.js';
 import { cursorOrder, cursorWhere } from '../../common/http/pagination.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
+import { JobQueue } from './job-queue.js';
 import type { ListJobsQuery, JobStatus } from './jobs.schemas.js';
 
 export type JobRow = Prisma.ChatJobGetPayload<object>;
 
 @Injectable()
-export class JobsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+export class JobsRepository extends JobQueue {
+  constructor(private readonly prisma: PrismaService) {
+    super();
+  }
+
+  /** The jobs table exists once migrations ran. */
+  override ready(): Promise<void> {
+    return this.prisma.whenMigrated();
+  }
 
   create(data: { userId: string; apiKeyId: string; request: Prisma.InputJsonValue; model: string | null; conversationId: string | null }): Promise<JobRow> {
     return this.prisma.chatJob.create({ data: { id: uuidv7(), status: 'queued', ...data } });
@@ -37,7 +45,7 @@ export class JobsRepository {
    * has lapsed (its worker is gone). SKIP LOCKED lets replicas claim side by side without waiting
    * on each other; the lease marks the claim.
    */
-  async claim(leaseMs: number): Promise<JobRow | null> {
+  override async claim(leaseMs: number): Promise<JobRow | null> {
     const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
       UPDATE chat_jobs SET
         status = 'running',
@@ -56,7 +64,7 @@ export class JobsRepository {
   }
 
   /** Extends a running job's lease; answers whether a cancel was asked for (null: no longer ours). */
-  async renew(id: string, attempt: number, leaseMs: number): Promise<{ cancelRequested: boolean } | null> {
+  override async renew(id: string, attempt: number, leaseMs: number): Promise<{ cancelRequested: boolean } | null> {
     const rows = await this.prisma.$queryRaw<Array<{ cancel_requested: boolean }>>`
       UPDATE chat_jobs SET lease_until = now() + make_interval(secs => ${leaseMs / 1000}::double precision)
       WHERE id = ${id}::uuid AND status = 'running' AND attempts = ${attempt}
@@ -65,7 +73,7 @@ export class JobsRepository {
   }
 
   /** Ends the job, if this claim (attempt) still holds it. */
-  async finish(
+  override async finish(
     id: string,
     attempt: number,
     status: Exclude<JobStatus, 'queued' | 'running'>,
@@ -79,7 +87,7 @@ export class JobsRepository {
   }
 
   /** Puts a claimed job back in the queue (rate limited, or this replica is shutting down). */
-  async release(id: string, attempt: number, runAfter: Date, countAttempt: boolean): Promise<void> {
+  override async release(id: string, attempt: number, runAfter: Date, countAttempt: boolean): Promise<void> {
     await this.prisma.chatJob.updateMany({
       where: { id, status: 'running', attempts: attempt },
       data: { status: 'queued', runAfter, leaseUntil: null, ...(countAttempt ? {} : { attempts: { decrement: 1 } }) },

@@ -5,14 +5,11 @@ import { ErrorTranslator } from '../../common/errors/error-translator.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
-import { PrismaService } from '../../persistence/prisma.service.js';
-import { ApiKeysService } from '../auth/api-keys.service.js';
-import type { Caller } from '../../common/http/caller.js';
-import { ChatService, type ChatAnswer } from '../chat/chat.service.js';
-import type { ChatBody } from '../chat/chat.schemas.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
 import { sleep } from '../../llm/retry-policy.js';
-import { JobsRepository, type JobRow } from './jobs.repository.js';
+import { JobQueue } from './job-queue.js';
+import { JobRunner } from './job-runner.js';
+import type { JobRow } from './jobs.repository.js';
 
 const POLL_MS = 1_000;
 
@@ -43,19 +40,17 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private filled: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly repo: JobsRepository,
-    private readonly chat: ChatService,
-    private readonly keys: ApiKeysService,
+    private readonly repo: JobQueue,
+    private readonly runner: JobRunner,
     private readonly config: AppConfig,
-    private readonly prisma: PrismaService,
     private readonly translator: ErrorTranslator,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.config.jobs.concurrency === 0) return;
-    // The jobs table exists once migrations ran: polling before would only fail.
-    void this.prisma.whenMigrated().then(() => {
+    // Polling before the queue is ready (its table migrated) would only fail.
+    void this.repo.ready().then(() => {
       if (this.stopping) return;
       this.timer = setInterval(() => this.poke(), POLL_MS);
       this.timer.unref();
@@ -167,8 +162,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     try {
-      const caller = await this.keys.callerForKey(job.apiKeyId);
-      const answer = await this.turn(caller, job.request as unknown as ChatBody, id, entry.controller.signal);
+      const answer = await this.runner.run(job, entry.controller.signal);
       if (answer) {
         // The turn is stored: recording its end must not fail, or the job would run again.
         await persist(() => this.repo.finish(id, entry.attempt, 'succeeded', { result: answer as unknown as Prisma.InputJsonValue, conversationId: answer.conversation_id }));
@@ -187,17 +181,6 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
         }
       }
       await this.fail(job, entry, err);
-    }
-  }
-
-  /** The job's /chat turn, or null when it was stopped (cancelled, shutting down, lost). */
-  private async turn(caller: Caller, body: ChatBody, id: string, signal: AbortSignal): Promise<ChatAnswer | null> {
-    try {
-      const answer = await this.chat.chat(caller, { ...body, stream: false }, { requestId: `job-${id}`, endpoint: '/jobs', signal });
-      return answer.streamed ? null : answer.body;
-    } catch (err) {
-      if (signal.aborted) return null;
-      throw err;
     }
   }
 

@@ -2,7 +2,8 @@ import { createLogger } from '../../common/logging/logger.js';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { openTestDatabase, type TestDatabase } from '../../../test/support/test-database.js';
-import { BudgetLedgerRepository, BudgetRefused, periodStart, type BudgetHold } from './budget-ledger.repository.js';
+import { BudgetRefused, periodStart, type BudgetHold } from './budget-ledger.js';
+import { BudgetLedgerRepository } from './budget-ledger.repository.js';
 
 describe('BudgetLedgerRepository (on the real database)', () => {
   let db: TestDatabase;

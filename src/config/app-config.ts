@@ -43,7 +43,7 @@ export interface LimitSettings {
   extractionTimeoutMs: number;
   maxFileTokens: number;
   maxAttachmentTokens: number;
-  rate: { rpm: number; tpm: number };
+  rate: { rpm: number; tpm: number; defaultOutputTokens: number };
 }
 
 const MB = 1024 * 1024;
@@ -144,7 +144,7 @@ export class AppConfig {
       extractionTimeoutMs: limits.extraction_timeout_ms,
       maxFileTokens: limits.max_file_tokens,
       maxAttachmentTokens: limits.max_attachment_tokens,
-      rate: { ...limits.rate },
+      rate: { rpm: limits.rate.rpm, tpm: limits.rate.tpm, defaultOutputTokens: limits.rate.default_output_tokens },
     };
   }
 

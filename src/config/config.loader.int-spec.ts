@@ -44,7 +44,7 @@ describe('loadConfig', () => {
 
   it('keeps the defaults of a section that an override only partly sets', () => {
     const config = loadConfig({ env: { RATE_LIMIT_RPM: '5' }, file: yamlFile('{}') });
-    expect(config.limits.rate).toEqual({ rpm: 5, tpm: 200_000 });
+    expect(config.limits.rate).toEqual({ rpm: 5, tpm: 200_000, defaultOutputTokens: 1024 });
   });
 
   it('treats empty variables as unset, as .env files often leave them', () => {

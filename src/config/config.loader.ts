@@ -52,6 +52,7 @@ export const ENV_BINDINGS = [
   ['FILES_IMAGE_DELIVERY', 'files.image_delivery'],
   ['RATE_LIMIT_RPM', 'limits.rate.rpm'],
   ['RATE_LIMIT_TPM', 'limits.rate.tpm'],
+  ['RATE_LIMIT_DEFAULT_OUTPUT_TOKENS', 'limits.rate.default_output_tokens'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 
 /** Providers every installation knows; config/colloquy.yaml may change or extend them. */

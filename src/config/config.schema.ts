@@ -91,6 +91,8 @@ const providerSchema = z.strictObject({
 const rateSchema = z.strictObject({
   rpm: nonNegativeInt.default(60),
   tpm: nonNegativeInt.default(200_000),
+  /** Tokens per minute holds this much for the answer of a call without max_tokens, until it settles. */
+  default_output_tokens: positiveInt.default(1024),
 });
 
 export const configSchema = z.strictObject({

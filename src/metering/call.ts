@@ -18,6 +18,12 @@ export interface CallPlan {
   promptTokens: number;
   /** The most the answer may cost in tokens, over all its choices (max_tokens, else the model's maximum, times n). */
   maxOutputTokens: number;
+  /**
+   * What tokens per minute holds for the answer until the call settles (default: maxOutputTokens).
+   * Without max_tokens a chat call holds the configured default output, not the model's maximum,
+   * so that one call does not take a whole minute's tokens; budgets still hold the worst case.
+   */
+  reservedOutputTokens?: number;
   /** The most the call may cost, where tokens do not tell (images priced per image). */
   worstCostMicros?: number;
 }

@@ -127,6 +127,28 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       expect(never.headers.get('x-should-retry')).toBe('false');
     });
 
+    it('holds the default output (not the model maximum) for a call without max_tokens, and the headers agree with the 429', async () => {
+      // standin-gpt may answer 4,096 tokens: held whole, one call would never fit a 3,000 window.
+      const u = await newUser({}, { limits: { tpm: 3_000 } });
+      upstream.setDefault({ kind: 'reply', text: 'ok', usage: { prompt_tokens: 8, completion_tokens: 2 } });
+      const first = await ask(u.api, { max_tokens: undefined });
+      expect(first.status).toBe(200);
+      // The window holds this call's prompt + RATE_LIMIT_DEFAULT_OUTPUT_TOKENS (1,024) until it settles.
+      const held = 3_000 - Number(first.headers.get('x-ratelimit-remaining-tokens'));
+      expect(held).toBeGreaterThan(1_024);
+      expect(held).toBeLessThan(1_024 + 40);
+      // Settled to 10 real tokens, so two more calls fit at once; a fourth in flight would not.
+      const both = await Promise.all([ask(u.api, { max_tokens: undefined }), ask(u.api, { max_tokens: undefined })]);
+      expect(both.map((r) => r.status)).toEqual([200, 200]);
+      const big = await ask(u.api, { max_tokens: 2_990 });
+      const error = expectError(big, 429, 'rate_limit_exceeded');
+      expect(error.type).toBe('tokens');
+      const retryAfter = Number(big.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(error.message).toContain(`try again in ${retryAfter}s`);
+      expect(Number(big.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(2_990);
+    });
+
     it('counts streamed and aborted calls exactly like the others', async () => {
       const u = await newUser({}, { limits: { tpm: 100_000 } });
       upstream.setDefault({ kind: 'reply', text: Array.from({ length: 120 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 5, usage: { prompt_tokens: 30, completion_tokens: 120 } });

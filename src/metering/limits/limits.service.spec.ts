@@ -75,12 +75,20 @@ describe('LimitsService', () => {
       expect(hold.headers).toMatchObject({ 'x-ratelimit-limit-tokens': String(TPM), 'x-ratelimit-remaining-tokens': '600' });
     });
 
+    it('holds what the plan reserves for the answer (a call without max_tokens), not its worst case', async () => {
+      const hold = await limits.hold(callerWith(), plan(100, 800, { reservedOutputTokens: 100 }));
+      expect(hold.headers).toMatchObject({ 'x-ratelimit-remaining-tokens': String(TPM - 200) });
+      await hold.release(used(100, 700), 0);
+      const next = await limits.hold(callerWith(), plan(10, 0));
+      expect(next.headers).toMatchObject({ 'x-ratelimit-remaining-tokens': String(TPM - 800 - 10) });
+    });
+
     it('refuses a call the window cannot take now, with when to retry, and counts the refusal', async () => {
       await limits.hold(callerWith(), plan(100, 300));
       const err = await refusal(limits.hold(callerWith(), plan(100, 600)));
 
       expect(err).toMatchObject({ kind: 'rate_limited', type: 'tokens', code: 'rate_limit_exceeded', retryable: true });
-      expect(err.message).toBe('Rate limit reached for tokens per minute on this API key.');
+      expect(err.message).toBe(`Rate limit reached for tokens per minute on this API key: this request needs 700 tokens. Please try again in ${err.retryAfterSeconds}s.`);
       expect(err.retryAfterSeconds).toBeGreaterThan(0);
       expect(err.retryAfterSeconds).toBeLessThanOrEqual(61);
       expect(err.headers).toMatchObject({ 'x-ratelimit-remaining-tokens': '600' });
@@ -112,7 +120,7 @@ describe('LimitsService', () => {
       const limitsOf = { user: { tpm: 1_000 }, key: { tpm: 800 } };
       await limits.hold(callerWith(limitsOf, { userId: 'user-1', keyId: 'key-1' }), plan(100, 500));
       const err = await refusal(limits.hold(callerWith(limitsOf, { userId: 'user-1', keyId: 'key-2' }), plan(100, 500)));
-      expect(err.message).toBe('Rate limit reached for tokens per minute on this user.');
+      expect(err.message).toMatch(/^Rate limit reached for tokens per minute on this user: this request needs 600 tokens\. Please try again in \d+s\.$/);
       await expect(limits.hold(callerWith(limitsOf, { userId: 'user-2', keyId: 'key-3' }), plan(100, 500))).resolves.toBeDefined();
     });
 
@@ -164,6 +172,11 @@ describe('LimitsService', () => {
 
       await hold.release(used(100, 50), 700);
       expect(ledger.counter('user', 'user-1', TODAY)).toEqual({ spent: 700, reserved: 0 });
+    });
+
+    it('holds the worst case against budgets even when tokens per minute holds less', async () => {
+      await limits.hold(callerWith({ user: daily(10_000) }), plan(95, 300, { reservedOutputTokens: 10 }));
+      expect(ledger.counter('user', 'user-1', TODAY)).toEqual({ spent: 0, reserved: WORST });
     });
 
     it("holds the key's and the user's budgets alike, and adds the cost to both", async () => {

@@ -47,7 +47,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async hold(caller: Caller, call: CallPlan): Promise<LimitsHold> {
-    const estimate = call.promptTokens + call.maxOutputTokens;
+    const estimate = call.promptTokens + (call.reservedOutputTokens ?? call.maxOutputTokens);
     const windows = this.tokenWindows(caller);
     let ticket = 0;
     let headers: Record<string, string> = {};
@@ -64,7 +64,7 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
           (never ? windows.find((w) => estimate > w.limit) : windows.find((w, i) => result.states[i].used + estimate > w.limit)) ?? windows[0];
         const why = never
           ? `This request may use ${estimate} tokens (prompt + max_tokens), more than the ${scopeName(refusedBy.scope)}'s limit of ${refusedBy.limit} tokens per minute; lower max_tokens.`
-          : `Rate limit reached for tokens per minute on this ${scopeName(refusedBy.scope)}.`;
+          : `Rate limit reached for tokens per minute on this ${scopeName(refusedBy.scope)}: this request needs ${estimate} tokens. Please try again in ${Math.ceil(result.retryAfterMs / 1000)}s.`;
         throw this.refusal('tokens', refusedBy.scope, why, result.retryAfterMs, headers);
       }
     }

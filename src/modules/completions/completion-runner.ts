@@ -88,13 +88,16 @@ export class CompletionRunner {
     this.assertFits(promptTokens, requestedOutput, model);
     // Each of n choices may be as long as max_tokens: the worst case is per choice times n.
     const choices = Math.max(1, upstream.n ?? 1);
-    const perChoice = Math.min(requestedOutput ?? model.maxOutputTokens, model.maxOutputTokens, model.contextWindow - promptTokens);
+    const room = Math.min(model.maxOutputTokens, model.contextWindow - promptTokens);
+    const perChoice = Math.min(requestedOutput ?? model.maxOutputTokens, room);
+    const reservedPerChoice = requestedOutput === null ? Math.min(this.config.limits.rate.defaultOutputTokens, room) : perChoice;
     return {
       model,
       body: upstream,
       responseModel: options.responseModel ?? model.id,
       promptTokens,
       maxOutputTokens: perChoice * choices,
+      reservedOutputTokens: reservedPerChoice * choices,
       includeUsage: body.stream_options?.include_usage === true,
     };
   }

@@ -134,7 +134,7 @@ export async function createApp(
       },
     },
   });
-  setupSwagger(app, config);
+  setupSwagger(app, { version: config.version });
   await app.get(ChatSocket).register(fastify);
   await app.init();
   return app;

@@ -1,9 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { AppConfig } from '../../config/app-config.js';
+
+/** What the document states about the running server; plain values, as common/ reads no config. */
+export interface SwaggerOptions {
+  version: string;
+}
 
 /** Swagger UI at /docs and the OpenAPI 3 document at /docs-json, built from the zod schemas. */
-export function setupSwagger(app: INestApplication, config: AppConfig): void {
+export function setupSwagger(app: INestApplication, options: SwaggerOptions): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -14,7 +18,7 @@ export function setupSwagger(app: INestApplication, config: AppConfig): void {
           "Every error uses OpenAI's envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}` and every " +
           'response carries `x-request-id`.',
       )
-      .setVersion(config.version)
+      .setVersion(options.version)
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Colloquy API key (cq_…).' })
       .build(),
   );

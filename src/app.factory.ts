@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppModule } from './app.module.js';
+import { AppModule, type AppRuntimeOptions } from './app.module.js';
 import { DomainError } from './common/errors/domain-error.js';
 import { toHttpError } from './common/errors/error-table.js';
 import { answerClientError, lingerAfterResponse } from './common/http/connections.js';
@@ -11,7 +11,6 @@ import { MetricsService } from './metrics/metrics.service.js';
 import { ChatSocket } from './modules/chat/chat-socket.js';
 import { type AppLogger, NestPinoLogger } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
-import type { RuntimeOptions } from './config/runtime-options.js';
 
 /** Response headers browsers may read across origins. */
 const EXPOSED_HEADERS = [
@@ -38,7 +37,7 @@ const CONNECTIONS_CHECK_MS = 1_000;
 export async function createApp(
   config: AppConfig,
   logger: AppLogger,
-  runtime: RuntimeOptions = {},
+  runtime: AppRuntimeOptions = {},
 ): Promise<NestFastifyApplication> {
   const requestTimeout = config.http.requestTimeoutMs;
   const adapter = new FastifyAdapter({

@@ -7,6 +7,8 @@ import type { AppLogger } from './common/logging/logger.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { RuntimeOptions } from './config/runtime-options.js';
+import type { EmbeddedDatabase } from './persistence/embedded-database.js';
+import { EmbeddedDatabaseModule } from './persistence/embedded-database.module.js';
 import { AuthGuard } from './modules/access/auth.guard.js';
 import { AccessModule } from './modules/access/access.module.js';
 import { MeteringModule } from './metering/metering.module.js';
@@ -31,13 +33,22 @@ import { UsersModule } from './modules/users/users.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
+/**
+ * What the process that starts the server hands it besides configuration: tests pass an embedded
+ * database started from a migrated snapshot and a banner sink, the CLI entry point passes nothing.
+ */
+export interface AppRuntimeOptions extends RuntimeOptions {
+  embeddedDatabase?: EmbeddedDatabase;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, logger: AppLogger, runtime: RuntimeOptions = {}): DynamicModule {
+  static forRoot(config: AppConfig, logger: AppLogger, runtime: AppRuntimeOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config, logger, runtime),
+        ConfigModule.forRoot(config, logger, { banner: runtime.banner }),
+        EmbeddedDatabaseModule.forRoot(runtime.embeddedDatabase),
         PersistenceModule,
         StorageModule,
         RedisModule,

@@ -1,11 +1,10 @@
-import type { EmbeddedDatabase } from '../persistence/embedded-database.js';
-
 /**
- * What the process that starts the server hands it besides configuration: tests pass an embedded
- * database started from a migrated snapshot, the CLI entry point passes nothing.
+ * What the process that starts the server hands it besides configuration, for the modules that
+ * need it (the CLI entry point passes nothing). The embedded database a test passes goes to
+ * persistence through its own module (persistence/embedded-database.module.ts): config imports
+ * no layer above common.
  */
 export interface RuntimeOptions {
-  embeddedDatabase?: EmbeddedDatabase;
   /** Where the one-time admin key banner goes; stdout (not the log) by default. */
   banner?: (line: string) => void;
 }

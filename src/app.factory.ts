@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { AppModule, type AppRuntimeOptions } from './app.module.js';
 import { DomainError } from './common/errors/domain-error.js';
 import { toHttpError } from './common/errors/error-table.js';
@@ -73,7 +73,7 @@ export async function createApp(
     bodyParser: false,
   });
 
-  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const fastify = app.getHttpAdapter().getInstance();
   // Bodies are JSON (or multipart where a route says so); anything else is a 415, not a 400.
   fastify.removeContentTypeParser(['text/plain']);
   const metrics = app.get(MetricsService);

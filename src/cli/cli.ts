@@ -107,7 +107,7 @@ async function dispatch(argv: string[], io: Terminal, version: string): Promise<
       const problem = second ? `unknown command "${first.word} ${second.word}"` : `${first.word} needs a command`;
       throw new UsageError(`${problem}: one of ${choices}`, `colloquy ${first.word} --help`);
     }
-    used.push(second!.index);
+    used.push(second.index);
   }
 
   let values: OptionValues;

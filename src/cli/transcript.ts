@@ -1,4 +1,4 @@
-import type { ContentPart, MessageInfo } from './api-types.js';
+import type { MessageInfo } from './api-types.js';
 import { formatTime } from './format.js';
 import type { Style } from './style.js';
 
@@ -7,7 +7,7 @@ export function messageText(content: MessageInfo['content'], fileNames: Readonly
   if (content == null) return '';
   if (typeof content === 'string') return content;
   const lines: string[] = [];
-  for (const part of content as ContentPart[]) {
+  for (const part of content) {
     if (part.type === 'text' && typeof part.text === 'string') lines.push(part.text);
     else if (part.type === 'file') {
       const file = (part as { file: { file_id?: string; filename?: string } }).file;

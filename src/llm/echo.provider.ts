@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, ContentPart, Usage } from './chat-types.js';
+import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequestBody, Usage } from './chat-types.js';
 import { hashEmbedding } from './hash-embedding.js';
 import {
   LlmProvider,
@@ -108,7 +108,7 @@ export function echoText(messages: readonly ChatMessage[]): string {
   const texts: string[] = [];
   const attachments: string[] = [];
   let pendingImageName: string | null = null;
-  for (const part of last.content as ContentPart[]) {
+  for (const part of last.content) {
     if (part.type === 'text' && typeof part.text === 'string') {
       const file = FILE_HEADER.exec(part.text);
       const image = IMAGE_LABEL.exec(part.text);

@@ -130,7 +130,7 @@ export class TokenCounter implements OnModuleDestroy {
       }
       if (typeof message.content === 'string') add(message.content);
       else if (Array.isArray(message.content)) {
-        for (const part of message.content as ContentPart[]) n += this.partTokens(part, images, add);
+        for (const part of message.content) n += this.partTokens(part, images, add);
       }
       if (message.tool_calls) add(JSON.stringify(message.tool_calls));
       if (message.tool_call_id) add(message.tool_call_id);

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   let dryRun = false;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '--schema' && argv[i + 1]) schemaPath = argv[++i]!;
     else if (arg.startsWith('--schema=')) schemaPath = arg.slice('--schema='.length);
     else if (arg === '--dry-run') dryRun = true;
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const file = await createMigration({ name: names[0]!, schemaPath });
+  const file = await createMigration({ name: names[0], schemaPath });
   console.log(file ? `Created ${relative(process.cwd(), file)}` : 'No changes: the migrations already match the schema.');
   return 0;
 }

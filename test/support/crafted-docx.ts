@@ -34,8 +34,8 @@ export function twoEndRecords(hiddenParagraphs: string[] = [HIDDEN]): Buffer {
   const directory = centralDirectory(visible, offsets);
   const endAt = directoryAt + directory.length;
 
-  const hiddenMembers = [visible[0]!, visible[1]!, hidden];
-  const hiddenDirectory = centralDirectory(hiddenMembers, [offsets[0]!, offsets[1]!, hiddenAt]);
+  const hiddenMembers = [visible[0], visible[1], hidden];
+  const hiddenDirectory = centralDirectory(hiddenMembers, [offsets[0], offsets[1], hiddenAt]);
   const commentAt = endAt + 22;
   // Two trailing bytes keep the hidden record from looking valid to a reader that checks the comment length.
   const comment = Buffer.concat([
@@ -56,7 +56,7 @@ export function localNameDisagrees(): Buffer {
   const { bytes: locals, offsets } = layOut([...visible, hidden]);
   const directory = Buffer.concat([
     centralDirectory(visible, offsets),
-    centralHeader(hidden, offsets[3]!, { name: 'word/media/image1.png' }),
+    centralHeader(hidden, offsets[3], { name: 'word/media/image1.png' }),
   ]);
   return Buffer.concat([locals, directory, endRecord({ entries: 4, size: directory.length, offset: locals.length })]);
 }
@@ -64,7 +64,7 @@ export function localNameDisagrees(): Buffer {
 /** The document's local header declares other sizes than its central record (a streaming reader would believe them). */
 export function localSizesDisagree(): Buffer {
   const members = docxMembers([VISIBLE]);
-  const doc = members[2]!;
+  const doc = members[2];
   const first = layOut(members.slice(0, 2));
   const docAt = first.bytes.length;
   const docLocal = localRecord(doc, { uncompressedSize: doc.uncompressedSize * 1000 });
@@ -91,7 +91,7 @@ export function overlappingEntries(): Buffer {
   const docRecord = localRecord(doc);
   const carrier = member('word/media/image1.bin', docRecord, { method: 0 });
   const { bytes: locals, offsets } = layOut([...pkg, carrier]);
-  const docAt = offsets[2]! + 30 + Buffer.byteLength(carrier.name);
+  const docAt = offsets[2] + 30 + Buffer.byteLength(carrier.name);
   const directory = Buffer.concat([centralDirectory([...pkg, carrier], offsets), centralHeader(doc, docAt)]);
   return Buffer.concat([locals, directory, endRecord({ entries: 4, size: directory.length, offset: locals.length })]);
 }
@@ -121,7 +121,7 @@ export function unaccountedBytes(): Buffer {
   const first = layOut(members.slice(0, 2));
   const gap = Buffer.alloc(64, 0x41);
   const docAt = first.bytes.length + gap.length;
-  const docLocal = localRecord(members[2]!);
+  const docLocal = localRecord(members[2]);
   const directory = centralDirectory(members, [...first.offsets, docAt]);
   return Buffer.concat([first.bytes, gap, docLocal, directory, endRecord({ entries: 3, size: directory.length, offset: docAt + docLocal.length })]);
 }
@@ -129,7 +129,7 @@ export function unaccountedBytes(): Buffer {
 /** Bit 3 set, and the data descriptor after the document disagrees with the central directory on its size. */
 export function descriptorDisagrees(): Buffer {
   const members = docxMembers([VISIBLE], { dataDescriptor: true });
-  const doc = members[2]!;
+  const doc = members[2];
   const first = layOut(members.slice(0, 2));
   const docAt = first.bytes.length;
   const docLocal = localRecord(doc, { uncompressedSize: doc.uncompressedSize + 1 });

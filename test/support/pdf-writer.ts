@@ -26,7 +26,7 @@ export function pdfWithPages(pages: number, options: { text?: (page: number) => 
   objects[tree - 1] = `<< /Type /Pages /Count ${pages} /MediaBox [0 0 20 10] /Resources << /Font << /F1 ${font} 0 R >> >> /Kids [${kids.join(' ')}] >>`;
 
   const chunks: string[] = ['%PDF-1.4\n'];
-  let length = chunks[0]!.length;
+  let length = chunks[0].length;
   const offsets: number[] = [];
   objects.forEach((body, i) => {
     const chunk = `${i + 1} 0 obj\n${body}\nendobj\n`;

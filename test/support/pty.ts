@@ -39,15 +39,15 @@ export function spawnPty(command: string[], env: Record<string, string>): PtySes
     raw += chunk.toString('utf8');
     for (const listener of listeners) listener();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const screen = () => stripAnsi(raw);
 
   return {
     child,
     screen,
-    type: (keys) => void child.stdin!.write(keys),
+    type: (keys) => void child.stdin.write(keys),
     waitFor: (pattern, options = {}) =>
       new Promise<number>((resolve, reject) => {
         const from = options.from ?? 0;

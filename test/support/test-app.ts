@@ -69,7 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const logger = createLogger(config.http.logLevel, sink);
   const app = await createApp(config, logger, { embeddedDatabase: db.embedded ?? undefined, banner: (line) => banners.push(line) });
-  options.routes?.(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
+  options.routes?.(app.getHttpAdapter().getInstance());
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const prisma = app.get(PrismaService);

@@ -117,7 +117,7 @@ export function layOut(members: ZipMember[], start = 0): { bytes: Buffer; offset
 
 /** A central directory for `members` whose local headers sit at `offsets`. */
 export function centralDirectory(members: ZipMember[], offsets: number[]): Buffer {
-  return Buffer.concat(members.map((m, i) => centralHeader(m, offsets[i]!)));
+  return Buffer.concat(members.map((m, i) => centralHeader(m, offsets[i])));
 }
 
 /** A well-formed archive: local records from byte 0, the central directory, the end record. */

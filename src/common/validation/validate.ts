@@ -41,6 +41,6 @@ function mostSpecific(issue: Issue): Issue {
 export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   assertStorable(value);
   const result = schema.safeParse(value);
-  if (!result.success) throw invalidRequest(result.error.issues as Issue[]);
+  if (!result.success) throw invalidRequest(result.error.issues);
   return result.data;
 }

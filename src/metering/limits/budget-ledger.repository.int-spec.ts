@@ -35,7 +35,7 @@ describe('BudgetLedgerRepository (on the real database)', () => {
     const id = await user();
     const results = await Promise.allSettled(Array.from({ length: 12 }, () => ledger.reserve([hold(id, 1_000, 300)], later())));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
-    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(refused.every((r) => r.reason instanceof BudgetRefused)).toBe(true);
     expect(await ledger.spent('user', id, periodStart('day', new Date()))).toEqual({ spent: 0, reserved: 900 });
   });

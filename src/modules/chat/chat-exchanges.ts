@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
-import type { ChatMessage, ContentPart, FilePart } from '../../llm/chat-types.js';
+import type { ChatMessage } from '../../llm/chat-types.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import type { CallStatus } from '../../metering/call.js';
 import { UsageRecorder } from '../../metering/ledger/usage-recorder.service.js';
@@ -130,7 +130,7 @@ function newMessage(message: ChatMessage, tokens: number): NewMessage {
 
 function fileIdsOf(message: ChatMessage): string[] {
   if (!Array.isArray(message.content)) return [];
-  return message.content.flatMap((p) => (p.type === 'file' && (p as FilePart).file.file_id ? [(p as FilePart).file.file_id!] : []));
+  return message.content.flatMap((p) => (p.type === 'file' && p.file.file_id ? [p.file.file_id] : []));
 }
 
 /** The first user text, cut on a word boundary. */
@@ -154,7 +154,7 @@ function lastUserText(messages: readonly ChatMessage[]): string {
   if (!last) return '';
   if (typeof last.content === 'string') return last.content;
   return (last.content ?? [])
-    .filter((p): p is { type: 'text'; text: string } => (p as ContentPart).type === 'text')
+    .filter((p): p is { type: 'text'; text: string } => p.type === 'text')
     .map((p) => p.text)
     .join('\n');
 }

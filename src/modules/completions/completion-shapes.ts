@@ -9,7 +9,7 @@ export function normaliseCompletion(completion: ChatCompletion, model: string): 
   for (const choice of completion.choices) {
     if (choice.logprobs === undefined) choice.logprobs = null;
     if (choice.finish_reason === undefined) choice.finish_reason = null;
-    const message = choice.message ?? ({ role: 'assistant', content: null } as ChatCompletion['choices'][0]['message']);
+    const message = choice.message ?? { role: 'assistant', content: null };
     if (message.content === undefined) message.content = null;
     if (message.refusal === undefined) message.refusal = null;
     choice.message = message;

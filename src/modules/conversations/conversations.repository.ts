@@ -96,7 +96,7 @@ export class ConversationsRepository {
       role: m.role,
       content: m.content as Prisma.InputJsonValue,
       name: m.name ?? null,
-      toolCalls: (m.toolCalls ?? undefined) as Prisma.InputJsonValue | undefined,
+      toolCalls: m.toolCalls ?? undefined,
       toolCallId: m.toolCallId ?? null,
       tokens: m.tokens,
       promptTokens: m.promptTokens ?? null,

@@ -81,7 +81,7 @@ function detectImage(b: Buffer): DetectedType | null {
  */
 function isPdf(b: Buffer): boolean {
   let i = startsWith(b, [0xef, 0xbb, 0xbf]) ? 3 : 0;
-  while (i < PDF_HEADER_WINDOW && i < b.length && isPdfWhitespace(b[i]!)) i++;
+  while (i < PDF_HEADER_WINDOW && i < b.length && isPdfWhitespace(b[i])) i++;
   return b.length >= i + 5 && ascii(b, i, i + 5) === '%PDF-';
 }
 
@@ -249,13 +249,13 @@ function extensionOf(filename: string | undefined): string {
 
 function firstNonSpace(b: Buffer): number | undefined {
   let i = startsWith(b, [0xef, 0xbb, 0xbf]) ? 3 : 0;
-  while (i < b.length && isJsonSpace(b[i]!)) i++;
+  while (i < b.length && isJsonSpace(b[i])) i++;
   return b[i];
 }
 
 function lastNonSpace(b: Buffer): number | undefined {
   let i = b.length - 1;
-  while (i >= 0 && isJsonSpace(b[i]!)) i--;
+  while (i >= 0 && isJsonSpace(b[i])) i--;
   return b[i];
 }
 

@@ -108,10 +108,10 @@ async function lastFitting(text: string, candidates: number[], budget: number, e
   let tokens = await prefix(i);
   for (let round = 0; tokens > budget && round < ESTIMATE_ROUNDS; round++) {
     // 2% under the proportional guess, so density that rises toward the cut still converges.
-    const next = lastAtOrBefore(candidates, Math.floor((candidates[i]! * budget * 0.98) / tokens));
+    const next = lastAtOrBefore(candidates, Math.floor((candidates[i] * budget * 0.98) / tokens));
     if (next < 0) {
       const first = await prefix(0);
-      return first <= budget ? { pos: candidates[0]!, tokens: first } : null;
+      return first <= budget ? { pos: candidates[0], tokens: first } : null;
     }
     i = next === i ? i - 1 : next;
     if (i < 0) return null;
@@ -126,7 +126,7 @@ async function lastFitting(text: string, candidates: number[], budget: number, e
       const mid = (lo + hi) >> 1;
       const t = await prefix(mid);
       if (t <= budget) {
-        found = { pos: candidates[mid]!, tokens: t };
+        found = { pos: candidates[mid], tokens: t };
         lo = mid + 1;
       } else hi = mid - 1;
     }
@@ -150,7 +150,7 @@ async function lastFitting(text: string, candidates: number[], budget: number, e
   // 3. Slices do not add up exactly (a join can merge or split a token): confirm, stepping back if over.
   tokens = await prefix(i);
   while (tokens > budget && i > 0) tokens = await prefix(--i);
-  return tokens <= budget ? { pos: candidates[i]!, tokens } : null;
+  return tokens <= budget ? { pos: candidates[i], tokens } : null;
 }
 
 /** Index of the last element ≤ value, or -1. */
@@ -160,7 +160,7 @@ function lastAtOrBefore(sorted: number[], value: number): number {
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid]! <= value) {
+    if (sorted[mid] <= value) {
       found = mid;
       lo = mid + 1;
     } else hi = mid - 1;

@@ -130,7 +130,7 @@ describe('readZipDirectory on archives readers could disagree on', () => {
 
   it('refuses a second name in the Unicode path field', () => {
     const [types, rels, doc] = docxMembers([VISIBLE]);
-    const { bytes, offsets } = layOut([types!, rels!, doc!]);
+    const { bytes, offsets } = layOut([types, rels, doc]);
     const unicodePath = (name: string) => {
       const path = Buffer.from(name);
       const field = Buffer.alloc(4 + 5);
@@ -141,9 +141,9 @@ describe('readZipDirectory on archives readers could disagree on', () => {
     };
     const build = (pathName: string) => {
       const directory = Buffer.concat([
-        centralHeader(types!, offsets[0]!),
-        centralHeader(rels!, offsets[1]!),
-        centralHeader(doc!, offsets[2]!, {}, unicodePath(pathName)),
+        centralHeader(types, offsets[0]),
+        centralHeader(rels, offsets[1]),
+        centralHeader(doc, offsets[2], {}, unicodePath(pathName)),
       ]);
       return Buffer.concat([bytes, directory, endRecord({ entries: 3, size: directory.length, offset: bytes.length })]);
     };

@@ -65,6 +65,6 @@ function boundAddress(address: AddressInfo | string | null): string {
 }
 
 bootstrap().catch((err: unknown) => {
-  process.stderr.write(`colloquy: failed to start: ${(err as Error)?.stack ?? err}\n`);
+  process.stderr.write(`colloquy: failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -24,11 +24,11 @@ export interface ChatCommandContext {
   client: ApiClient;
   state: ChatState;
   style: Style;
-  print(text: string): void;
+  print: (text: string) => void;
   /** Ctrl-C aborts the command's requests. */
   signal: AbortSignal;
   /** GET /v1/models, fetched once. */
-  models(): Promise<ModelInfo[]>;
+  models: () => Promise<ModelInfo[]>;
 }
 
 interface ChatCommand {

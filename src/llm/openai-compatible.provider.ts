@@ -93,7 +93,7 @@ export class OpenAICompatibleProvider extends LlmProvider {
     if (!Array.isArray(data) || data.length !== body.input.length) {
       throw new UpstreamFailure('bad_response', 'The upstream answered with something that is not one embedding per input.');
     }
-    const vectors: number[][] = new Array(data.length);
+    const vectors = new Array<number[]>(data.length);
     for (const item of data as Array<{ index?: unknown; embedding?: unknown }>) {
       const index = item?.index;
       if (typeof index !== 'number' || !Array.isArray(item.embedding) || vectors[index] || index < 0 || index >= data.length) {
@@ -113,7 +113,8 @@ export class OpenAICompatibleProvider extends LlmProvider {
       throw classifyUpstreamError(err, signal);
     }
     const data = (result as { data?: unknown })?.data;
-    if (!Array.isArray(data) || data.some((d) => !d || typeof d !== 'object' || (typeof d.b64_json !== 'string' && typeof d.url !== 'string'))) {
+    const images = data as Array<{ b64_json?: unknown; url?: unknown } | null>;
+    if (!Array.isArray(data) || images.some((d) => !d || typeof d !== 'object' || (typeof d.b64_json !== 'string' && typeof d.url !== 'string'))) {
       throw new UpstreamFailure('bad_response', 'The upstream answered with something that is not a list of images.');
     }
     const usage = (result as { usage?: { input_tokens?: unknown; output_tokens?: unknown } }).usage;
@@ -150,7 +151,8 @@ export function classifyUpstreamError(err: unknown, signal: AbortSignal): Upstre
     const body = (typeof err.error === 'object' && err.error ? err.error : {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
     return new UpstreamFailure('http', `The upstream answered ${err.status}.`, {
       status: err.status,
-      retryAfterMs: retryAfterMs(err.headers),
+      // `instanceof` leaves the SDK's type parameters `any`; these are its declared defaults.
+      retryAfterMs: retryAfterMs(err.headers as Headers | undefined),
       code: typeof body.code === 'string' ? body.code : null,
       type: typeof body.type === 'string' ? body.type : undefined,
       param: typeof body.param === 'string' ? body.param : null,
@@ -169,7 +171,7 @@ export function classifyUpstreamError(err: unknown, signal: AbortSignal): Upstre
  * The upstream's own words: the message of its error object (OpenAI's `{error: {message}}`, or
  * Ollama's `{error: "..."}`), else the SDK's text, which for a non-JSON body quotes the body.
  */
-function upstreamText(err: APIError): Pick<UpstreamFailureDetails, 'upstreamMessage' | 'upstreamBody'> {
+function upstreamText(err: { error?: unknown; message: string }): Pick<UpstreamFailureDetails, 'upstreamMessage' | 'upstreamBody'> {
   const error = err.error as { message?: unknown } | string | undefined;
   const message = typeof error === 'string' ? error : typeof error?.message === 'string' ? error.message : undefined;
   if (message) return { upstreamMessage: message.slice(0, 2000) };

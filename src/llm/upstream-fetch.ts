@@ -87,6 +87,6 @@ class ResponseHeaders {
 function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
   if (!headers) return {};
   if (headers instanceof Headers) return Object.fromEntries(headers.entries());
-  if (Array.isArray(headers)) return Object.fromEntries(headers);
+  if (Array.isArray(headers)) return Object.fromEntries(headers) as Record<string, string>;
   return headers as Record<string, string>;
 }

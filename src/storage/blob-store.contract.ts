@@ -6,7 +6,7 @@ import type { BlobStore } from './blob-store.js';
 export interface BlobStoreHarness {
   store: BlobStore;
   /** Everything the driver holds at or under `prefix` (objects, files, directories, incomplete uploads). */
-  leftovers(prefix: string): Promise<string[]>;
+  leftovers: (prefix: string) => Promise<string[]>;
 }
 
 const MIB = 1024 * 1024;

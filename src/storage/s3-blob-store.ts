@@ -254,6 +254,7 @@ export class S3BlobStore extends BlobStore {
         this.logger.warn({ err: describe(err), bucket: this.bucket }, 'could not abort an S3 multipart upload');
       }
       if (signal?.aborted) throw signal.reason;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the body's own failure, passed on as it came
       if (bodyFailure !== undefined) throw bodyFailure;
       throw this.storageError(err);
     }

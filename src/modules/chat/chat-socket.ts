@@ -85,7 +85,8 @@ export class ChatSocket implements BeforeApplicationShutdown {
       turn?.controller.abort({ kind: 'client' });
     });
     socket.on('message', (data, isBinary) => {
-      const message = parseMessage(isBinary ? null : data.toString());
+      // ws hands a message as one Buffer (its default binaryType, 'nodebuffer').
+      const message = parseMessage(isBinary ? null : (data as Buffer).toString());
       if (message instanceof DomainError) return void sendError(socket, null, message);
       const id = typeof message.id === 'string' ? message.id : null;
       if (message.type === 'cancel') {

@@ -64,7 +64,7 @@ export class AttachmentResolver {
 
     const files = new Map((await this.repo.findOwnedWithText(caller.userId, [...ids])).map((f) => [f.id, f]));
     let budget = this.config.limits.maxAttachmentTokens;
-    const out: ChatMessage[] = new Array(messages.length);
+    const out = new Array<ChatMessage>(messages.length);
     // Newest first, so that the budget serves the turn being asked about before older ones.
     for (let i = messages.length - 1; i >= 0; i--) {
       const message = messages[i];

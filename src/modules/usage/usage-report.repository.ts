@@ -39,7 +39,7 @@ export class UsageReportRepository {
       params.push(filter.userId);
       where += ' AND user_id = $3::uuid';
     }
-    const rows = await this.prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(
+    const rows = await this.prisma.$queryRawUnsafe<Array<{ grp: string | null } & Record<string, unknown>>>(
       `SELECT ${GROUP_SQL[groupBy]} AS grp,
               count(*) AS requests,
               count(*) FILTER (WHERE status IN ('error', 'incomplete')) AS errors,
@@ -54,7 +54,7 @@ export class UsageReportRepository {
       ...params,
     );
     return rows.map((r) => ({
-      group: r.grp === null ? null : String(r.grp),
+      group: r.grp,
       requests: Number(r.requests),
       errors: Number(r.errors),
       aborted: Number(r.aborted),

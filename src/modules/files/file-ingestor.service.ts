@@ -103,7 +103,6 @@ export class FileIngestor {
 /** A display name: the client's, without any path, control characters, or an empty result. */
 function cleanName(name: string, extension: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
   return clean || `upload.${extension}`;
 }

@@ -123,7 +123,7 @@ async function startStandIn(): Promise<{ child: ChildProcess; origin: string }> 
     stderr: 'pipe',
   });
   children.add(child);
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[stand-in] ${d}`));
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[stand-in] ${d.toString()}`));
   const port = await waitForLine(child, 'LISTENING ', 'the stand-in upstream');
   return { child, origin: `http://127.0.0.1:${port}` };
 }

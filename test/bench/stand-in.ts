@@ -22,7 +22,6 @@ interface Rendered {
   parts: Buffer[];
 }
 
-const cache = new Map<string, Rendered>();
 let seq = 0;
 
 function render(raw: string): Rendered | null {

@@ -158,9 +158,9 @@ describe('colloquy chat on a terminal', () => {
     await first.pty.waitFor(`${PROMPT}half a thought`);
     // With text typed, Ctrl-C only clears the line.
     first.pty.type(CTRL_C);
-    let at = await first.pty.waitFor(PROMPT, { from: first.at() + 1 });
+    const at = await first.pty.waitFor(PROMPT, { from: first.at() + 1 });
     first.pty.type(CTRL_C);
-    at = await first.pty.waitFor('(To leave, press Ctrl-C again or Ctrl-D, or type /exit)', { from: at });
+    await first.pty.waitFor('(To leave, press Ctrl-C again or Ctrl-D, or type /exit)', { from: at });
     first.pty.type(CTRL_C);
     expect(await first.pty.exited).toBe(0);
     expect(upstream.requests).toHaveLength(0);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useStandInApp } from '../support/stand-in-app.js';
-import { deeplyNested, leaves, replaced, SampleBuilder, type OpenApiDocument, type Operation } from '../support/openapi-samples.js';
+import { leaves, replaced, SampleBuilder, type OpenApiDocument, type Operation } from '../support/openapi-samples.js';
 
 /**
  * Property-style: every route of the OpenAPI document, every field of its JSON body and query,

@@ -8,8 +8,10 @@ import type * as TestDatabase from './test-database.js';
 
 // Jest loads globalSetup without its moduleNameMapper, so the ESM-style `.js` specifiers of
 // static imports would not resolve here; these plain requires do.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const { applyMigrations, readMigrations } = require('../../src/persistence/migrator') as typeof Migrator;
 const { postgresUrl, SNAPSHOT_ENV, TEMPLATE_DB, withDatabase } = require('./test-database') as typeof TestDatabase;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Migrates once per test run: a PGlite snapshot, and a PostgreSQL template when TEST_DATABASE_URL is set. */
 export default async function globalSetup(): Promise<void> {

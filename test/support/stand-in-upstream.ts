@@ -92,7 +92,7 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      let body: Record<string, unknown> | null = null;
+      let body: Record<string, unknown> | null;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
       } catch {
@@ -230,7 +230,7 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     const call = { id: `call_${randomBytes(6).toString('hex')}`, type: 'function', function: { name: behavior.name, arguments: behavior.arguments } };
     if (!stream) {
       const body = completion(model, null, usage, 'tool_calls');
-      (body.choices[0].message as Record<string, unknown>).tool_calls = [call];
+      body.choices[0].message.tool_calls = [call];
       return json(res, 200, body);
     }
     const id = completionId();

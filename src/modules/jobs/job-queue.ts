@@ -1,6 +1,8 @@
 import type { Prisma } from '../../generated/prisma/client.js';
-import type { JobRow } from './jobs.repository.js';
 import type { JobStatus } from './jobs.schemas.js';
+
+/** A job as the queue hands it out: its chat_jobs row. */
+export type JobRow = Prisma.ChatJobGetPayload<object>;
 
 /**
  * The queue the worker takes jobs from, under leases. An injectable token: JobsRepository keeps

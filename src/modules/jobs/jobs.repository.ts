@@ -3,10 +3,11 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { uuidv7 } from '../../common/ids.js';
 import { cursorOrder, cursorWhere } from '../../common/http/pagination.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
-import { JobQueue } from './job-queue.js';
+import { JobQueue, type JobRow } from './job-queue.js';
 import type { ListJobsQuery, JobStatus } from './jobs.schemas.js';
 
-export type JobRow = Prisma.ChatJobGetPayload<object>;
+// Declared with the queue contract, which must not import its implementation; still exported here for the module's files.
+export type { JobRow };
 
 @Injectable()
 export class JobsRepository extends JobQueue {

@@ -195,7 +195,7 @@ describe('LimitsService', () => {
         "You exceeded this user's budget of $0.01 for today (UTC): $0.002 is left and this request could cost up to $0.003274. Lower max_tokens, or ask an admin to raise the budget.",
       );
       expect(ledger.counter('user', 'user-1', TODAY)).toBeNull();
-      expect(await (await metrics.budgetRefusals.get()).values).toEqual([expect.objectContaining({ labels: { scope: 'user' }, value: 1 })]);
+      expect((await metrics.budgetRefusals.get()).values).toEqual([expect.objectContaining({ labels: { scope: 'user' }, value: 1 })]);
       // The tokens charged before the budget said no were given back: the whole minute is free.
       await expect(limits.hold(callerWith(), plan(0, TPM))).resolves.toBeDefined();
     });

@@ -20,6 +20,20 @@ export default {
       to: { path: '^src/(modules|metering|llm|config)/' },
     },
     {
+      name: 'config-only-common',
+      comment: 'config is read by everything, so it builds on common alone.',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^src/', pathNot: '^src/(common|config)/' },
+    },
+    {
+      name: 'infrastructure-only-common-and-config',
+      comment: 'persistence, storage, redis and llm build on common and config (and their own files) only.',
+      severity: 'error',
+      from: { path: '^src/(persistence|storage|redis|llm)/', pathNot: spec },
+      to: { path: '^src/', pathNot: ['^src/(common|config|generated)/', '^src/$1/'] },
+    },
+    {
       name: 'src-not-to-test',
       comment: 'Production code never reaches into test/ (specs beside the code may).',
       severity: 'error',

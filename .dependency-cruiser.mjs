@@ -13,6 +13,14 @@ export default {
       to: { path: prisma },
     },
     {
+      name: 'only-repositories-to-prisma-client',
+      comment:
+        'Only repositories (and the contracts they implement), persistence and the metering ledger import the Prisma client or its generated types; services hand each other an opaque Tx.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: [spec, '\\.repository\\.ts$', '^src/persistence/', '^src/generated/', '^src/modules/jobs/job-queue\\.ts$'] },
+      to: { path: ['^node_modules/@prisma/client/', '^src/generated/prisma/'] },
+    },
+    {
       name: 'common-is-a-leaf',
       comment: 'src/common is shared by every layer, so it imports none of them (modules, metering, llm, config, any other).',
       severity: 'error',

@@ -24,6 +24,10 @@ export interface NewMessage {
   fileIds?: string[];
 }
 
+/** A new conversation's columns; `metadata` is the client's JSON object. */
+export type NewConversation = Omit<Prisma.ConversationUncheckedCreateInput, 'id' | 'metadata'> & { id?: string; metadata?: Record<string, unknown> };
+export type ConversationChanges = Omit<Prisma.ConversationUncheckedUpdateInput, 'metadata'> & { metadata?: Record<string, unknown> };
+
 /** What one exchange adds to a conversation's running totals. */
 export interface ConversationActivity {
   messages: number;
@@ -39,11 +43,8 @@ export interface ConversationActivity {
 export class ConversationsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(
-    data: Omit<Prisma.ConversationUncheckedCreateInput, 'id'> & { id?: string },
-    tx?: Tx,
-  ): Promise<ConversationRow> {
-    return dbOf(tx, this.prisma).conversation.create({ data: { ...data, id: data.id ?? uuidv7() } });
+  create(data: NewConversation, tx?: Tx): Promise<ConversationRow> {
+    return dbOf(tx, this.prisma).conversation.create({ data: { ...data, metadata: data.metadata as Prisma.InputJsonObject | undefined, id: data.id ?? uuidv7() } });
   }
 
   /** A conversation that is not deleted. */
@@ -66,8 +67,8 @@ export class ConversationsRepository {
     });
   }
 
-  update(id: string, data: Prisma.ConversationUncheckedUpdateInput): Promise<ConversationRow> {
-    return this.prisma.conversation.update({ where: { id }, data });
+  update(id: string, data: ConversationChanges): Promise<ConversationRow> {
+    return this.prisma.conversation.update({ where: { id }, data: { ...data, metadata: data.metadata as Prisma.InputJsonObject | undefined } });
   }
 
   async softDelete(id: string): Promise<void> {

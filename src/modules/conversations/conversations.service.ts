@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
@@ -50,7 +49,7 @@ export class ConversationsService {
       sessionId: session?.id ?? null,
       title: input.title ?? null,
       tags: input.tags ?? [],
-      metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+      metadata: input.metadata ?? {},
       model: input.model ?? null,
       profile: input.profile ?? null,
     });
@@ -77,7 +76,7 @@ export class ConversationsService {
       ...(input.title !== undefined ? { title: input.title } : {}),
       ...(input.summary !== undefined ? { summary: input.summary } : {}),
       ...(input.tags !== undefined ? { tags: input.tags } : {}),
-      ...(input.metadata !== undefined ? { metadata: input.metadata as Prisma.InputJsonObject } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
       ...(input.model !== undefined ? { model: input.model } : {}),
       ...(input.profile !== undefined ? { profile: input.profile } : {}),
     });
@@ -118,7 +117,6 @@ export class ConversationsService {
     await this.repo.create(
       {
         ...data,
-        metadata: data.metadata as Prisma.InputJsonObject,
         model: activity.model,
         profile: activity.profile,
         messageCount: activity.messages,

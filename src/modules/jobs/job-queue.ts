@@ -25,7 +25,7 @@ export abstract class JobQueue {
     id: string,
     attempt: number,
     status: Exclude<JobStatus, 'queued' | 'running'>,
-    data: { result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; conversationId?: string | null },
+    data: { result?: object; error?: object; conversationId?: string | null },
   ): Promise<boolean>;
 
   /** Puts a claimed job back in the queue until `runAfter`; `countAttempt: false` gives its attempt back. */

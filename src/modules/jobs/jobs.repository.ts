@@ -20,7 +20,7 @@ export class JobsRepository extends JobQueue {
     return this.prisma.whenMigrated();
   }
 
-  create(data: { userId: string; apiKeyId: string; request: Prisma.InputJsonValue; model: string | null; conversationId: string | null }): Promise<JobRow> {
+  create(data: { userId: string; apiKeyId: string; request: object; model: string | null; conversationId: string | null }): Promise<JobRow> {
     return this.prisma.chatJob.create({ data: { id: uuidv7(), status: 'queued', ...data } });
   }
 
@@ -78,11 +78,11 @@ export class JobsRepository extends JobQueue {
     id: string,
     attempt: number,
     status: Exclude<JobStatus, 'queued' | 'running'>,
-    data: { result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; conversationId?: string | null },
+    data: { result?: object; error?: object; conversationId?: string | null },
   ): Promise<boolean> {
     const { count } = await this.prisma.chatJob.updateMany({
       where: { id, status: 'running', attempts: attempt },
-      data: { status, finishedAt: new Date(), leaseUntil: null, ...data },
+      data: { status, finishedAt: new Date(), leaseUntil: null, ...(data as { result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; conversationId?: string | null }) },
     });
     return count === 1;
   }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import type { Caller } from '../../common/http/caller.js';
 import { DomainError, type ErrorRecord } from '../../common/errors/domain-error.js';
 import { errorView } from '../../common/errors/error-table.js';
@@ -30,7 +29,7 @@ export class JobsService {
     const row = await this.repo.create({
       userId: caller.userId,
       apiKeyId: caller.keyId,
-      request: body as unknown as Prisma.InputJsonValue,
+      request: body,
       model: body.model ?? null,
       conversationId: body.conversation_id ?? null,
     });

@@ -1,5 +1,4 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Prisma } from '../../generated/prisma/client.js';
 import { DomainError, errorRecord } from '../../common/errors/domain-error.js';
 import { ErrorTranslator } from '../../common/errors/error-translator.js';
 import type { AppLogger } from '../../common/logging/logger.js';
@@ -165,7 +164,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const answer = await this.runner.run(job, entry.controller.signal);
       if (answer) {
         // The turn is stored: recording its end must not fail, or the job would run again.
-        await persist(() => this.repo.finish(id, entry.attempt, 'succeeded', { result: answer as unknown as Prisma.InputJsonValue, conversationId: answer.conversation_id }));
+        await persist(() => this.repo.finish(id, entry.attempt, 'succeeded', { result: answer, conversationId: answer.conversation_id }));
       } else {
         await this.stopped(job, entry);
       }
@@ -193,7 +192,7 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async fail(job: JobRow, entry: Running, err: unknown): Promise<void> {
     const error = this.translator.domain(err);
     if (!(error instanceof DomainError) || error.kind === 'internal') this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
-    await this.repo.finish(job.id, entry.attempt, 'failed', { error: errorRecord(error) as unknown as Prisma.InputJsonValue });
+    await this.repo.finish(job.id, entry.attempt, 'failed', { error: errorRecord(error) });
   }
 }
 

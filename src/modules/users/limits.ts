@@ -1,4 +1,3 @@
-import type { BudgetPeriod } from '../../generated/prisma/client.js';
 import { microsToUsd, usdToMicros } from '../../common/money.js';
 
 /** Limit and budget columns shared by users and API keys. */
@@ -6,7 +5,7 @@ export interface LimitColumns {
   rpmLimit: number | null;
   tpmLimit: number | null;
   budgetMicros: bigint | null;
-  budgetPeriod: BudgetPeriod | null;
+  budgetPeriod: 'day' | 'month' | 'total' | null;
 }
 
 export interface LimitsInput {

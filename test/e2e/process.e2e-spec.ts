@@ -28,10 +28,11 @@ describe('the server process', () => {
       expect(res.status).toBe(200);
       // The stream has begun (its first chunk is here) and has most of its words to go.
       const reader = res.body!.getReader();
-      let text = new TextDecoder().decode((await reader.read()).value);
+      const decoder = new TextDecoder();
+      let text = decoder.decode((await reader.read()).value, { stream: true });
       expect(text).not.toContain('eight');
       server.child.kill('SIGTERM');
-      for (let read = await reader.read(); !read.done; read = await reader.read()) text += new TextDecoder().decode(read.value);
+      for (let read = await reader.read(); !read.done; read = await reader.read()) text += decoder.decode(read.value, { stream: true });
       expect(text).toContain('eight');
       expect(text.trim().endsWith('data: [DONE]')).toBe(true);
       expect(await server.exited).toBe(0);
@@ -74,7 +75,10 @@ describe('the server process', () => {
       await Promise.all(Array.from({ length: 8 }, agent));
       const started = Date.now();
       server.child.kill('SIGTERM');
-      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 6_000))]);
+      // The exit is the event; the timer only bounds the wait, so that a hang fails with a reason.
+      let bound!: NodeJS.Timeout;
+      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => (bound = setTimeout(() => r('still running'), 6_000)))]);
+      clearTimeout(bound);
       expect(exited).toBe('exited');
       expect(Date.now() - started).toBeLessThan(2_000 + 1_000);
     } finally {

@@ -1,42 +1,11 @@
 import WebSocket from 'ws';
+import { connectChatSocket as connect, contentOf as content, isContent } from '../support/chat-socket-client.js';
 import { client, type HttpResult } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
-import { usageRecords, waitFor, type TestApp } from '../support/test-app.js';
+import { usageRecords, type TestApp } from '../support/test-app.js';
 import { createUser } from '../support/users.js';
-
-interface Frame {
-  type: 'chunk' | 'error' | 'done';
-  id: string | null;
-  data?: any;
-  status?: number;
-  error?: { message: string; type: string; param: string | null; code: string | null };
-  cancelled?: boolean;
-}
-
-/** A connected socket with every frame it received, and a way to wait for the next `done`. */
-async function connect(url: string, options: { key?: string; protocols?: string[] } = {}) {
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/chat/ws`, options.protocols ?? [], {
-    headers: options.key ? { authorization: `Bearer ${options.key}` } : {},
-  });
-  const frames: Frame[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString())));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  let seen = 0;
-  /** The frames of the next turn, through its `done`. */
-  const nextTurn = async (): Promise<Frame[]> => {
-    await waitFor(() => frames.slice(seen).some((f) => f.type === 'done'));
-    const end = frames.findIndex((f, i) => i >= seen && f.type === 'done') + 1;
-    const turn = frames.slice(seen, end);
-    seen = end;
-    return turn;
-  };
-  return { socket, frames, nextTurn, send: (message: object) => socket.send(JSON.stringify(message)) };
-}
 
 /** The HTTP answer to an upgrade the server refused. */
 function refusal(url: string, headers: Record<string, string> = {}, protocols: string[] = []): Promise<HttpResult> {
@@ -50,8 +19,6 @@ function refusal(url: string, headers: Record<string, string> = {}, protocols: s
     });
   });
 }
-
-const content = (turn: Frame[]) => turn.filter((f) => f.type === 'chunk').map((f) => f.data.choices?.[0]?.delta?.content ?? '').join('');
 
 describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
   const stack = useStandInApp();
@@ -114,11 +81,11 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
     const ws = await connect(t.url, { key });
     upstream.script({ kind: 'reply', text: 'one two three four five six seven eight nine ten', chunkDelayMs: 150 });
     ws.send({ type: 'chat', id: 'long', model: 'standin-gpt', messages: [{ role: 'user', content: 'Count slowly' }] });
-    await waitFor(() => ws.frames.some((f) => f.type === 'chunk' && f.data.choices?.[0]?.delta?.content));
+    await ws.frame(isContent);
     ws.send({ type: 'cancel' });
     const turn = await ws.nextTurn();
     expect(turn.at(-1)).toEqual({ type: 'done', id: 'long', cancelled: true });
-    await waitFor(() => upstream.openConnections() === 0);
+    await upstream.idle();
 
     const conversations = await client(t.url, key).get('/conversations');
     const messages = await client(t.url, key).get(`/conversations/${conversations.body.data[0].id}/messages?order=asc`);
@@ -126,7 +93,8 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
       ['user', 'complete'],
       ['assistant', 'incomplete'],
     ]);
-    await waitFor(async () => (await usageRecords(t)).some((r) => r.userId === userId && r.status === 'aborted'));
+    // The turn's record is written before its done frame, as its messages are.
+    expect((await usageRecords(t)).filter((r) => r.userId === userId).map((r) => r.status)).toEqual(['aborted']);
 
     ws.send({ type: 'chat', model: 'colloquy/echo', messages: [{ role: 'user', content: 'still here' }] });
     expect(content(await ws.nextTurn())).toBe('still here');
@@ -139,7 +107,7 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
     ws.socket.send('not json');
     ws.send({ type: 'hello' });
     ws.send({ type: 'chat', id: 'x', messages: [] });
-    await waitFor(() => ws.frames.length >= 3);
+    await ws.frame((f) => f.id === 'x');
     expect(ws.frames.slice(0, 2).map((f) => [f.type, f.status])).toEqual([
       ['error', 400],
       ['error', 400],
@@ -164,11 +132,10 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
     expect(content(await ws.nextTurn())).toBe('before');
 
     await admin.delete(`/keys/${created.body.id}`);
-    const closed = new Promise<number>((resolve) => ws.socket.once('close', (code) => resolve(code)));
     ws.send({ type: 'chat', model: 'colloquy/echo', messages: [{ role: 'user', content: 'after' }] });
     const refused = await ws.nextTurn();
     expect(refused[0]).toMatchObject({ type: 'error', status: 401 });
     expect(refused.some((f) => f.type === 'chunk')).toBe(false);
-    expect(await closed).toBe(1008);
+    expect(await ws.closed).toBe(1008);
   });
 });

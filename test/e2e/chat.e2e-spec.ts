@@ -153,7 +153,7 @@ describe('/chat: conversations, sessions and metering', () => {
     let seen = '';
     while (!seen.includes('w10')) seen += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    await waitFor(() => upstream.openConnections() === 0);
+    await upstream.idle();
     let messages: any[] = [];
     await waitFor(async () => (messages = (await api.get(`/conversations/${conversationId}/messages`)).body.data ?? []).length === 2);
     expect(messages[1]).toMatchObject({ role: 'assistant', status: 'incomplete' });
@@ -168,16 +168,18 @@ describe('/chat: conversations, sessions and metering', () => {
   });
 
   it('creates no conversation when the client leaves before the first word, but meters the call', async () => {
-    upstream.setDefault({ kind: 'reply', text: 'late', delayMs: 400 });
+    // The upstream takes the call and says nothing: the client leaves once the call is made.
+    upstream.setDefault({ kind: 'hang' });
     const before = (await api.get('/conversations?limit=100')).body.data.length;
     const controller = new AbortController();
+    const called = upstream.nextRequest();
     const pending = fetch(`${t.url}/chat`, {
       method: 'POST',
       headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'standin-gpt', stream: true, messages: [{ role: 'user', content: 'never mind' }] }),
       signal: controller.signal,
     }).catch(() => null);
-    await new Promise((r) => setTimeout(r, 100));
+    await called;
     controller.abort();
     await pending;
     let aborted: Awaited<ReturnType<typeof records>> = [];

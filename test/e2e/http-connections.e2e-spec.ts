@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import WebSocket from 'ws';
+import { connectChatSocket, contentOf } from '../support/chat-socket-client.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { TestApp } from '../support/test-app.js';
 
@@ -129,30 +129,18 @@ describe('HTTP connections: slow clients, early answers, long streams', () => {
   });
 
   it('keeps a WebSocket open longer than the request timeout', async () => {
-    const socket = new WebSocket(`${stack.t.url.replace('http', 'ws')}/chat/ws`, { headers: { authorization: `Bearer ${stack.t.adminKey}` } });
-    const closed = new Promise<number>((r) => socket.once('close', (code) => r(code)));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
+    const ws = await connectChatSocket(stack.t.url, { key: stack.t.adminKey });
     // Idle past the timeout and Node's check interval: a request timeout would have closed it.
-    const outlived = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), REQUEST_TIMEOUT_MS + 1_500))]);
+    // (This wait is the duration under test, not a wait for something to happen.)
+    let idled!: NodeJS.Timeout;
+    const outlived = await Promise.race([ws.closed.then(() => false), new Promise<boolean>((r) => (idled = setTimeout(() => r(true), REQUEST_TIMEOUT_MS + 1_500)))]);
+    clearTimeout(idled);
     expect(outlived).toBe(true);
     stack.upstream.setDefault({ kind: 'reply', text: 'still here' });
-    const frames: Array<{ type: string; data?: any }> = [];
-    socket.on('message', (d) => frames.push(JSON.parse(d.toString())));
-    socket.send(JSON.stringify({ type: 'chat', id: 'late', model: 'standin-gpt', messages: [{ role: 'user', content: 'hi' }] }));
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (frames.some((f) => f.type === 'done')) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    });
-    expect(frames.filter((f) => f.type === 'chunk').map((f) => f.data.choices?.[0]?.delta?.content ?? '').join('')).toBe('still here');
-    socket.close();
-    await closed;
+    ws.send({ type: 'chat', id: 'late', model: 'standin-gpt', messages: [{ role: 'user', content: 'hi' }] });
+    expect(contentOf(await ws.nextTurn())).toBe('still here');
+    ws.socket.close();
+    await ws.closed;
   });
 
   it('lets every client read the 413 for a body far over the limit (30 in a row)', async () => {

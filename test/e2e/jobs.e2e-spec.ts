@@ -83,8 +83,9 @@ describe('background jobs (POST /jobs)', () => {
   it('cancels a queued job at once and stops a running one, recording its aborted call', async () => {
     const u = await newUser();
     upstream.script({ kind: 'hang' });
+    const called = upstream.nextRequest();
     const running = await u.api.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'take your time' }] });
-    await waitFor(() => upstream.openConnections() === 1);
+    await called;
     // One worker slot here: the second job waits in the queue.
     const queued = await u.api.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'me next' }] });
     expect((await u.api.get(`/jobs/${queued.body.id}`)).body.status).toBe('queued');
@@ -95,7 +96,7 @@ describe('background jobs (POST /jobs)', () => {
 
     await u.api.post(`/jobs/${running.body.id}/cancel`);
     expect(await finished(u.api, running.body.id)).toMatchObject({ status: 'cancelled', result: null });
-    await waitFor(() => upstream.openConnections() === 0);
+    await upstream.idle();
     const records = (await usageRecords(t)).filter((r) => r.userId === u.id);
     expect(records.map((r) => [r.endpoint, r.status])).toEqual([['/jobs', 'aborted']]);
     expect(upstream.requests.map((r) => (r.body!.messages as Array<{ content: string }>).at(-1)!.content)).toEqual(['take your time']);
@@ -111,8 +112,9 @@ describe('background jobs (POST /jobs)', () => {
 
     // Hold the only worker slot while the second job's key is revoked.
     upstream.script({ kind: 'hang' });
+    const called = upstream.nextRequest();
     const blocker = await admin.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'hold' }] });
-    await waitFor(() => upstream.openConnections() === 1);
+    await called;
     const revoked = await u.api.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'x' }] });
     await admin.delete(`/keys/${u.keyId}`);
     await admin.post(`/jobs/${blocker.body.id}/cancel`);
@@ -171,8 +173,9 @@ describe('background jobs across a restart', () => {
     try {
       const first = await startTestApp({ db, env });
       upstream.script({ kind: 'hang' });
+      const called = upstream.nextRequest();
       const job = await client(first.url, first.adminKey).post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'survive a restart' }] });
-      await waitFor(() => upstream.openConnections() === 1);
+      await called;
       await first.close();
 
       const second = await startTestApp({ db, env });

@@ -3,7 +3,7 @@ import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.
 import { client, expectError } from '../support/http.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
-import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { createUser } from '../support/users.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -114,10 +114,14 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
 
     it('refuses what does not fit with retry-after, and what never can without it', async () => {
       const u = await newUser({}, { limits: { tpm: 300 } });
-      upstream.setDefault({ kind: 'reply', text: 'slow', delayMs: 300, usage: { prompt_tokens: 20, completion_tokens: 200 } });
+      // The first call is held at the upstream (its estimate reserved) until the second is answered.
+      let release!: () => void;
+      upstream.script({ kind: 'reply', text: 'slow', until: new Promise<void>((r) => (release = r)), usage: { prompt_tokens: 20, completion_tokens: 200 } });
+      const called = upstream.nextRequest();
       const first = ask(u.api, { max_tokens: 200 });
-      await new Promise((r) => setTimeout(r, 100));
+      await called;
       const busy = await ask(u.api, { max_tokens: 200 });
+      release();
       const error = expectError(busy, 429, 'rate_limit_exceeded');
       expect(error.type).toBe('tokens');
       expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -163,7 +167,7 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       await reader.read();
       await reader.read();
       controller.abort();
-      await waitFor(() => upstream.openConnections() === 0);
+      await upstream.idle();
       await t.app.get(UsageRecorder).flush();
       const [aborted] = await t.prisma.usageRecord.findMany({ where: { userId: u.id } });
       expect(aborted.status).toBe('aborted');

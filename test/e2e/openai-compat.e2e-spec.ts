@@ -389,7 +389,7 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
       const frames = text.split('\n\n').filter(Boolean);
       expect(frames.at(-1)).toBe('data: [DONE]');
       expect(JSON.parse(frames.at(-2)!.slice(6)).error.code).toBe('upstream_timeout');
-      await waitFor(() => upstream.openConnections() === 0);
+      await upstream.idle();
     });
 
     it('aborts the upstream call when the client disconnects, records it, and keeps serving', async () => {
@@ -404,7 +404,7 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
         received += chunk.choices[0]?.delta?.content ? 1 : 0;
         if (received === 5) controller.abort();
       }
-      await waitFor(() => upstream.openConnections() === 0);
+      await upstream.idle();
       const records = await waitForRecords(1);
       expect(records[0]).toMatchObject({ status: 'aborted', estimated: true });
       expect(records[0].completionTokens).toBeGreaterThanOrEqual(5);

@@ -26,10 +26,13 @@ describe('the server process', () => {
     try {
       const res = await streamRequest(server.url);
       expect(res.status).toBe(200);
-      const body = res.text();
-      await new Promise((r) => setTimeout(r, 150));
+      // The stream has begun (its first chunk is here) and has most of its words to go.
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = decoder.decode((await reader.read()).value, { stream: true });
+      expect(text).not.toContain('eight');
       server.child.kill('SIGTERM');
-      const text = await body;
+      for (let read = await reader.read(); !read.done; read = await reader.read()) text += decoder.decode(read.value, { stream: true });
       expect(text).toContain('eight');
       expect(text.trim().endsWith('data: [DONE]')).toBe(true);
       expect(await server.exited).toBe(0);
@@ -44,11 +47,13 @@ describe('the server process', () => {
     upstream.setDefault({ kind: 'hang' });
     const server = await startServerProcess({ CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '500' });
     try {
+      const called = upstream.nextRequest();
       const pending = streamRequest(server.url).then(
         (r) => r.status,
         () => 'closed',
       );
-      await new Promise((r) => setTimeout(r, 150));
+      // The request is in the server's hands: it has called the upstream, which never answers.
+      await called;
       const started = Date.now();
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(1);
@@ -70,7 +75,10 @@ describe('the server process', () => {
       await Promise.all(Array.from({ length: 8 }, agent));
       const started = Date.now();
       server.child.kill('SIGTERM');
-      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 6_000))]);
+      // The exit is the event; the timer only bounds the wait, so that a hang fails with a reason.
+      let bound!: NodeJS.Timeout;
+      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => (bound = setTimeout(() => r('still running'), 6_000)))]);
+      clearTimeout(bound);
       expect(exited).toBe('exited');
       expect(Date.now() - started).toBeLessThan(2_000 + 1_000);
     } finally {
@@ -113,17 +121,15 @@ describe('the server process', () => {
     try {
       const timings = { live: [] as number[], ready: [] as number[] };
       let answered = 0;
+      // The probe timings start with the port (before, it is loading its modules).
+      await server.printed('"msg":"listening"');
       const deadline = Date.now() + 60_000;
+      // One probe after the other, as an impatient prober would, until the server is ready.
       for (;;) {
         expect(server.child.exitCode).toBeNull();
         expect(Date.now()).toBeLessThan(deadline);
         const t0 = performance.now();
-        const live = await fetch(`${server.url}/health/live`).catch(() => null);
-        if (!live) {
-          // Not listening yet (loading its modules); the probe timings start with the port.
-          await new Promise((r) => setTimeout(r, 20));
-          continue;
-        }
+        await (await fetch(`${server.url}/health/live`)).text();
         timings.live.push(performance.now() - t0);
         const t1 = performance.now();
         const ready = await fetch(`${server.url}/health/ready`);
@@ -131,7 +137,6 @@ describe('the server process', () => {
         timings.ready.push(performance.now() - t1);
         answered++;
         if (ready.status === 200) break;
-        await new Promise((r) => setTimeout(r, 20));
       }
       // Many probes answered while initdb and the migrations ran, quickly: 95 in 100 within
       // 100 ms and none near a second (before, the event loop stalled for seconds). The rest of

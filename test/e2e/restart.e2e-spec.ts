@@ -46,17 +46,37 @@ describe('the embedded database under DATA_DIR, across restarts', () => {
   });
 
   it('finishes in-flight requests when closing, and refuses new ones', async () => {
+    let arrived!: () => void;
+    let release!: () => void;
+    let stopped!: () => void;
+    const inHandler = new Promise<void>((r) => (arrived = r));
+    const released = new Promise<void>((r) => (release = r));
+    const listenerClosed = new Promise<void>((r) => (stopped = r));
     const t = await startTestApp({
       routes: (fastify) => {
         fastify.get('/__test/slow', async () => {
-          await new Promise((r) => setTimeout(r, 300));
+          arrived();
+          await released;
           return { finished: true };
+        });
+        // Fastify closes its listener right after the preClose hooks (synchronously, once they are done).
+        fastify.addHook('preClose', (done) => {
+          done();
+          stopped();
         });
       },
     });
     const inFlight = fetch(`${t.url}/__test/slow`).then(async (r) => ({ status: r.status, body: await r.json() }));
-    await new Promise((r) => setTimeout(r, 50));
+    await inHandler;
     const closing = t.close();
+    try {
+      await listenerClosed;
+      // Closing, with the request still in its handler: new connections are refused meanwhile.
+      expect(t.app.getHttpServer().listening).toBe(false);
+      await expect(fetch(`${t.url}/health/live`)).rejects.toThrow();
+    } finally {
+      release();
+    }
     await expect(inFlight).resolves.toEqual({ status: 200, body: { finished: true } });
     await closing;
     await expect(fetch(`${t.url}/health/live`)).rejects.toThrow();

@@ -16,6 +16,8 @@ export interface ServerProcess {
   child: ChildProcess;
   dataDir: string;
   stdout(): string;
+  /** Resolves once stdout or stderr (so far or later) matches; rejects if the process exits first. */
+  printed(pattern: string | RegExp): Promise<void>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   stop(): Promise<void>;
@@ -46,29 +48,57 @@ export async function startServerProcess(env: Record<string, string> = {}, optio
   const port = await freePort();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'colloquy-proc-'));
   let out = '';
+  const watchers = new Set<() => void>();
   const [command, args] = options.npmStart ? ['npm', ['start']] : [process.execPath, [entry]];
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const onOutput = (c: Buffer): void => {
+    out += c.toString();
+    for (const watcher of [...watchers]) watcher();
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close' comes after the last output has been read, so an error below can show all of it.
+  let exitCode: number | null | undefined;
+  child.on('close', (code) => {
+    exitCode = code;
+    for (const watcher of [...watchers]) watcher();
+  });
+  const printed = (pattern: string | RegExp) =>
+    new Promise<void>((resolvePrinted, reject) => {
+      const check = () => {
+        if (typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out)) {
+          watchers.delete(check);
+          resolvePrinted();
+        } else if (exitCode !== undefined) {
+          watchers.delete(check);
+          reject(new Error(`server exited (${exitCode}) before printing ${String(pattern)}:\n${out}`));
+        }
+      };
+      watchers.add(check);
+      check();
+    });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (!options.noWait) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${out}`);
+  if (!options.noWait) {
+    // The server says when it serves requests (after listening, migrating and the admin bootstrap).
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // npm cannot hand SIGKILL on: it would leave the server running.
+        child.kill(options.npmStart ? 'SIGTERM' : 'SIGKILL');
+        reject(new Error(`server not ready in time:\n${out}`));
+      }, 60_000);
+    });
     try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) break;
-    } catch {
-      // not listening yet
+      await Promise.race([Promise.all([printed('"msg":"listening"'), printed('"msg":"ready for requests"')]), late]);
+    } finally {
+      clearTimeout(timer);
     }
-    if (Date.now() > deadline) {
-      // npm cannot hand SIGKILL on: it would leave the server running.
-      child.kill(options.npmStart ? 'SIGTERM' : 'SIGKILL');
-      throw new Error(`server not ready in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+    const ready = await fetch(`${url}/health/ready`);
+    if (ready.status !== 200) throw new Error(`server said it was ready, but /health/ready answered ${ready.status}: ${await ready.text()}\n${out}`);
   }
   return {
     url,
@@ -76,6 +106,7 @@ export async function startServerProcess(env: Record<string, string> = {}, optio
     child,
     dataDir,
     stdout: () => out,
+    printed,
     exited,
     stop: async () => {
       if (child.exitCode === null) {

@@ -24,6 +24,8 @@ export type Behavior =
       /** Sent as the usage object exactly as given (a hostile or broken upstream). */
       rawUsage?: unknown;
       delayMs?: number;
+      /** Answers only once this settles (a test releases a request it holds in flight). */
+      until?: Promise<unknown>;
       /** Pause between streamed chunks. */
       chunkDelayMs?: number;
       finishReason?: string;
@@ -68,6 +70,10 @@ export interface StandInUpstream {
   setDefault(behavior: Behavior): void;
   /** Requests currently open (hanging or streaming). */
   openConnections(): number;
+  /** Resolves with the next request to arrive (call it before sending the request). */
+  nextRequest(): Promise<RecordedRequest>;
+  /** Resolves once no request is open: at once if none is, else when the last one closes. */
+  idle(): Promise<void>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -86,6 +92,8 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
   let fallback: Behavior = { kind: 'reply' };
   const sockets = new Set<Socket>();
   let open = 0;
+  let arrivals: Array<(request: RecordedRequest) => void> = [];
+  let idlers: Array<() => void> = [];
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -99,9 +107,18 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
         body = null;
       }
       const path = (req.url ?? '/').split('?')[0];
-      if (record) requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+      const recorded = { method: req.method ?? 'GET', path, headers: req.headers, body };
+      if (record) requests.push(recorded);
       open++;
-      res.on('close', () => open--);
+      res.on('close', () => {
+        if (--open > 0) return;
+        const waiting = idlers;
+        idlers = [];
+        for (const resolve of waiting) resolve();
+      });
+      const waiting = arrivals;
+      arrivals = [];
+      for (const resolve of waiting) resolve(recorded);
       route(req, res, path, body);
     });
   });
@@ -187,6 +204,8 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
       }
       case 'reply': {
         if (behavior.delayMs) await sleep(behavior.delayMs);
+        if (behavior.until) await behavior.until;
+        if (res.destroyed) return;
         const text = behavior.text ?? `Stand-in reply to: ${lastUserText(body)}`;
         // n choices, each the same text (and billed as such).
         const n = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
@@ -251,6 +270,8 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     script: (...behaviors) => void queue.push(...behaviors),
     setDefault: (behavior) => void (fallback = behavior),
     openConnections: () => open,
+    nextRequest: () => new Promise((resolve) => arrivals.push(resolve)),
+    idle: () => (open === 0 ? Promise.resolve() : new Promise((resolve) => idlers.push(resolve))),
     reset: () => {
       requests.length = 0;
       queue.length = 0;

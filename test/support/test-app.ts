@@ -9,7 +9,6 @@ import { createLogger } from '../../src/common/logging/logger.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/config.loader.js';
 import { PrismaService } from '../../src/persistence/prisma.service.js';
-import { AdminBootstrap } from '../../src/modules/auth/admin-bootstrap.service.js';
 import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.js';
 import { openTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -25,6 +24,8 @@ export interface TestApp {
   dataDir: string;
   /** Every log line written, for assertions that secrets never reach the log. */
   logs: string[];
+  /** Resolves once a log line (written so far or later) contains `text`, e.g. '"msg":"ready for requests"'. */
+  logged(text: string): Promise<void>;
   banners: string[];
   prisma: PrismaService;
   close(): Promise<void>;
@@ -60,13 +61,25 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   });
   const logs: string[] = [];
+  const watchers = new Set<() => void>();
   const banners: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       logs.push(chunk.toString());
+      for (const watcher of [...watchers]) watcher();
       done();
     },
   });
+  const logged = (text: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!logs.some((line) => line.includes(text))) return;
+        watchers.delete(check);
+        resolve();
+      };
+      watchers.add(check);
+      check();
+    });
   const logger = createLogger(config.http.logLevel, sink);
   const app = await createApp(config, logger, { embeddedDatabase: db.embedded ?? undefined, banner: (line) => banners.push(line) });
   options.routes?.(app.getHttpAdapter().getInstance());
@@ -75,7 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const prisma = app.get(PrismaService);
   if (!options.noWait) {
     await prisma.whenMigrated();
-    await waitFor(() => app.get(AdminBootstrap).ready);
+    await logged('"msg":"ready for requests"');
   }
   return {
     app,
@@ -85,6 +98,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     db,
     dataDir,
     logs,
+    logged,
     banners,
     prisma,
     close: async () => {

@@ -53,6 +53,8 @@ export class AdminBootstrap implements OnApplicationBootstrap, OnApplicationShut
         }
       }
       this.done = true;
+      // The last step of a start: from here on requests are served (a supervisor can wait for this line).
+      this.logger.info('ready for requests');
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'admin bootstrap failed; retrying');
       setTimeout(() => void this.run(Math.min(retryMs * 2, 15_000)), retryMs).unref();

@@ -446,7 +446,7 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
 
     const list = (await api.get(`/conversations?user_id=${u.id}&limit=100`)).body;
     const conversations = await Promise.all(
-      (list.data ?? []).map(async (conv: Record<string, unknown>) => {
+      (list.data ?? []).map(async (conv: Record<string, unknown> & { id: string }) => {
         const messages = (await api.get(`/conversations/${conv.id}/messages?order=asc&limit=100`)).body.data;
         return {
           ...pick(conv, ['title', 'model', 'profile', 'message_count', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'tags', 'metadata']),

@@ -196,6 +196,8 @@ interface Case {
   /** What the upstream does, call after call (then its default reply). */
   upstream?: Behavior[];
   turns: Array<TurnRequest & { before?: (u: TestUser) => Promise<void> }>;
+  /** HTTP closes the connection after this case's first turn (a body it would not read). */
+  closesConnection?: boolean;
   /** The server finishes a turn the client left after the client has gone: what to wait for. */
   finished?: (o: Pick<Outcome, 'stats'>) => boolean;
   expected: (o: Outcome) => void;
@@ -207,7 +209,7 @@ const WORDS = 'one two three four five six seven eight nine ten';
 const refused = (status: number | null, code: string, more: Partial<TurnError> = {}) => ({ status, code, type: expect.any(String), param: null, message: expect.any(String), ...more });
 
 describe('/chat over SSE and over the WebSocket: the same limits, storage and metering', () => {
-  const stack = useStandInApp({ RATE_LIMIT_RPM: '1000000' });
+  const stack = useStandInApp({ RATE_LIMIT_RPM: '1000000', MAX_BODY_MB: '1' });
   const admin = () => client(stack.t.url, stack.t.adminKey);
 
   const cases: Case[] = [
@@ -313,6 +315,19 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
         expect(o.conversations).toEqual([]);
         expect(o.records).toEqual([]);
         expect(o.upstreamCalls).toBe(0);
+      },
+    },
+    {
+      name: 'a body over MAX_BODY_MB: 413 request_too_large, not charged to requests per minute, nothing stored or metered',
+      user: { limits: { rpm: 1 } },
+      closesConnection: true,
+      turns: [{ body: hello('x'.repeat(1_100_000)) }, { body: hello('Small now') }],
+      expected: (o) => {
+        expect(o.turns[0]).toEqual({ error: refused(413, 'request_too_large', { message: 'Request body is larger than the configured limit.' }), text: '', left: false, billed: null });
+        // The refused body did not use the one request a minute: the next turn is answered.
+        expect(o.turns[1]).toMatchObject({ error: null, text: 'Stand-in reply to: Small now' });
+        expect(o.records).toHaveLength(1);
+        expect(o.upstreamCalls).toBe(1);
       },
     },
     {
@@ -490,7 +505,7 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
     const { connections: overHttp, ...http } = await run(c, sse);
     const { connections: _overSocket, ...ws } = await run(c, socket);
     // Every turn of a case went over one kept-alive connection.
-    expect(overHttp).toBe(1);
+    expect(overHttp).toBe(c.closesConnection ? 2 : 1);
     expect(ws).toEqual(http);
     c.expected(http);
   });

@@ -55,9 +55,12 @@ const STATUS_KIND: Record<number, ErrorKind> = {
   504: 'upstream_timeout',
 };
 
+/** What a body over MAX_BODY_MB is told, on HTTP and on the chat socket alike. */
+export const BODY_TOO_LARGE_MESSAGE = 'Request body is larger than the configured limit.';
+
 /** Fastify and plugin error codes that can reach the client before a route runs. */
 const FASTIFY_CODES: Record<string, { kind: ErrorKind; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { kind: 'too_large', message: 'Request body is larger than the configured limit.' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { kind: 'too_large', message: BODY_TOO_LARGE_MESSAGE },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported_media' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { kind: 'invalid', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { kind: 'invalid', message: 'The JSON body is empty.' },
@@ -78,9 +81,11 @@ const FASTIFY_CODES: Record<string, { kind: ErrorKind; message?: string }> = {
  */
 export function toHttpError(err: unknown): HttpErrorResponse {
   if (err instanceof DomainError) return fromDomain(err);
+  // Nest wraps Fastify's own 4xx errors in an HttpException: read the Fastify error inside.
+  if (err instanceof HttpException && fastifyCode(err.cause)) err = err.cause;
 
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && FASTIFY_CODES[code]) {
+  const code = fastifyCode(err);
+  if (code) {
     const { kind, message } = FASTIFY_CODES[code];
     return fromDomain(new DomainError(kind, message ?? cleanFastifyMessage(err)));
   }
@@ -98,6 +103,12 @@ export function toHttpError(err: unknown): HttpErrorResponse {
     return fromDomain(new DomainError(STATUS_KIND[statusCode], cleanFastifyMessage(err)));
   }
   return fromDomain(new DomainError('internal', 'The server had an error while processing your request.'), true);
+}
+
+/** The error's code when it is one of Fastify's that FASTIFY_CODES maps. */
+function fastifyCode(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code in FASTIFY_CODES ? code : null;
 }
 
 function fromDomain(err: DomainError, unexpected = false): HttpErrorResponse {

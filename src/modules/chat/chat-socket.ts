@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocket } from 'ws';
 import { DomainError } from '../../common/errors/domain-error.js';
-import { toHttpError } from '../../common/errors/error-table.js';
+import { BODY_TOO_LARGE_MESSAGE, toHttpError } from '../../common/errors/error-table.js';
 import { ErrorTranslator } from '../../common/errors/error-translator.js';
 import type { Caller } from '../../common/http/caller.js';
 import type { ChunkSink } from '../../common/streaming/chunk-sink.js';
@@ -46,7 +46,9 @@ export class ChatSocket implements BeforeApplicationShutdown {
   async register(fastify: FastifyInstance): Promise<void> {
     await fastify.register(websocket, {
       options: {
-        maxPayload: this.config.http.maxBodyBytes,
+        // Past the allowance a message is read, so that it gets its 413 frame (as HTTP answers a
+        // body over the limit) rather than a closed socket; far larger ones still close it (1009).
+        maxPayload: this.config.http.maxBodyBytes + 64 * FRAME_ALLOWANCE_BYTES,
         handleProtocols: (protocols: Set<string>) => (protocols.has(CHAT_SOCKET_PROTOCOL) ? CHAT_SOCKET_PROTOCOL : false),
       },
     });
@@ -89,6 +91,11 @@ export class ChatSocket implements BeforeApplicationShutdown {
       const message = parseMessage(isBinary ? null : (data as Buffer).toString());
       if (message instanceof DomainError) return void sendError(socket, null, message);
       const id = typeof message.id === 'string' ? message.id : null;
+      if ((data as Buffer).length > this.config.http.maxBodyBytes + FRAME_ALLOWANCE_BYTES) {
+        // What HTTP refuses before any guard (Fastify's body limit) is refused here the same way, uncharged.
+        const sink = new SocketSink(socket, id);
+        return void sink.fail(new DomainError('too_large', BODY_TOO_LARGE_MESSAGE)).finally(() => sink.end());
+      }
       if (message.type === 'cancel') {
         turn?.sink.cancel();
         turn?.controller.abort({ kind: 'client' });
@@ -149,6 +156,9 @@ export class ChatSocket implements BeforeApplicationShutdown {
     }
   }
 }
+
+/** A chat message is a /chat body plus its `type` and `id`: it may be MAX_BODY_MB and this much more. */
+const FRAME_ALLOWANCE_BYTES = 1024;
 
 /** One turn's answer as frames on the socket. */
 class SocketSink implements ChunkSink {

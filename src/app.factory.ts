@@ -34,11 +34,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const CONNECTIONS_CHECK_MS = 1_000;
 
 /** Builds the whole HTTP application (not yet listening); main.ts and the tests share it. */
-export async function createApp(
-  config: AppConfig,
-  logger: AppLogger,
-  runtime: AppRuntimeOptions = {},
-): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, logger: AppLogger, runtime: AppRuntimeOptions = {}): Promise<NestFastifyApplication> {
   const requestTimeout = config.http.requestTimeoutMs;
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.maxBodyBytes,
@@ -96,14 +92,25 @@ export async function createApp(
       metrics.httpRequests.inc({ method: request.method, route, status });
       metrics.httpDuration.observe({ method: request.method, route, status }, ms / 1000);
       logger.info(
-        { reqId: request.id, method: request.method, route, status, ms, userId: request.caller?.userId, aborted: !reply.raw.writableFinished || undefined },
+        {
+          reqId: request.id,
+          method: request.method,
+          route,
+          status,
+          ms,
+          userId: request.caller?.userId,
+          aborted: !reply.raw.writableFinished || undefined,
+        },
         'request',
       );
     });
     // A request arriving on a kept-alive connection once shutdown began: another replica answers it.
     if (closing) {
       const http = toHttpError(new DomainError('unavailable', 'The server is shutting down; retry the request.', { code: 'shutting_down' }));
-      return reply.code(http.status).headers({ ...http.headers, 'retry-after': '1', connection: 'close' }).send(http.body);
+      return reply
+        .code(http.status)
+        .headers({ ...http.headers, 'retry-after': '1', connection: 'close' })
+        .send(http.body);
     }
   });
   fastify.addHook('onSend', async (request, reply) => {

@@ -23,7 +23,14 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger(config.http.logLevel);
   const app = await createApp(config, logger);
   await app.listen(config.http.port, config.http.host);
-  logger.info({ address: boundAddress(app.getHttpServer().address()), database: config.database.url ? 'postgres' : 'pglite', storage: config.s3 ? 's3' : 'local' }, 'listening');
+  logger.info(
+    {
+      address: boundAddress(app.getHttpServer().address()),
+      database: config.database.url ? 'postgres' : 'pglite',
+      storage: config.s3 ? 's3' : 'local',
+    },
+    'listening',
+  );
 
   let closing = false;
   const shutdown = (signal: string): void => {

@@ -165,7 +165,9 @@ export const CHAT_COMMANDS: ChatCommand[] = [
       print(
         rows.map(([cmd, help]) => `  ${cmd.padEnd(width)}  ${help}`).join('\n') +
           '\n' +
-          style.dim('Ctrl-C stops an answer (twice at an empty prompt leaves); Ctrl-D leaves; ↑/↓ recall typed lines; Tab completes; //text sends "/text".') +
+          style.dim(
+            'Ctrl-C stops an answer (twice at an empty prompt leaves); Ctrl-D leaves; ↑/↓ recall typed lines; Tab completes; //text sends "/text".',
+          ) +
           '\n',
       );
     },

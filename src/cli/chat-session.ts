@@ -64,8 +64,7 @@ export class ChatSession {
       history: [...this.history],
       historySize: HISTORY_SIZE,
       removeHistoryDuplicates: true,
-      completer: (line: string) =>
-        completeLine(line, { commands: CHAT_COMMANDS.map((c) => c.name), models: () => this.knownIds }),
+      completer: (line: string) => completeLine(line, { commands: CHAT_COMMANDS.map((c) => c.name), models: () => this.knownIds }),
     });
     this.rl.on('history', (history: string[]) => (this.history = history));
     this.rl.on('line', (line) => this.deliver(line));

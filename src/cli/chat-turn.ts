@@ -77,7 +77,10 @@ export async function streamTurn(client: ApiClient, request: ChatRequest, option
       }
       const chunk = parseChunk(event.data, client.baseUrl);
       if (chunk.error) {
-        throw new ApiError('stream', `the answer failed: ${chunk.error.message ?? 'unknown error'}`, { url: client.baseUrl, code: chunk.error.code ?? null });
+        throw new ApiError('stream', `the answer failed: ${chunk.error.message ?? 'unknown error'}`, {
+          url: client.baseUrl,
+          code: chunk.error.code ?? null,
+        });
       }
       const text = chunk.choices?.[0]?.delta?.content;
       if (text) {
@@ -98,7 +101,11 @@ export async function streamTurn(client: ApiClient, request: ChatRequest, option
 }
 
 /** One turn without streaming: the whole chat.completion (with conversation_id and cost). */
-export async function blockingTurn(client: ApiClient, request: ChatRequest, options: Pick<TurnOptions, 'files' | 'signal'> = {}): Promise<ChatResponse> {
+export async function blockingTurn(
+  client: ApiClient,
+  request: ChatRequest,
+  options: Pick<TurnOptions, 'files' | 'signal'> = {},
+): Promise<ChatResponse> {
   const files = options.files ?? [];
   try {
     return await client.json<ChatResponse>('POST', '/chat', { ...(await chatBody(request, false, files)), signal: options.signal });

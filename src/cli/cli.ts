@@ -15,15 +15,7 @@ import { commandHelp, groupHelp, mainHelp } from './help.js';
 import { useColor } from './style.js';
 import { UsageError } from './usage-error.js';
 
-export const COMMANDS: CommandSpec[] = [
-  loginCommand,
-  chatCommand,
-  askCommand,
-  modelsCommand,
-  ...conversationCommands,
-  ...fileCommands,
-  usageCommand,
-];
+export const COMMANDS: CommandSpec[] = [loginCommand, chatCommand, askCommand, modelsCommand, ...conversationCommands, ...fileCommands, usageCommand];
 
 const GLOBAL_OPTIONS: OptionsConfig = {
   url: { type: 'string' },
@@ -129,7 +121,12 @@ async function dispatch(argv: string[], io: Terminal, version: string): Promise<
   }
 
   const path = configPath(io.env);
-  const config = resolveConfig({ flags: { url: stringOption(values, 'url'), key: stringOption(values, 'key') }, env: io.env, file: readConfigFile(path), path });
+  const config = resolveConfig({
+    flags: { url: stringOption(values, 'url'), key: stringOption(values, 'key') },
+    env: io.env,
+    file: readConfigFile(path),
+    path,
+  });
   const debug = values.debug === true;
   let client: ApiClient | null = null;
   const ctx: CommandContext = {
@@ -151,6 +148,9 @@ async function dispatch(argv: string[], io: Terminal, version: string): Promise<
       return client;
     },
   };
-  if (debug) io.stderr.write(`[debug] server ${config.url} (from ${config.sources.url}), key from ${config.sources.apiKey ?? 'nowhere'}, config file ${path}\n`);
+  if (debug)
+    io.stderr.write(
+      `[debug] server ${config.url} (from ${config.sources.url}), key from ${config.sources.apiKey ?? 'nowhere'}, config file ${path}\n`,
+    );
   return (await spec.run(ctx, { values, positionals })) ?? EXIT_OK;
 }

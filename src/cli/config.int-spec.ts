@@ -21,7 +21,11 @@ describe('resolveConfig', () => {
   });
 
   it('falls back to the local default URL, with no key', () => {
-    expect(resolveConfig({ flags: {}, env: {}, file: {}, path: 'x' })).toMatchObject({ url: DEFAULT_URL, apiKey: null, sources: { url: 'default', apiKey: null } });
+    expect(resolveConfig({ flags: {}, env: {}, file: {}, path: 'x' })).toMatchObject({
+      url: DEFAULT_URL,
+      apiKey: null,
+      sources: { url: 'default', apiKey: null },
+    });
   });
 });
 

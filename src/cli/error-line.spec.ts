@@ -22,9 +22,9 @@ describe('describeError', () => {
   });
 
   it('gives the time to wait when over a limit', async () => {
-    expect(describeError(await httpError(429, envelope('Rate limit reached for requests.', 'rate_limit_exceeded'), { 'retry-after': '42' })).line).toBe(
-      'over a rate limit: Rate limit reached for requests.; retry in 42s',
-    );
+    expect(
+      describeError(await httpError(429, envelope('Rate limit reached for requests.', 'rate_limit_exceeded'), { 'retry-after': '42' })).line,
+    ).toBe('over a rate limit: Rate limit reached for requests.; retry in 42s');
     expect(describeError(await httpError(429, envelope('Budget of $5 per day used.', 'insufficient_quota'), { 'retry-after': '3600' })).line).toBe(
       'over budget: Budget of $5 per day used.; retry in 1h',
     );

@@ -14,7 +14,13 @@ describe('formatTable', () => {
   });
 
   it('measures cells by what shows: colours and multi-byte characters take no extra room', () => {
-    const table = formatTable([{ header: 'A' }, { header: 'B' }], [['\x1b[2mdim\x1b[22m', 'x'], ['é…', 'y']]);
+    const table = formatTable(
+      [{ header: 'A' }, { header: 'B' }],
+      [
+        ['\x1b[2mdim\x1b[22m', 'x'],
+        ['é…', 'y'],
+      ],
+    );
     expect(table.split('\n').map((l) => l.replace(/\x1b\[\d+m/g, ''))).toEqual(['A    B', 'dim  x', 'é…   y', '']);
   });
 });

@@ -24,7 +24,12 @@ describe('redact', () => {
     const out = redact({
       auth: { admin_key: 'admin-secret' },
       providers: {
-        openai: { base_url: 'https://u:pw-secret@api.example.com/v1?api-key=q-secret', api_key: 'sk-secret', api_key_env: 'MY_KEY', headers: { 'x-auth': 'h-secret' } },
+        openai: {
+          base_url: 'https://u:pw-secret@api.example.com/v1?api-key=q-secret',
+          api_key: 'sk-secret',
+          api_key_env: 'MY_KEY',
+          headers: { 'x-auth': 'h-secret' },
+        },
       },
       storage: { s3: { endpoint: 'http://ak:s3-secret@minio:9000/?X-Amz-Signature=sig-secret', region: 'eu-west-1' } },
       models: [{ id: 'm', description: 'https://docs.example.com/m?token=t-secret' }],
@@ -37,7 +42,12 @@ describe('redact', () => {
     expect(out).toMatchObject({
       auth: { admin_key: '[redacted]' },
       providers: {
-        openai: { base_url: 'https://redacted:redacted@api.example.com/v1?api-key=redacted', api_key: '[redacted]', api_key_env: 'MY_KEY', headers: { 'x-auth': '[redacted]' } },
+        openai: {
+          base_url: 'https://redacted:redacted@api.example.com/v1?api-key=redacted',
+          api_key: '[redacted]',
+          api_key_env: 'MY_KEY',
+          headers: { 'x-auth': '[redacted]' },
+        },
       },
       storage: { s3: { endpoint: 'http://redacted:redacted@minio:9000/?X-Amz-Signature=redacted', region: 'eu-west-1' } },
       models: [{ id: 'm', description: 'https://docs.example.com/m?token=redacted' }],

@@ -23,7 +23,10 @@ describe('colloquy/echo', () => {
   it('streams word by word, with usage when asked, deterministically', async () => {
     const echo = new EchoProvider(new TokenCounter());
     const signal = new AbortController().signal;
-    const source = await echo.stream({ model: 'colloquy/echo', messages: [{ role: 'user', content: 'a b c' }], stream_options: { include_usage: true } }, signal);
+    const source = await echo.stream(
+      { model: 'colloquy/echo', messages: [{ role: 'user', content: 'a b c' }], stream_options: { include_usage: true } },
+      signal,
+    );
     const chunks = [];
     for (let r = await source.next(); !r.done; r = await source.next()) chunks.push(r.value);
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? null)).toEqual(['', 'a ', 'b ', 'c', null, null]);

@@ -95,7 +95,10 @@ export class EchoProvider extends LlmProvider {
   }
 
   private async usage(body: ChatRequestBody, text: string): Promise<Usage> {
-    const [prompt, completion] = await Promise.all([this.tokens.countPrompt(body.messages, body.tools, DEFAULT_IMAGE_TOKENS), this.tokens.countText(text)]);
+    const [prompt, completion] = await Promise.all([
+      this.tokens.countPrompt(body.messages, body.tools, DEFAULT_IMAGE_TOKENS),
+      this.tokens.countText(text),
+    ]);
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 }

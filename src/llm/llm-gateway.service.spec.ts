@@ -81,7 +81,12 @@ describe('LlmGateway', () => {
       expect(primary.calls).toHaveLength(2);
       await jest.advanceTimersByTimeAsync(2 * BACKOFF_BASE_MS);
 
-      await expect(call).resolves.toMatchObject({ provider: 'primary', upstreamModel: 'main-upstream', model: { id: 'main' }, completion: { choices: [{ message: { content: 'third time' } }] } });
+      await expect(call).resolves.toMatchObject({
+        provider: 'primary',
+        upstreamModel: 'main-upstream',
+        model: { id: 'main' },
+        completion: { choices: [{ message: { content: 'third time' } }] },
+      });
       expect(primary.calls.map((c) => c.body.model)).toEqual(['main-upstream', 'main-upstream', 'main-upstream']);
       expect(backup.calls).toHaveLength(0);
     });
@@ -161,7 +166,10 @@ describe('LlmGateway', () => {
 
     it('sends nothing when the client has gone before the first attempt, and says so for billing', async () => {
       client.abort();
-      await expect(gateway.complete(catalog.resolve('main'), body, client.signal)).rejects.toMatchObject({ kind: 'aborted', details: { code: NOT_SENT } });
+      await expect(gateway.complete(catalog.resolve('main'), body, client.signal)).rejects.toMatchObject({
+        kind: 'aborted',
+        details: { code: NOT_SENT },
+      });
       expect(primary.calls).toHaveLength(0);
     });
 
@@ -200,7 +208,8 @@ describe('LlmGateway', () => {
       expect(opened).toMatchObject({ provider: 'primary', upstreamModel: 'main-upstream', first: { choices: [{ delta: { content: 'Hel' } }] } });
       expect(primary.calls[0].body).toMatchObject({ model: 'main-upstream', stream: true, stream_options: { include_usage: true } });
       const rest = [];
-      for (let r = await opened.next(); !r.done; r = await opened.next()) rest.push(r.value.choices[0].delta.content ?? r.value.choices[0].finish_reason);
+      for (let r = await opened.next(); !r.done; r = await opened.next())
+        rest.push(r.value.choices[0].delta.content ?? r.value.choices[0].finish_reason);
       expect(rest).toEqual(['lo', 'stop']);
     });
 
@@ -210,7 +219,11 @@ describe('LlmGateway', () => {
       const opened = outcome(gateway.openStream(catalog.resolve('main'), body, client.signal));
       await jest.advanceTimersByTimeAsync(60_000);
 
-      expect((await opened()).value).toMatchObject({ provider: 'backup', model: { id: 'spare' }, first: { choices: [{ delta: { content: 'spare' } }] } });
+      expect((await opened()).value).toMatchObject({
+        provider: 'backup',
+        model: { id: 'spare' },
+        first: { choices: [{ delta: { content: 'spare' } }] },
+      });
       expect(primary.calls).toHaveLength(3);
     });
 

@@ -202,7 +202,16 @@ export class LlmGateway {
   private logFailure(candidate: ResolvedModel, failure: UpstreamFailure, msg: string, extra: Record<string, unknown> = {}): void {
     const { status, upstreamMessage, upstreamBody } = failure.details;
     this.logger.warn(
-      { provider: candidate.provider, model: candidate.id, kind: failure.kind, status, reason: failure.message, upstreamMessage, upstreamBody, ...extra },
+      {
+        provider: candidate.provider,
+        model: candidate.id,
+        kind: failure.kind,
+        status,
+        reason: failure.message,
+        upstreamMessage,
+        upstreamBody,
+        ...extra,
+      },
       msg,
     );
   }

@@ -10,7 +10,11 @@ import { TokenCounter } from './token-counter.js';
   providers: [
     TokenCounter,
     { provide: ModelCatalog, inject: [AppConfig], useFactory: (config: AppConfig) => new ModelCatalog(config) },
-    { provide: ProviderRegistry, inject: [AppConfig, TokenCounter], useFactory: (config: AppConfig, tokens: TokenCounter) => ProviderRegistry.fromConfig(config, tokens) },
+    {
+      provide: ProviderRegistry,
+      inject: [AppConfig, TokenCounter],
+      useFactory: (config: AppConfig, tokens: TokenCounter) => ProviderRegistry.fromConfig(config, tokens),
+    },
     LlmGateway,
   ],
   exports: [TokenCounter, ModelCatalog, LlmGateway],

@@ -7,7 +7,9 @@ import { ECHO_MODEL, ModelCatalog } from './model-catalog.js';
 function catalog(env: Record<string, string>, yaml = '{}') {
   const dir = mkdtempSync(join(tmpdir(), 'colloquy-catalog-'));
   writeFileSync(join(dir, 'c.yaml'), yaml);
-  return new ModelCatalog(loadConfig({ env: { PERSONAS_DIR: join(process.cwd(), 'config/personas'), ...env }, file: join(dir, 'c.yaml'), rootDir: process.cwd() }));
+  return new ModelCatalog(
+    loadConfig({ env: { PERSONAS_DIR: join(process.cwd(), 'config/personas'), ...env }, file: join(dir, 'c.yaml'), rootDir: process.cwd() }),
+  );
 }
 
 const MODELS = `
@@ -35,12 +37,21 @@ describe('ModelCatalog', () => {
     const socrates = c.resolve('luminary/socrates');
     expect(socrates).toMatchObject({ id: 'luminary/socrates', provider: 'openai', upstreamId: 'gpt-4o' });
     expect(socrates.persona?.system_prompt).toContain('Socrates');
-    expect(c.resolve('luma/therapist').persona?.defaults).toEqual({ temperature: 0.7, max_tokens: 1000, frequency_penalty: 0.5, presence_penalty: 0.5 });
+    expect(c.resolve('luma/therapist').persona?.defaults).toEqual({
+      temperature: 0.7,
+      max_tokens: 1000,
+      frequency_penalty: 0.5,
+      presence_penalty: 0.5,
+    });
   });
 
   it('routes provider prefixes outside the catalog, unpriced', () => {
     const c = catalog({ OPENROUTER_API_KEY: 'sk-or' }, MODELS);
-    expect(c.resolve('openrouter/mistralai/mistral-large')).toMatchObject({ provider: 'openrouter', upstreamId: 'mistralai/mistral-large', priced: false });
+    expect(c.resolve('openrouter/mistralai/mistral-large')).toMatchObject({
+      provider: 'openrouter',
+      upstreamId: 'mistralai/mistral-large',
+      priced: false,
+    });
     expect(() => c.resolve('ollama/llama3.2')).toThrow(expect.objectContaining({ code: 'model_not_found' }));
   });
 
@@ -51,8 +62,17 @@ describe('ModelCatalog', () => {
   });
 
   it('ships the five LuminaryChat personas and Luma', () => {
-    const ids = catalog({}, MODELS).list().map((m) => m.id);
-    for (const id of ['luminary/confucius', 'luminary/leonardo_da_vinci', 'luminary/marie_curie', 'luminary/socrates', 'luminary/sun_tzu', 'luma/therapist']) {
+    const ids = catalog({}, MODELS)
+      .list()
+      .map((m) => m.id);
+    for (const id of [
+      'luminary/confucius',
+      'luminary/leonardo_da_vinci',
+      'luminary/marie_curie',
+      'luminary/socrates',
+      'luminary/sun_tzu',
+      'luma/therapist',
+    ]) {
       expect(ids).toContain(id);
     }
   });

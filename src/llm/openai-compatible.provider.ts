@@ -58,7 +58,9 @@ export class OpenAICompatibleProvider extends LlmProvider {
   async stream(body: ChatRequestBody, signal: AbortSignal): Promise<ChunkSource> {
     let iterator: AsyncIterator<ChatChunk>;
     try {
-      const stream = (await this.client.chat.completions.create({ ...body, stream: true } as never, { signal })) as unknown as AsyncIterable<ChatChunk>;
+      const stream = (await this.client.chat.completions.create({ ...body, stream: true } as never, {
+        signal,
+      })) as unknown as AsyncIterable<ChatChunk>;
       iterator = stream[Symbol.asyncIterator]();
     } catch (err) {
       throw classifyUpstreamError(err, signal);
@@ -148,7 +150,12 @@ export function classifyUpstreamError(err: unknown, signal: AbortSignal): Upstre
   if (err instanceof APIConnectionTimeoutError) return new UpstreamFailure('timeout', 'The upstream did not answer in time.');
   if (err instanceof APIConnectionError) return new UpstreamFailure('connection', 'Could not reach the upstream provider.');
   if (err instanceof APIError && typeof err.status === 'number') {
-    const body = (typeof err.error === 'object' && err.error ? err.error : {}) as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
+    const body = (typeof err.error === 'object' && err.error ? err.error : {}) as {
+      message?: unknown;
+      code?: unknown;
+      type?: unknown;
+      param?: unknown;
+    };
     return new UpstreamFailure('http', `The upstream answered ${err.status}.`, {
       status: err.status,
       // `instanceof` leaves the SDK's type parameters `any`; these are its declared defaults.

@@ -30,7 +30,9 @@ export function loadPersonas(dir: string): Persona[] {
   if (!existsSync(dir)) return [];
   const personas: Persona[] = [];
   const seen = new Set<string>();
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     const path = join(dir, file);
     let doc: unknown;
     try {

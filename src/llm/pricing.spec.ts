@@ -17,7 +17,12 @@ describe('costMicros', () => {
   });
 
   it('rounds once per call', () => {
-    expect(costMicros({ input: 0.15, output: 0.6, cachedInput: 0.075, perImage: 0 }, { promptTokens: 3, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0 })).toBe(1);
+    expect(
+      costMicros(
+        { input: 0.15, output: 0.6, cachedInput: 0.075, perImage: 0 },
+        { promptTokens: 3, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0 },
+      ),
+    ).toBe(1);
   });
 });
 
@@ -44,9 +49,23 @@ describe('readUsage', () => {
   const bounds = { maxPromptTokens: 1000, maxCompletionTokens: 100 };
 
   it('reads the detail fields, treating missing ones as zero', () => {
-    expect(readUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, bounds)).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 0, reasoningTokens: 0 });
+    expect(readUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, bounds)).toEqual({
+      promptTokens: 10,
+      completionTokens: 5,
+      cachedTokens: 0,
+      reasoningTokens: 0,
+    });
     expect(
-      readUsage({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4, audio_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 3 } }, bounds),
+      readUsage(
+        {
+          prompt_tokens: 10,
+          completion_tokens: 5,
+          total_tokens: 15,
+          prompt_tokens_details: { cached_tokens: 4, audio_tokens: 2 },
+          completion_tokens_details: { reasoning_tokens: 3 },
+        },
+        bounds,
+      ),
     ).toEqual({ promptTokens: 10, completionTokens: 5, cachedTokens: 4, reasoningTokens: 3, audioPromptTokens: 2 });
   });
 
@@ -68,7 +87,14 @@ describe('audio pricing', () => {
   const audio = { input: 2.5, output: 10, cachedInput: 1.25, perImage: 0, audioInput: 40, audioOutput: 80 };
 
   it('bills audio tokens at the audio rates and the rest at the text rates', () => {
-    const usage = { promptTokens: 1000, completionTokens: 100, cachedTokens: 0, reasoningTokens: 0, audioPromptTokens: 600, audioCompletionTokens: 50 };
+    const usage = {
+      promptTokens: 1000,
+      completionTokens: 100,
+      cachedTokens: 0,
+      reasoningTokens: 0,
+      audioPromptTokens: 600,
+      audioCompletionTokens: 50,
+    };
     expect(costMicros(audio, usage)).toBe(400 * 2.5 + 600 * 40 + 50 * 10 + 50 * 80);
   });
 

@@ -40,7 +40,10 @@ describe('TokenCounter', () => {
     );
     expect(high - low).toBe(1445 - 85);
     expect(text - (low - 85)).toBe(4);
-    const [mini] = await tokens.countMessages([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }], { low: 2833, high: 48_000 });
+    const [mini] = await tokens.countMessages([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }], {
+      low: 2833,
+      high: 48_000,
+    });
     expect(mini - (low - 85)).toBe(48_000);
   });
 
@@ -60,7 +63,10 @@ describe('TokenCounter', () => {
     wav.writeUInt16LE(16, 34);
     wav.write('data', 36, 'latin1');
     wav.writeUInt32LE(32_000, 40);
-    const audio = (data: Buffer, format: string) => ({ role: 'user' as const, content: [{ type: 'input_audio' as const, input_audio: { data: data.toString('base64'), format } }] });
+    const audio = (data: Buffer, format: string) => ({
+      role: 'user' as const,
+      content: [{ type: 'input_audio' as const, input_audio: { data: data.toString('base64'), format } }],
+    });
     const [empty] = await tokens.countMessages([{ role: 'user', content: [] }], DEFAULT_IMAGE_TOKENS);
     const [oneSecond, mp3] = await tokens.countMessages([audio(wav, 'wav'), audio(Buffer.alloc(16_000, 0xff), 'mp3')], DEFAULT_IMAGE_TOKENS);
     // 32 a second over the file's 32,044 bytes (a little over a second), rounded up, plus one.
@@ -87,6 +93,16 @@ describe('TokenCounter', () => {
 
   it('gives a floor from the text size alone', () => {
     expect(TokenCounter.promptFloor([{ role: 'user', content: 'a'.repeat(1280) }])).toBe(10);
-    expect(TokenCounter.promptFloor([{ role: 'user', content: [{ type: 'text', text: 'a'.repeat(129) }, { type: 'image_url', image_url: { url: 'x'.repeat(10_000) } }] }])).toBe(2);
+    expect(
+      TokenCounter.promptFloor([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a'.repeat(129) },
+            { type: 'image_url', image_url: { url: 'x'.repeat(10_000) } },
+          ],
+        },
+      ]),
+    ).toBe(2);
   });
 });

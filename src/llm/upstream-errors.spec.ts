@@ -19,14 +19,21 @@ describe('upstreamToDomain', () => {
   });
 
   it('keeps an upstream 429 as a 429 with its retry-after', () => {
-    const e = upstreamToDomain(new UpstreamFailure('http', 'x', { status: 429, retryAfterMs: 7_000, upstreamMessage: 'slow down, org-SECRET' }), { provider: 'acme' });
+    const e = upstreamToDomain(new UpstreamFailure('http', 'x', { status: 429, retryAfterMs: 7_000, upstreamMessage: 'slow down, org-SECRET' }), {
+      provider: 'acme',
+    });
     expect({ kind: e.kind, retry: e.retryAfterSeconds }).toEqual({ kind: 'rate_limited', retry: 7 });
     expect(e.message).not.toContain('SECRET');
   });
 
   it('keeps another 4xx with its status, message, code and param', () => {
     const e = upstreamToDomain(
-      new UpstreamFailure('http', 'The upstream answered 422.', { status: 422, code: 'invalid_value', param: 'max_tokens', upstreamMessage: 'max_tokens is too large' }),
+      new UpstreamFailure('http', 'The upstream answered 422.', {
+        status: 422,
+        code: 'invalid_value',
+        param: 'max_tokens',
+        upstreamMessage: 'max_tokens is too large',
+      }),
       { provider: 'acme', model: 'm-1' },
     );
     expect({ kind: e.kind, status: e.status, message: e.message, code: e.code, param: e.param }).toEqual({
@@ -45,7 +52,11 @@ describe('upstreamToDomain', () => {
       [new UpstreamFailure('http', 'x', { status: 502, ...secret }), false, /failed for model m-1 \(HTTP 502\)/],
       [new UpstreamFailure('http', 'x', { status: 503, ...secret }), false, /is unavailable for model m-1 \(HTTP 503\)/],
       [new UpstreamFailure('http', 'x', { status: 401, ...secret }), false, /refused this server's credentials for model m-1/],
-      [new UpstreamFailure('bad_response', 'The upstream reported an error mid-stream.', secret), true, /acme sent an invalid response for model m-1: The upstream reported an error mid-stream\./],
+      [
+        new UpstreamFailure('bad_response', 'The upstream reported an error mid-stream.', secret),
+        true,
+        /acme sent an invalid response for model m-1: The upstream reported an error mid-stream\./,
+      ],
       [new UpstreamFailure('connection', 'The upstream connection failed.'), true, /acme broke off the stream for model m-1\./],
       [new UpstreamFailure('timeout', 'silent'), true, /acme went silent mid-stream for model m-1\./],
     ];
@@ -55,8 +66,14 @@ describe('upstreamToDomain', () => {
       expect(e.message).not.toContain('INTERNAL');
     }
     // A 4xx without an error object of its own: a message of ours, not the raw body.
-    const bare = upstreamToDomain(new UpstreamFailure('http', 'x', { status: 404, upstreamBody: '<html>INTERNAL</html>' }), { provider: 'acme', model: 'm-1' });
-    expect({ status: bare.status, message: bare.message }).toEqual({ status: 404, message: 'The upstream provider acme rejected the request for model m-1 (HTTP 404).' });
+    const bare = upstreamToDomain(new UpstreamFailure('http', 'x', { status: 404, upstreamBody: '<html>INTERNAL</html>' }), {
+      provider: 'acme',
+      model: 'm-1',
+    });
+    expect({ status: bare.status, message: bare.message }).toEqual({
+      status: 404,
+      message: 'The upstream provider acme rejected the request for model m-1 (HTTP 404).',
+    });
   });
 
   it("does not pass the server's own credential problems off as the client's", () => {

@@ -25,7 +25,9 @@ export function upstreamToDomain(failure: UpstreamFailure, { provider, model, mi
   const forModel = model ? ` for model ${model}` : '';
   switch (kind) {
     case 'timeout':
-      return new DomainError('upstream_timeout', `${who} ${midStream ? 'went silent mid-stream' : 'did not answer in time'}${forModel}.`, { cause: failure });
+      return new DomainError('upstream_timeout', `${who} ${midStream ? 'went silent mid-stream' : 'did not answer in time'}${forModel}.`, {
+        cause: failure,
+      });
     case 'connection':
       return midStream
         ? new DomainError('upstream_error', `${who} broke off the stream${forModel}.`, { cause: failure })

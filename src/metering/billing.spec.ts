@@ -21,7 +21,16 @@ const catalog = new ModelCatalog(
 
 const plan: CallPlan = { model: catalog.resolve('main'), responseModel: 'main', promptTokens: 120, maxOutputTokens: 500 };
 const usage = (promptTokens: number, completionTokens: number) => ({ promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0 });
-const outcome = (o: Partial<CallOutcome>): CallOutcome => ({ status: 'ok', answered: null, usage: usage(0, 0), estimated: false, latencyMs: 5, ttftMs: 5, error: null, ...o });
+const outcome = (o: Partial<CallOutcome>): CallOutcome => ({
+  status: 'ok',
+  answered: null,
+  usage: usage(0, 0),
+  estimated: false,
+  latencyMs: 5,
+  ttftMs: 5,
+  error: null,
+  ...o,
+});
 
 describe('billing rules', () => {
   describe('a call that produced no answer', () => {

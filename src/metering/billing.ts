@@ -28,7 +28,12 @@ export function unanswered(plan: CallPlan, failure: unknown, streamedTokens = 0)
   }
   const sent = failure.details.code !== NOT_SENT;
   if (!sent) return { status: 'aborted', usage: NO_TOKENS, estimated: false, error: null };
-  return { status: 'aborted', usage: { ...NO_TOKENS, promptTokens: plan.promptTokens, completionTokens: streamedTokens }, estimated: true, error: null };
+  return {
+    status: 'aborted',
+    usage: { ...NO_TOKENS, promptTokens: plan.promptTokens, completionTokens: streamedTokens },
+    estimated: true,
+    error: null,
+  };
 }
 
 /** What a call cost: its own figure where tokens do not tell, else its tokens at the prices of the model that answered. */

@@ -35,7 +35,12 @@ const caller: Caller = {
   limits: { user: { rpm: null, tpm: null, budget: { micros: 1_000_000, period: 'total' } }, key: { rpm: null, tpm: null, budget: null } },
 };
 const TOTAL = periodStart('total', new Date());
-const usage = (promptTokens: number, completionTokens: number): TokenUsage => ({ promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0 });
+const usage = (promptTokens: number, completionTokens: number): TokenUsage => ({
+  promptTokens,
+  completionTokens,
+  cachedTokens: 0,
+  reasoningTokens: 0,
+});
 
 describe('Metering', () => {
   let store: MemoryUsageStore;
@@ -64,7 +69,10 @@ describe('Metering', () => {
   /** Runs one call through Metering.call that ends as `invoke` says, and answers what it threw. */
   async function meteredCall(invoke: () => Promise<Answered>, measured: TokenUsage = usage(0, 0)): Promise<unknown> {
     try {
-      await metering.call(caller, plan, { requestId: 'req-1', endpoint: '/v1/embeddings', endUser: 'end-7', signal }, invoke, () => ({ usage: measured, estimated: false }));
+      await metering.call(caller, plan, { requestId: 'req-1', endpoint: '/v1/embeddings', endUser: 'end-7', signal }, invoke, () => ({
+        usage: measured,
+        estimated: false,
+      }));
       return null;
     } catch (err) {
       return err;
@@ -109,14 +117,18 @@ describe('Metering', () => {
     const thrown = await meteredCall(() => Promise.reject(new UpstreamFailure('aborted', 'The request was aborted.')));
 
     expect(thrown).toMatchObject({ kind: 'unavailable' });
-    expect(store.rows).toEqual([expect.objectContaining({ status: 'aborted', promptTokens: 120, completionTokens: 0, costMicros: 240, estimated: true })]);
+    expect(store.rows).toEqual([
+      expect.objectContaining({ status: 'aborted', promptTokens: 120, completionTokens: 0, costMicros: 240, estimated: true }),
+    ]);
     expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 240, reserved: 0 });
   });
 
   it('bills nothing for a call abandoned before it was sent, and gives its holds back', async () => {
     await meteredCall(() => Promise.reject(new UpstreamFailure('aborted', 'The request was aborted.', { code: NOT_SENT })));
 
-    expect(store.rows).toEqual([expect.objectContaining({ status: 'aborted', promptTokens: 0, completionTokens: 0, costMicros: 0, estimated: false })]);
+    expect(store.rows).toEqual([
+      expect.objectContaining({ status: 'aborted', promptTokens: 0, completionTokens: 0, costMicros: 0, estimated: false }),
+    ]);
     expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 0, reserved: 0 });
     expect(await windowIsFree()).toBe(true);
   });

@@ -4,5 +4,9 @@ import { MetricsService } from './metrics.service.js';
 import { LlmModule } from '../llm/llm.module.js';
 
 @Module({
-  imports: [LlmModule], controllers: [MetricsController], providers: [MetricsService], exports: [MetricsService] })
+  imports: [LlmModule],
+  controllers: [MetricsController],
+  providers: [MetricsService],
+  exports: [MetricsService],
+})
 export class MetricsModule {}

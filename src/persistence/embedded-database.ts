@@ -79,7 +79,8 @@ export class EmbeddedDatabase {
    * responsive, whatever queue of queries waits for the one connection.
    */
   ping(): Promise<void> {
-    if (!this.available) return Promise.reject(new Error(this.isReady ? 'the embedded database is closed' : 'the embedded database is still opening'));
+    if (!this.available)
+      return Promise.reject(new Error(this.isReady ? 'the embedded database is closed' : 'the embedded database is still opening'));
     const id = ++this.pings;
     return new Promise<void>((resolve) => {
       this.pongs.set(id, resolve);

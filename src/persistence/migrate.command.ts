@@ -12,10 +12,7 @@ async function main(): Promise<void> {
   const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const config = loadConfig({ rootDir });
   const logger = createLogger(config.http.logLevel);
-  const prisma = new PrismaService(
-    { url: config.database.url, dataDir: config.dataDir, poolSize: 1, migrationsDir: config.migrationsDir },
-    logger,
-  );
+  const prisma = new PrismaService({ url: config.database.url, dataDir: config.dataDir, poolSize: 1, migrationsDir: config.migrationsDir }, logger);
   try {
     const { applied, modified } = await prisma.migrate();
     process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n');

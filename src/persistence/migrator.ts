@@ -62,15 +62,11 @@ interface AppliedRow {
  */
 export async function applyMigrations(runner: SqlRunner, migrations: MigrationFile[]): Promise<MigrationResult> {
   await runner.exec(CREATE_MIGRATIONS_TABLE);
-  const rows = await runner.query<AppliedRow>(
-    'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
-  );
+  const rows = await runner.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
   const done = new Map(rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => [r.migration_name, r]));
   const failed = rows.find((r) => !r.finished_at && !r.rolled_back_at);
   if (failed) {
-    throw new Error(
-      `migration ${failed.migration_name} failed earlier and is not resolved; see "prisma migrate resolve"`,
-    );
+    throw new Error(`migration ${failed.migration_name} failed earlier and is not resolved; see "prisma migrate resolve"`);
   }
 
   const result: MigrationResult = { applied: [], modified: [] };

@@ -41,7 +41,10 @@ function timestamp(date: Date): string {
 
 /** Prisma's rule: anything but letters, digits and `_` becomes `_`. */
 function migrationName(name: string): string {
-  const cleaned = name.trim().replace(/[^A-Za-z0-9_]/g, '_').slice(0, 200);
+  const cleaned = name
+    .trim()
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .slice(0, 200);
   if (!/[A-Za-z0-9]/.test(cleaned)) throw new Error(`invalid migration name ${JSON.stringify(name)}`);
   return cleaned;
 }

@@ -143,8 +143,7 @@ function openDriver(options: DatabaseOptions, logger: AppLogger): { embedded: Em
     return { embedded: null, pool };
   }
   const embedded =
-    options.embedded ??
-    new EmbeddedDatabase({ dataDir: join(options.dataDir, 'pglite'), onWarning: (message) => logger.warn(message) });
+    options.embedded ?? new EmbeddedDatabase({ dataDir: join(options.dataDir, 'pglite'), onWarning: (message) => logger.warn(message) });
   const pool = new pg.Pool({
     // PGlite has a single backend: one connection, kept open; requests queue for it.
     max: 1,

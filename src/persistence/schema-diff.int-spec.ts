@@ -15,8 +15,6 @@ describe('prisma/schema.prisma and prisma/migrations', () => {
     const changed = readFileSync(schemaPath, 'utf8').replace('  name         String\n', '  name         String\n  nickname     String?\n');
     expect(changed).not.toEqual(readFileSync('prisma/schema.prisma', 'utf8'));
     writeFileSync(schemaPath, changed);
-    await expect(diffSql({ schemaPath, migrationsDir: 'prisma/migrations' })).resolves.toMatch(
-      /ALTER TABLE "users" ADD COLUMN\s+"nickname" TEXT/,
-    );
+    await expect(diffSql({ schemaPath, migrationsDir: 'prisma/migrations' })).resolves.toMatch(/ALTER TABLE "users" ADD COLUMN\s+"nickname" TEXT/);
   });
 });

@@ -49,10 +49,7 @@ describe('S3BlobStore (against s3rver)', () => {
   async function leftovers(prefix: string): Promise<string[]> {
     const objects = await inspector.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: prefix }));
     const uploads = await inspector.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: prefix }));
-    return [
-      ...(objects.Contents ?? []).map((o) => `object ${o.Key}`),
-      ...(uploads.Uploads ?? []).map((u) => `incomplete upload ${u.Key}`),
-    ];
+    return [...(objects.Contents ?? []).map((o) => `object ${o.Key}`), ...(uploads.Uploads ?? []).map((u) => `incomplete upload ${u.Key}`)];
   }
 
   describe('contract', () => {
@@ -70,9 +67,7 @@ describe('S3BlobStore (against s3rver)', () => {
     const sent = server.requests.slice(before);
     expect(sent.filter((r) => /^POST \/colloquy-blobs\/multipart\/large\.bin\?uploads/.test(r))).toHaveLength(1);
     expect(sent.filter((r) => /^PUT \/colloquy-blobs\/multipart\/large\.bin\?.*partNumber=/.test(r))).toHaveLength(3);
-    expect(sent.filter((r) => r.startsWith('PUT /colloquy-blobs/multipart/small.txt'))).toEqual([
-      expect.not.stringContaining('uploadId'),
-    ]);
+    expect(sent.filter((r) => r.startsWith('PUT /colloquy-blobs/multipart/small.txt'))).toEqual([expect.not.stringContaining('uploadId')]);
   });
 
   it('aborts the multipart upload it started when the source fails', async () => {

@@ -14,13 +14,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { DomainError } from '../common/errors/domain-error.js';
 import type { AppLogger } from '../common/logging/logger.js';
 import type { S3Settings } from '../config/app-config.js';
-import {
-  BlobStore,
-  type BlobHead,
-  type PresignGetOptions,
-  type PutBlobOptions,
-  type PutBlobResult,
-} from './blob-store.js';
+import { BlobStore, type BlobHead, type PresignGetOptions, type PutBlobOptions, type PutBlobResult } from './blob-store.js';
 import { DigestStream } from './digest-stream.js';
 
 const MIB = 1024 * 1024;
@@ -82,9 +76,7 @@ export class S3BlobStore extends BlobStore {
     this.partSize = Math.max(MIN_PART_BYTES, settings.multipartThresholdBytes);
     this.presignTtl = settings.presignTtlSeconds;
     const credentials =
-      settings.accessKeyId && settings.secretAccessKey
-        ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
-        : undefined; // the SDK's default chain (env, profile, instance role)
+      settings.accessKeyId && settings.secretAccessKey ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } : undefined; // the SDK's default chain (env, profile, instance role)
     this.client = new S3Client({
       region: settings.region,
       endpoint: settings.endpoint ?? undefined,
@@ -106,9 +98,7 @@ export class S3BlobStore extends BlobStore {
       if (!Buffer.isBuffer(body)) body.destroy();
       throw signal.reason;
     }
-    return Buffer.isBuffer(body) && body.length < this.multipartThreshold
-      ? this.putBuffer(key, body, options)
-      : this.putStream(key, body, options);
+    return Buffer.isBuffer(body) && body.length < this.multipartThreshold ? this.putBuffer(key, body, options) : this.putStream(key, body, options);
   }
 
   async get(key: string): Promise<Readable> {
@@ -182,8 +172,7 @@ export class S3BlobStore extends BlobStore {
         new CreateBucketCommand({
           Bucket: this.bucket,
           // us-east-1 is the one region that refuses an explicit location constraint.
-          CreateBucketConfiguration:
-            region && region !== 'us-east-1' ? { LocationConstraint: region as never } : undefined,
+          CreateBucketConfiguration: region && region !== 'us-east-1' ? { LocationConstraint: region as never } : undefined,
         }),
       );
     } catch (err) {
@@ -327,9 +316,6 @@ function networkCode(e: SdkError & { message?: string }): string | undefined {
 function attachment(filename: string): string {
   const wellFormed = filename.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
   const fallback = wellFormed.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const encoded = encodeURIComponent(wellFormed).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  const encoded = encodeURIComponent(wellFormed).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }

@@ -64,7 +64,13 @@ export async function measureHostileMix(target: Target, seconds: number): Promis
       counts.bigPrompts++;
     }
   })();
-  const slow = slowBodies(target.origin, attacker, counts.slowBodies, () => running, () => counts.slowBodiesTimedOut++);
+  const slow = slowBodies(
+    target.origin,
+    attacker,
+    counts.slowBodies,
+    () => running,
+    () => counts.slowBodiesTimedOut++,
+  );
   const probes = probe(target.origin, () => running);
 
   // Let the mix reach its steady state (the first PDF in a worker, the sockets open) first.
@@ -148,7 +154,9 @@ async function slowBodies(origin: string, key: string, count: number, running: (
     while (running()) {
       await new Promise<void>((resolve) => {
         const socket: Socket = connect(Number(port), hostname, () => {
-          socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{`);
+          socket.write(
+            `POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{`,
+          );
         });
         const drip = setInterval(() => (running() ? socket.write(' ') : socket.destroy()), 1_000);
         socket.on('data', () => undefined);

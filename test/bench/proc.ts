@@ -89,9 +89,7 @@ export function spawnNode(
   options: { core: number | null; env: NodeJS.ProcessEnv; stdout: 'pipe' | number; stderr: 'pipe' | number },
 ): ChildProcess {
   const [cmd, argv] =
-    options.core !== null && TASKSET
-      ? [TASKSET, ['-c', String(options.core), process.execPath, ...args]]
-      : [process.execPath, args];
+    options.core !== null && TASKSET ? [TASKSET, ['-c', String(options.core), process.execPath, ...args]] : [process.execPath, args];
   return spawn(cmd, argv, { env: options.env, stdio: ['ignore', options.stdout, options.stderr] });
 }
 

@@ -100,26 +100,42 @@ export function renderScenario(s: Scenario): string {
   rows.push(['core 0 busy (server)', pct(c.serverCoreBusy), pct(b.serverCoreBusy), '', '']);
   rows.push(['core 0 used by the idle other server', pct(c.otherServerBusy), pct(b.otherServerBusy), '', '']);
   rows.push(['core 1 busy (stand-in + loadgen)', pct(c.core1Busy), pct(b.core1Busy), '', '']);
-  rows.push(['cores 0 / 1 busy, all processes', `${pct(c.core0BusyAll)} / ${pct(c.core1BusyAll)}`, `${pct(b.core0BusyAll)} / ${pct(b.core1BusyAll)}`, '', '']);
-  rows.push(['other processes (cores)', `${fmt(c.foreignCores, 2)}${c.attempts > 1 ? ` (${c.attempts} tries)` : ''}`, `${fmt(b.foreignCores, 2)}${b.attempts > 1 ? ` (${b.attempts} tries)` : ''}`, '', '']);
+  rows.push([
+    'cores 0 / 1 busy, all processes',
+    `${pct(c.core0BusyAll)} / ${pct(c.core1BusyAll)}`,
+    `${pct(b.core0BusyAll)} / ${pct(b.core1BusyAll)}`,
+    '',
+    '',
+  ]);
+  rows.push([
+    'other processes (cores)',
+    `${fmt(c.foreignCores, 2)}${c.attempts > 1 ? ` (${c.attempts} tries)` : ''}`,
+    `${fmt(b.foreignCores, 2)}${b.attempts > 1 ? ` (${b.attempts} tries)` : ''}`,
+    '',
+    '',
+  ]);
   rows.push(['cores 0 / 1 steal', `${pct(c.stealCore0)} / ${pct(c.stealCore1)}`, `${pct(b.stealCore0)} / ${pct(b.stealCore1)}`, '', '']);
-  rows.push(['stand-in / loadgen CPU/req (µs)', `${fmt(c.standInCpuPerReqUs, 0)} / ${fmt(c.loadgenCpuPerReqUs, 0)}`, `${fmt(b.standInCpuPerReqUs, 0)} / ${fmt(b.loadgenCpuPerReqUs, 0)}`, '', '']);
+  rows.push([
+    'stand-in / loadgen CPU/req (µs)',
+    `${fmt(c.standInCpuPerReqUs, 0)} / ${fmt(c.loadgenCpuPerReqUs, 0)}`,
+    `${fmt(b.standInCpuPerReqUs, 0)} / ${fmt(b.loadgenCpuPerReqUs, 0)}`,
+    '',
+    '',
+  ]);
   rows.push(['requests ok / errors', `${c.ok} / ${c.errors}`, `${b.ok} / ${b.errors}`, '', '']);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('   '));
-  const failed = c.errors || b.errors ? `   *** FAILED: ${c.errors ? `colloquy ${c.errors} errors ` : ''}${b.errors ? `baseline ${b.errors} errors` : ''}***` : '';
+  const failed =
+    c.errors || b.errors ? `   *** FAILED: ${c.errors ? `colloquy ${c.errors} errors ` : ''}${b.errors ? `baseline ${b.errors} errors` : ''}***` : '';
   const warn =
     Math.max(b.core1Busy, c.core1Busy, b.core1BusyAll, c.core1BusyAll) > 0.9
       ? `\n  note: core 1 (stand-in + load generator) was ${pct(Math.max(b.core1BusyAll, c.core1BusyAll))} busy: the load side may cap these figures`
       : '';
   const foreign = Math.max(c.foreignCores, b.foreignCores);
   const warnForeign =
-    foreign > 0.1
-      ? `\n  WARNING: processes outside the bench used ${fmt(foreign, 2)} cores during a measurement: these figures are disturbed`
-      : '';
+    foreign > 0.1 ? `\n  WARNING: processes outside the bench used ${fmt(foreign, 2)} cores during a measurement: these figures are disturbed` : '';
   const busyOther = Math.max(c.otherServerBusy, b.otherServerBusy);
-  const warnOther =
-    busyOther > 0.05 ? `\n  note: the idle server on core 0 used ${pct(busyOther)} of it during a measurement (background work)` : '';
+  const warnOther = busyOther > 0.05 ? `\n  note: the idle server on core 0 used ${pct(busyOther)} of it during a measurement (background work)` : '';
   return `\n${title(s)}${failed}\n${lines.map((l) => `  ${l}`).join('\n')}${warn}${warnOther}${warnForeign}`;
 }
 
@@ -131,7 +147,8 @@ export function checkTargets(scenarios: Scenario[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
 
   const a = find(scenarios, '/v1/chat/completions', false, 16);
-  if (!a) checks.push({ name: '(a) /v1/chat/completions non-streaming, 16 clients: requests/s ≥ 0.35 × baseline', status: 'NOT MEASURED', detail: '' });
+  if (!a)
+    checks.push({ name: '(a) /v1/chat/completions non-streaming, 16 clients: requests/s ≥ 0.35 × baseline', status: 'NOT MEASURED', detail: '' });
   else {
     const r = a.colloquy.rps / a.baseline.rps;
     const errs = a.colloquy.errors + a.baseline.errors;
@@ -150,7 +167,12 @@ export function checkTargets(scenarios: Scenario[]): TargetCheck[] {
   };
   const b1 = find(scenarios, '/v1/chat/completions', true, 1);
   const others = [16, 64].filter((c) => find(scenarios, '/v1/chat/completions', true, c)).map(ttfc);
-  if (!b1) checks.push({ name: '(b) /v1/chat/completions streaming: median time to first chunk ≤ baseline + 1 ms (judged at 1 client)', status: 'NOT MEASURED', detail: others.join('; ') });
+  if (!b1)
+    checks.push({
+      name: '(b) /v1/chat/completions streaming: median time to first chunk ≤ baseline + 1 ms (judged at 1 client)',
+      status: 'NOT MEASURED',
+      detail: others.join('; '),
+    });
   else {
     const d = (b1.colloquy.ttfcP50 ?? NaN) - (b1.baseline.ttfcP50 ?? NaN);
     const errs = b1.colloquy.errors + b1.baseline.errors;
@@ -176,7 +198,11 @@ export function checkTargets(scenarios: Scenario[]): TargetCheck[] {
 
 export function renderTargets(scenarios: Scenario[]): { text: string; targets: TargetCheck[] } {
   const targets = checkTargets(scenarios);
-  const text = ['', 'Targets (colloquy on one core, metering persisted):', ...targets.map((t) => `  [${t.status}] ${t.name}\n         ${t.detail}`)].join('\n');
+  const text = [
+    '',
+    'Targets (colloquy on one core, metering persisted):',
+    ...targets.map((t) => `  [${t.status}] ${t.name}\n         ${t.detail}`),
+  ].join('\n');
   return { text, targets };
 }
 
@@ -198,12 +224,16 @@ export function renderMarkdown(meta: Record<string, unknown>, scenarios: Scenari
   out.push(`- date: ${m.date}`);
   out.push(`- node: ${m.node}; CPU: ${m.cpu} (${m.cores} cores)`);
   out.push(`- database: ${m.database}${m.database === 'pglite' ? ' (embedded; quote PostgreSQL figures: run with DATABASE_URL set)' : ''}`);
-  out.push(`- per scenario: ${m.warmupSeconds} s warm-up, ${m.measureSeconds} s measured${m.quick ? ' (BENCH_QUICK smoke run: figures are rough)' : ''}`);
+  out.push(
+    `- per scenario: ${m.warmupSeconds} s warm-up, ${m.measureSeconds} s measured${m.quick ? ' (BENCH_QUICK smoke run: figures are rough)' : ''}`,
+  );
   out.push(`- pinning: ${m.pinning}`);
   out.push(`- upstream: ${m.standIn}; baseline: test/bench/baseline-proxy.ts (Fastify + undici pass-through)`);
   out.push('- closed-loop clients on keep-alive connections; ratio = colloquy / baseline, Δ = colloquy − baseline');
   const disturbed = scenarios.flatMap((s) =>
-    (['colloquy', 'baseline'] as const).filter((t) => s[t].foreignCores > 0.1).map((t) => `${t} ${s.endpoint} ${s.stream ? 'stream' : 'no stream'} c=${s.concurrency}`),
+    (['colloquy', 'baseline'] as const)
+      .filter((t) => s[t].foreignCores > 0.1)
+      .map((t) => `${t} ${s.endpoint} ${s.stream ? 'stream' : 'no stream'} c=${s.concurrency}`),
   );
   out.push(
     disturbed.length
@@ -239,7 +269,9 @@ export function renderMarkdown(meta: Record<string, unknown>, scenarios: Scenari
   out.push('');
   out.push('Core 1 busy = (stand-in + load generator CPU) / wall time; near 100% the load side, not the server, limits the figures.');
   out.push('Postgres CPU/req sums every `postgres` process on the machine (not pinned: it shares both cores).');
-  out.push('"Other processes": CPU the machine ran outside the bench\'s processes during the window (a measurement is retried while it exceeds 0.1 core).');
+  out.push(
+    '"Other processes": CPU the machine ran outside the bench\'s processes during the window (a measurement is retried while it exceeds 0.1 core).',
+  );
   out.push('"All processes" comes from /proc/stat (includes PostgreSQL, the idle other server and anything else running).', '');
   return out.join('\n');
 }

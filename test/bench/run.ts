@@ -29,7 +29,10 @@ const root = process.cwd();
 const quick = process.env.BENCH_QUICK === '1';
 const measureSeconds = Number(process.env.BENCH_SECONDS ?? (quick ? 1.5 : 6));
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? (quick ? 0.5 : 2));
-const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => n > 0);
 const keep = process.env.BENCH_KEEP === '1';
 /** `hostile-mix`: only the availability measurement (skips the scenarios and the upload interference). */
 const only = process.env.BENCH_ONLY ?? '';
@@ -297,7 +300,11 @@ async function measure(
 ): Promise<Figures> {
   // Each request's prompt ends with its own number (the #N# marker), so no cache along the way
   // (token counts, for one) sees the same text twice: the figures are those of fresh prompts.
-  const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: `${PROMPT} (request #N#)` }], ...(stream ? { stream: true } : {}) });
+  const body = JSON.stringify({
+    model: 'bench-model',
+    messages: [{ role: 'user', content: `${PROMPT} (request #N#)` }],
+    ...(stream ? { stream: true } : {}),
+  });
   let cpu0 = { server: 0, other: 0, standIn: 0, self: 0, postgres: 0 };
   let cpu1 = { ...cpu0 };
   let peakRss = 0;
@@ -344,8 +351,7 @@ async function measure(
   const windowUs = result.windowMs * 1000;
   // Everything the machine's cores ran in the window, minus what the bench's own processes ran:
   // other people's work (builds, tests) sharing these two cores.
-  const allBusyUs =
-    (cores1.reduce((sum, c, i) => sum + (c.busy - c.steal) - ((cores0[i]?.busy ?? 0) - (cores0[i]?.steal ?? 0)), 0) * 1e6) / CLK_TCK;
+  const allBusyUs = (cores1.reduce((sum, c, i) => sum + (c.busy - c.steal) - ((cores0[i]?.busy ?? 0) - (cores0[i]?.steal ?? 0)), 0) * 1e6) / CLK_TCK;
   const oursUs =
     cpu1.server - cpu0.server + (cpu1.other - cpu0.other) + (cpu1.standIn - cpu0.standIn) + (cpu1.self - cpu0.self) + (cpu1.postgres - cpu0.postgres);
   const coreShare = (i: number, key: 'busy' | 'steal') => {
@@ -437,7 +443,9 @@ async function main(): Promise<void> {
   const database = adminUrl ? 'postgres' : 'pglite';
   const started = new Date();
 
-  log(`colloquy bench: ${database}, ${measureSeconds}s measured after ${warmupSeconds}s warm-up per scenario, concurrency ${concurrencies.join('/')}`);
+  log(
+    `colloquy bench: ${database}, ${measureSeconds}s measured after ${warmupSeconds}s warm-up per scenario, concurrency ${concurrencies.join('/')}`,
+  );
   log(`pinning: ${pinned ? 'server under test on core 0; stand-in + load generator on core 1' : 'NONE (taskset unavailable)'}`);
 
   const idleBefore = coreTimes();
@@ -446,7 +454,9 @@ async function main(): Promise<void> {
   const machineBusy =
     idleAfter.reduce((sum, c, i) => sum + (c.busy - c.steal) - ((idleBefore[i]?.busy ?? 0) - (idleBefore[i]?.steal ?? 0)), 0) / CLK_TCK;
   if (machineBusy > 0.2) {
-    loud(`the machine is busy before the bench starts: other processes use ${machineBusy.toFixed(2)} cores; measurements they disturb are retried (BENCH_RETRIES) and flagged`);
+    loud(
+      `the machine is busy before the bench starts: other processes use ${machineBusy.toFixed(2)} cores; measurements they disturb are retried (BENCH_RETRIES) and flagged`,
+    );
   }
 
   const standIn = await startStandIn();
@@ -454,7 +464,9 @@ async function main(): Promise<void> {
   if (benchDb) log(`database: fresh PostgreSQL database ${benchDb.name} (dropped at the end)`);
   const colloquy = await startColloquy(tmp, standIn.origin, dbUrl);
   const baseline = await startBaseline(tmp, standIn.origin);
-  log(`stand-in ${standIn.origin} (pid ${standIn.child.pid}), colloquy ${colloquy.origin} (pid ${colloquy.pid}), baseline ${baseline.origin} (pid ${baseline.pid})`);
+  log(
+    `stand-in ${standIn.origin} (pid ${standIn.child.pid}), colloquy ${colloquy.origin} (pid ${colloquy.pid}), baseline ${baseline.origin} (pid ${baseline.pid})`,
+  );
 
   // Prime both servers (JIT, connection pools, first rows) before anything is recorded.
   const primeMs = quick ? 300 : 1000;
@@ -495,7 +507,8 @@ async function main(): Promise<void> {
         log(renderScenario(scenario));
         for (const target of ['colloquy', 'baseline'] as const) {
           const f = figures[target];
-          if (f.errors) loud(`FAILED: ${target} ${endpoint} stream=${stream} c=${concurrency}: ${f.errors} errors, e.g. ${f.errorSamples.join(' | ')}`);
+          if (f.errors)
+            loud(`FAILED: ${target} ${endpoint} stream=${stream} c=${concurrency}: ${f.errors} errors, e.g. ${f.errorSamples.join(' | ')}`);
         }
       }
     }
@@ -531,12 +544,15 @@ async function main(): Promise<void> {
   const outDir = join(root, 'test/bench/results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, targets, scenarios, interference, hostileMix }, null, 2)}\n`);
-  writeFileSync(join(outDir, 'latest.md'), `${renderMarkdown(meta, scenarios, targetsText)}\n## Chat latency during a 200-page PDF upload\n\n${interference ? renderInterference(interference) : '(not measured)'}\n\n## Chat latency and probes under a hostile mix\n\n${renderHostileMix(hostileMix)}\n`);
+  writeFileSync(
+    join(outDir, 'latest.md'),
+    `${renderMarkdown(meta, scenarios, targetsText)}\n## Chat latency during a 200-page PDF upload\n\n${interference ? renderInterference(interference) : '(not measured)'}\n\n## Chat latency and probes under a hostile mix\n\n${renderHostileMix(hostileMix)}\n`,
+  );
   log(`results: ${resolve(outDir, 'latest.json')}, ${resolve(outDir, 'latest.md')}`);
 
   if (failed.length) {
     loud(`${failed.length} scenario(s) FAILED with errors: ${failed.map((s) => `${s.endpoint} stream=${s.stream} c=${s.concurrency}`).join('; ')}`);
-    if (!keep) log('(rerun with BENCH_KEEP=1 to keep the servers\' logs)');
+    if (!keep) log("(rerun with BENCH_KEEP=1 to keep the servers' logs)");
     process.exitCode = 1;
   }
 }

@@ -53,9 +53,7 @@ function render(raw: string): Rendered | null {
       created,
       model,
       system_fingerprint: 'fp_standin',
-      choices: [
-        { index: 0, message: { role: 'assistant', content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' },
-      ],
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
       usage,
     };
     return { stream, parts: [Buffer.from(JSON.stringify(completion))] };
@@ -84,14 +82,24 @@ function render(raw: string): Rendered | null {
 // request bodies): node:http costs about as much CPU per request as the baseline proxy itself,
 // and the stand-in shares core 1 with the load generator.
 
-const NOT_FOUND = response(404, 'application/json', JSON.stringify({ error: { message: 'no route', type: 'invalid_request_error', param: null, code: null } }));
-const BAD_BODY = response(400, 'application/json', JSON.stringify({ error: { message: 'bad body', type: 'invalid_request_error', param: null, code: null } }));
+const NOT_FOUND = response(
+  404,
+  'application/json',
+  JSON.stringify({ error: { message: 'no route', type: 'invalid_request_error', param: null, code: null } }),
+);
+const BAD_BODY = response(
+  400,
+  'application/json',
+  JSON.stringify({ error: { message: 'bad body', type: 'invalid_request_error', param: null, code: null } }),
+);
 
 function response(status: number, type: string, body: string | Buffer): Buffer {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   const reason = status === 200 ? 'OK' : status === 404 ? 'Not Found' : 'Bad Request';
   return Buffer.concat([
-    Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${type}\r\ncontent-length: ${bytes.length}\r\nconnection: keep-alive\r\nkeep-alive: timeout=120\r\n\r\n`),
+    Buffer.from(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${type}\r\ncontent-length: ${bytes.length}\r\nconnection: keep-alive\r\nkeep-alive: timeout=120\r\n\r\n`,
+    ),
     bytes,
   ]);
 }
@@ -99,7 +107,9 @@ function response(status: number, type: string, body: string | Buffer): Buffer {
 /** A streamed answer: chunked transfer encoding, one HTTP chunk per SSE frame. */
 function sseResponse(frames: Buffer[]): Buffer {
   const parts: Buffer[] = [
-    Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: keep-alive\r\nkeep-alive: timeout=120\r\ntransfer-encoding: chunked\r\n\r\n'),
+    Buffer.from(
+      'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: keep-alive\r\nkeep-alive: timeout=120\r\ntransfer-encoding: chunked\r\n\r\n',
+    ),
   ];
   for (const frame of frames) parts.push(Buffer.from(`${frame.length.toString(16)}\r\n`), frame, Buffer.from('\r\n'));
   parts.push(Buffer.from('0\r\n\r\n'));

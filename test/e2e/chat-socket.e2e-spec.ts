@@ -15,7 +15,9 @@ function refusal(url: string, headers: Record<string, string> = {}, protocols: s
     socket.once('unexpected-response', (_req, res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: new Headers(res.headers as Record<string, string>), body: JSON.parse(text), text }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: new Headers(res.headers as Record<string, string>), body: JSON.parse(text), text }),
+      );
     });
   });
 }
@@ -42,7 +44,12 @@ describe('POST /chat over a WebSocket (GET /chat/ws)', () => {
     expect(content(first)).toBe('Stand-in reply to: Hello over a socket');
     for (const f of first.filter((f) => f.type === 'chunk' && f.data.choices.length)) assertOpenAI('CreateChatCompletionStreamResponse', f.data);
     const last = first.filter((f) => f.type === 'chunk').at(-1)!.data;
-    expect(last).toMatchObject({ conversation_id: expect.any(String), session_id: expect.any(String), cost: expect.any(Number), usage: { prompt_tokens: expect.any(Number) } });
+    expect(last).toMatchObject({
+      conversation_id: expect.any(String),
+      session_id: expect.any(String),
+      cost: expect.any(Number),
+      usage: { prompt_tokens: expect.any(Number) },
+    });
 
     ws.send({ type: 'chat', id: 't2', model: 'standin-gpt', conversation_id: last.conversation_id, messages: [{ role: 'user', content: 'Again' }] });
     const second = await ws.nextTurn();

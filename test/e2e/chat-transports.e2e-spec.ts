@@ -76,7 +76,11 @@ const sse: Transport = {
       close: async () => agent.destroy(),
       turn: ({ body, leave, conversationId, called }) =>
         new Promise((resolve, reject) => {
-          const req = request(`${url}/chat`, { method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+          const req = request(`${url}/chat`, {
+            method: 'POST',
+            agent,
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          });
           let settled = false;
           const done = (seen: TurnSeen & { conversationId: string | null }) => {
             settled = true;
@@ -206,7 +210,14 @@ interface Case {
 const hello = (content: string, extra: object = {}) => ({ model: 'standin-gpt', messages: [{ role: 'user', content }], ...extra });
 const WORDS = 'one two three four five six seven eight nine ten';
 /** The error a turn is expected to end with. */
-const refused = (status: number | null, code: string, more: Partial<TurnError> = {}) => ({ status, code, type: expect.any(String), param: null, message: expect.any(String), ...more });
+const refused = (status: number | null, code: string, more: Partial<TurnError> = {}) => ({
+  status,
+  code,
+  type: expect.any(String),
+  param: null,
+  message: expect.any(String),
+  ...more,
+});
 
 describe('/chat over SSE and over the WebSocket: the same limits, storage and metering', () => {
   const stack = useStandInApp({ RATE_LIMIT_RPM: '1000000', MAX_BODY_MB: '1' });
@@ -217,7 +228,14 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
       name: 'an answer: stored (user and assistant, complete) and metered once, complete',
       turns: [{ body: hello('Hello there') }],
       expected: (o) => {
-        expect(o.turns).toEqual([{ error: null, text: 'Stand-in reply to: Hello there', left: false, billed: { usage: expect.objectContaining({ prompt_tokens: expect.any(Number) }), cost: expect.any(Number) } }]);
+        expect(o.turns).toEqual([
+          {
+            error: null,
+            text: 'Stand-in reply to: Hello there',
+            left: false,
+            billed: { usage: expect.objectContaining({ prompt_tokens: expect.any(Number) }), cost: expect.any(Number) },
+          },
+        ]);
         expect(o.conversations).toEqual([
           expect.objectContaining({
             title: 'Hello there',
@@ -246,11 +264,13 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
       },
     },
     {
-      name: "an upstream 400: its own status and code, nothing stored, one error record",
+      name: 'an upstream 400: its own status and code, nothing stored, one error record',
       upstream: [{ kind: 'error', status: 400, code: 'invalid_value', message: 'The stand-in does not like this.' }],
       turns: [{ body: hello('rejected') }],
       expected: (o) => {
-        expect(o.turns).toEqual([{ error: refused(400, 'invalid_value', { message: 'The stand-in does not like this.' }), text: '', left: false, billed: null }]);
+        expect(o.turns).toEqual([
+          { error: refused(400, 'invalid_value', { message: 'The stand-in does not like this.' }), text: '', left: false, billed: null },
+        ]);
         expect(o.conversations).toEqual([]);
         expect(o.records).toEqual([expect.objectContaining({ status: 'error', costMicros: 0, linked: false })]);
       },
@@ -299,7 +319,10 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
         expect(o.turns).toEqual([{ error: refused(null, 'upstream_error'), text: 'one two', left: false, billed: null }]);
         expect(o.conversations).toEqual([
           expect.objectContaining({
-            messages: [expect.objectContaining({ role: 'user', status: 'complete' }), expect.objectContaining({ role: 'assistant', content: 'one two', status: 'error' })],
+            messages: [
+              expect.objectContaining({ role: 'user', status: 'complete' }),
+              expect.objectContaining({ role: 'assistant', content: 'one two', status: 'error' }),
+            ],
           }),
         ]);
         expect(o.records).toEqual([expect.objectContaining({ status: 'error', errorCode: 'upstream_error', estimated: true, linked: true })]);
@@ -323,7 +346,12 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
       closesConnection: true,
       turns: [{ body: hello('x'.repeat(1_100_000)) }, { body: hello('Small now') }],
       expected: (o) => {
-        expect(o.turns[0]).toEqual({ error: refused(413, 'request_too_large', { message: 'Request body is larger than the configured limit.' }), text: '', left: false, billed: null });
+        expect(o.turns[0]).toEqual({
+          error: refused(413, 'request_too_large', { message: 'Request body is larger than the configured limit.' }),
+          text: '',
+          left: false,
+          billed: null,
+        });
         // The refused body did not use the one request a minute: the next turn is answered.
         expect(o.turns[1]).toMatchObject({ error: null, text: 'Stand-in reply to: Small now' });
         expect(o.records).toHaveLength(1);
@@ -335,7 +363,10 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
       user: { limits: { rpm: 1 } },
       turns: [{ body: { model: 'standin-gpt', messages: [] } }, { body: hello('Valid now') }],
       expected: (o) => {
-        expect(o.turns.map((t) => t.error)).toEqual([refused(400, 'invalid_request', { param: 'messages' }), refused(429, 'rate_limit_exceeded', { type: 'requests' })]);
+        expect(o.turns.map((t) => t.error)).toEqual([
+          refused(400, 'invalid_request', { param: 'messages' }),
+          refused(429, 'rate_limit_exceeded', { type: 'requests' }),
+        ]);
         expect(o.conversations).toEqual([]);
         expect(o.records).toEqual([]);
       },
@@ -464,8 +495,21 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
       (list.data ?? []).map(async (conv: Record<string, unknown> & { id: string }) => {
         const messages = (await api.get(`/conversations/${conv.id}/messages?order=asc&limit=100`)).body.data;
         return {
-          ...pick(conv, ['title', 'model', 'profile', 'message_count', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'tags', 'metadata']),
-          messages: messages.map((m: Record<string, unknown>) => pick(m, ['role', 'content', 'name', 'tool_calls', 'model', 'status', 'finish_reason', 'tokens', 'usage'])),
+          ...pick(conv, [
+            'title',
+            'model',
+            'profile',
+            'message_count',
+            'prompt_tokens',
+            'completion_tokens',
+            'total_tokens',
+            'cost_usd',
+            'tags',
+            'metadata',
+          ]),
+          messages: messages.map((m: Record<string, unknown>) =>
+            pick(m, ['role', 'content', 'name', 'tool_calls', 'model', 'status', 'finish_reason', 'tokens', 'usage']),
+          ),
         };
       }),
     );
@@ -495,7 +539,17 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
       conversations,
       records,
       usage: { ...report.totals, by_model: report.data },
-      stats: pick(totals, ['conversations', 'sessions', 'messages', 'requests', 'errors', 'aborted', 'prompt_tokens', 'completion_tokens', 'cost_usd']),
+      stats: pick(totals, [
+        'conversations',
+        'sessions',
+        'messages',
+        'requests',
+        'errors',
+        'aborted',
+        'prompt_tokens',
+        'completion_tokens',
+        'cost_usd',
+      ]),
       upstreamCalls: upstream.requests.length - before,
       connections,
     };

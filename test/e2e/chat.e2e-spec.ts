@@ -37,7 +37,12 @@ describe('/chat: conversations, sessions and metering', () => {
     const res = await api.post('/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: 'Hello, remember the word kiwi.' }] });
     expect(res.status).toBe(200);
     assertOpenAI('CreateChatCompletionResponse', res.body);
-    expect(res.body).toMatchObject({ object: 'chat.completion', model: 'standin-gpt', conversation_id: expect.any(String), session_id: expect.any(String) });
+    expect(res.body).toMatchObject({
+      object: 'chat.completion',
+      model: 'standin-gpt',
+      conversation_id: expect.any(String),
+      session_id: expect.any(String),
+    });
     expect(res.headers.get('x-conversation-id')).toBe(res.body.conversation_id);
     const { prompt_tokens, completion_tokens } = res.body.usage;
     // USD per 1M tokens is micro-dollars per token; a call's cost is rounded to whole micro-dollars.
@@ -57,7 +62,10 @@ describe('/chat: conversations, sessions and metering', () => {
 
   it('continues a conversation from its stored history', async () => {
     const first = await api.post('/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: 'My name is Ada.' }] });
-    const second = await api.post('/chat', { conversation_id: first.body.conversation_id, messages: [{ role: 'user', content: 'What is my name?' }] });
+    const second = await api.post('/chat', {
+      conversation_id: first.body.conversation_id,
+      messages: [{ role: 'user', content: 'What is my name?' }],
+    });
     expect(second.status).toBe(200);
     expect(second.body.conversation_id).toBe(first.body.conversation_id);
     const sent = upstream.requests[1].body!.messages as Array<{ role: string; content: string }>;
@@ -83,7 +91,10 @@ describe('/chat: conversations, sessions and metering', () => {
     assertOpenAI('CreateChatCompletionStreamResponse', last);
     expect(last).toMatchObject({ choices: [], conversation_id: conversationId, usage: { completion_tokens: 5 }, cost: expect.any(Number) });
     for (const frame of frames.slice(0, -1)) assertOpenAI('CreateChatCompletionStreamResponse', frame.data);
-    const text = frames.slice(0, -2).map((f) => f.data.choices[0]?.delta?.content ?? '').join('');
+    const text = frames
+      .slice(0, -2)
+      .map((f) => f.data.choices[0]?.delta?.content ?? '')
+      .join('');
     expect(text).toBe('Stand-in reply to: stream me');
     const stored = await api.get(`/conversations/${conversationId}/messages`);
     expect(stored.body.data.at(-1)).toMatchObject({ role: 'assistant', content: text, status: 'complete' });
@@ -93,7 +104,10 @@ describe('/chat: conversations, sessions and metering', () => {
     // standin-text has a 2,000-token window with 512 reserved for the answer.
     const first = await api.post('/chat', {
       model: 'standin-text',
-      messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: `first ${'alpha '.repeat(400)}` }],
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: `first ${'alpha '.repeat(400)}` },
+      ],
     });
     expect(first.status).toBe(200);
     const id = first.body.conversation_id;
@@ -115,7 +129,11 @@ describe('/chat: conversations, sessions and metering', () => {
   });
 
   it('applies a profile over a model: persona prompt upstream, the model named in the response, kept for later turns', async () => {
-    const res = await api.post('/chat', { model: 'standin-gpt', profile: 'luminary/marie_curie', messages: [{ role: 'user', content: 'What is radium?' }] });
+    const res = await api.post('/chat', {
+      model: 'standin-gpt',
+      profile: 'luminary/marie_curie',
+      messages: [{ role: 'user', content: 'What is radium?' }],
+    });
     expect(res.body.model).toBe('standin-gpt');
     const sent = upstream.requests[0].body!.messages as Array<{ role: string; content: string }>;
     expect(sent[0].role).toBe('system');
@@ -221,7 +239,12 @@ describe('/chat: conversations, sessions and metering', () => {
 
   it('manages conversations: create, filter, rename, tag, soft delete', async () => {
     const session = await api.post('/sessions', { metadata: { device: 'laptop' } });
-    const created = await api.post('/conversations', { title: 'Quarterly planning', tags: ['work', 'q3'], metadata: { team: 'ops' }, session_id: session.body.id });
+    const created = await api.post('/conversations', {
+      title: 'Quarterly planning',
+      tags: ['work', 'q3'],
+      metadata: { team: 'ops' },
+      session_id: session.body.id,
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ object: 'conversation', title: 'Quarterly planning', tags: ['work', 'q3'], message_count: 0 });
     await api.post('/conversations', { title: 'Holiday ideas', tags: ['personal'] });
@@ -302,12 +325,19 @@ describe('/chat: conversations, sessions and metering', () => {
     const conversations = (await c.get('/conversations?limit=100')).body.data as any[];
     for (const conv of conversations) {
       const s = sumOf(rows.filter((r) => r.conversationId === conv.id));
-      expect({ id: conv.id, prompt: conv.prompt_tokens, completion: conv.completion_tokens, cost: Math.round(conv.cost_usd * 1e6) }).toEqual({ id: conv.id, ...s });
+      expect({ id: conv.id, prompt: conv.prompt_tokens, completion: conv.completion_tokens, cost: Math.round(conv.cost_usd * 1e6) }).toEqual({
+        id: conv.id,
+        ...s,
+      });
     }
     const sessions = (await c.get('/users/me/sessions?limit=100')).body.data as any[];
     expect(sessions).toHaveLength(1);
     const chatRows = rows.filter((r) => r.endpoint === '/chat');
-    expect(sessions[0]).toMatchObject({ request_count: chatRows.length, prompt_tokens: sumOf(chatRows).prompt, completion_tokens: sumOf(chatRows).completion });
+    expect(sessions[0]).toMatchObject({
+      request_count: chatRows.length,
+      prompt_tokens: sumOf(chatRows).prompt,
+      completion_tokens: sumOf(chatRows).completion,
+    });
     expect(Math.round(sessions[0].cost_usd * 1e6)).toBe(sumOf(chatRows).cost);
     const stats = (await c.get('/users/me/stats')).body;
     const all = sumOf(rows);
@@ -335,7 +365,10 @@ describe('/chat and /v1 with no provider key configured', () => {
     const v1 = await api.post('/v1/chat/completions', { messages: [{ role: 'user', content: 'ping' }] });
     assertOpenAI('CreateChatCompletionResponse', v1.body);
     expect(v1.body.choices[0].message.content).toBe('ping');
-    const { frames } = await sse(t.url, t.adminKey, '/v1/chat/completions', { model: 'colloquy/echo', messages: [{ role: 'user', content: 'one two three' }] });
+    const { frames } = await sse(t.url, t.adminKey, '/v1/chat/completions', {
+      model: 'colloquy/echo',
+      messages: [{ role: 'user', content: 'one two three' }],
+    });
     const words = frames.filter((f) => f.data !== '[DONE]' && f.data.choices[0]?.delta?.content).map((f) => f.data.choices[0].delta.content);
     expect(words).toEqual(['one ', 'two ', 'three']);
   });

@@ -69,7 +69,10 @@ describe('colloquy chat on a terminal', () => {
 
     // colloquy/echo names what reached the model: the attachment went with the next message only.
     await say('/model colloquy/echo', 'Model: colloquy/echo');
-    await say(`/file ${join(DOCUMENT_FIXTURES, 'report.pdf')}`, /📎 report\.pdf \(application\/pdf, 23 KB, 2 pages, \d+ tokens\): it goes with your next message/);
+    await say(
+      `/file ${join(DOCUMENT_FIXTURES, 'report.pdf')}`,
+      /📎 report\.pdf \(application\/pdf, 23 KB, 2 pages, \d+ tokens\): it goes with your next message/,
+    );
     await say('What does it say?', 'What does it say?\n📎 report.pdf (application/pdf)\n');
 
     // ↑ brings the last typed line back; sent again, it goes without the file.

@@ -66,7 +66,13 @@ describe('the colloquy CLI', () => {
     });
 
     it('answers a bad invocation with one line and exit code 2', async () => {
-      for (const args of [['frobnicate'], ['ask', '--nope', 'x'], ['files'], ['usage', '--from', '2026-13-01'], ['conversations', 'show', 'not-an-id']]) {
+      for (const args of [
+        ['frobnicate'],
+        ['ask', '--nope', 'x'],
+        ['files'],
+        ['usage', '--from', '2026-13-01'],
+        ['conversations', 'show', 'not-an-id'],
+      ]) {
         const result = await runCli(args, cliEnv({ COLLOQUY_URL: server.url, COLLOQUY_API_KEY: ADMIN_KEY }));
         expect({ args, code: result.code }).toEqual({ args, code: 2 });
         expect(result.stderr.trim().split('\n')).toHaveLength(1);
@@ -170,7 +176,11 @@ describe('the colloquy CLI', () => {
       const json = await runCli(['ask', 'Hello', '--json'], env);
       expect(json.code).toBe(0);
       const response = JSON.parse(json.stdout);
-      expect(response).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: 'A complete answer.' } }], cost: expect.any(Number) });
+      expect(response).toMatchObject({
+        object: 'chat.completion',
+        choices: [{ message: { content: 'A complete answer.' } }],
+        cost: expect.any(Number),
+      });
       expect((await client(server.url, key).get(`/conversations/${response.conversation_id}`)).status).toBe(200);
       expect(upstream.requests[0].body?.stream).toBeFalsy();
 

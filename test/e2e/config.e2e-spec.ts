@@ -22,7 +22,11 @@ describe('GET /config with credentials inside URLs', () => {
       {
         providers: {
           standin: { base_url: 'http://127.0.0.1:9/v1?token=standin-q-secret', api_key: 'sk-standin-secret' },
-          other: { base_url: 'https://other.example.com/v1?whatever=other-q-secret', api_key: 'sk-other-secret', headers: { 'x-team': 'team-secret' } },
+          other: {
+            base_url: 'https://other.example.com/v1?whatever=other-q-secret',
+            api_key: 'sk-other-secret',
+            headers: { 'x-team': 'team-secret' },
+          },
         },
         redis: { url: 'redis://default:redis-pw-secret@127.0.0.1:1/0' },
       },

@@ -112,7 +112,9 @@ describe('POST /v1/embeddings', () => {
     expect(expectError(await admin.post('/v1/embeddings', { model: 'standin-embed', input: [] }), 400).param).toBe('input');
     expect(expectError(await admin.post('/v1/embeddings', { model: 'standin-embed' }), 400).param).toBe('input');
     expect(expectError(await admin.post('/v1/embeddings', { input: 'x' }), 400).param).toBe('model');
-    expect(expectError(await admin.post('/v1/embeddings', { model: 'standin-embed', input: 'x', encoding_format: 'hex' }), 400).param).toBe('encoding_format');
+    expect(expectError(await admin.post('/v1/embeddings', { model: 'standin-embed', input: 'x', encoding_format: 'hex' }), 400).param).toBe(
+      'encoding_format',
+    );
     expect(expectError(await admin.post('/v1/embeddings', { model: 'standin-embed', input: 'x', dimensions: 9 }), 400).param).toBe('dimensions');
     // standin-embed reads at most 64 tokens per input.
     const tooLong = expectError(

@@ -11,7 +11,10 @@ import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-
 import { STANDIN_PRICING, writeTestConfig } from '../support/test-config.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-const sha256 = (b: Buffer | ArrayBuffer) => createHash('sha256').update(Buffer.from(b as ArrayBuffer)).digest('hex');
+const sha256 = (b: Buffer | ArrayBuffer) =>
+  createHash('sha256')
+    .update(Buffer.from(b as ArrayBuffer))
+    .digest('hex');
 
 /** A text file just over the 1 MB MAX_FILE_MB these tests run with. */
 const OVERSIZED = Buffer.from('All work and no play. '.repeat(50_000));
@@ -86,10 +89,30 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
   }
 
   it('uploads, describes, lists, downloads byte for byte, and deletes', async () => {
-    const upload = await api.post('/files/upload', form([['files', 'report.pdf'], ['files', 'report.docx'], ['file', 'photo.jpg']], { purpose: 'assistants' }));
+    const upload = await api.post(
+      '/files/upload',
+      form(
+        [
+          ['files', 'report.pdf'],
+          ['files', 'report.docx'],
+          ['file', 'photo.jpg'],
+        ],
+        { purpose: 'assistants' },
+      ),
+    );
     expect(upload.status).toBe(201);
     const [pdf, docx, jpg] = upload.body.data;
-    expect(pdf).toMatchObject({ object: 'file', filename: 'report.pdf', mime_type: 'application/pdf', kind: 'pdf', pages: 2, bytes: documentFixture('report.pdf').length, sha256: sha256(documentFixture('report.pdf')), purpose: 'assistants', status: 'processed' });
+    expect(pdf).toMatchObject({
+      object: 'file',
+      filename: 'report.pdf',
+      mime_type: 'application/pdf',
+      kind: 'pdf',
+      pages: 2,
+      bytes: documentFixture('report.pdf').length,
+      sha256: sha256(documentFixture('report.pdf')),
+      purpose: 'assistants',
+      status: 'processed',
+    });
     expect(pdf.tokens).toBeGreaterThan(10);
     expect(docx).toMatchObject({ kind: 'docx', mime_type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' });
     expect(jpg).toMatchObject({ kind: 'image', mime_type: 'image/jpeg', tokens: null });
@@ -126,7 +149,13 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
     ['an empty file', 'empty.txt', 400, 'empty_file'],
     ['a file over MAX_FILE_MB', 'oversized.txt', 413, 'file_too_large'],
   ])('refuses %s with its status and leaves nothing stored', async (_label, fixture, status, code) => {
-    const res = await api.post('/files/upload', form([['file', 'report.docx'], ['file', fixture]]));
+    const res = await api.post(
+      '/files/upload',
+      form([
+        ['file', 'report.docx'],
+        ['file', fixture],
+      ]),
+    );
     const error = expectError(res, status, code);
     expect(error.message.length).toBeGreaterThan(10);
     assertOpenAI('ErrorResponse', res.body);
@@ -134,13 +163,28 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
   });
 
   it('refuses too many files in one request with 413, keeping none of them', async () => {
-    const res = await api.post('/files/upload', form([['files', 'notes.md'], ['files', 'data.csv'], ['files', 'data.json'], ['files', 'pixel.png']]));
+    const res = await api.post(
+      '/files/upload',
+      form([
+        ['files', 'notes.md'],
+        ['files', 'data.csv'],
+        ['files', 'data.json'],
+        ['files', 'pixel.png'],
+      ]),
+    );
     expectError(res, 413);
     expect(await stored()).toEqual({ rows: 0, blobs: 0 });
   });
 
   it('detects the type from the bytes, not the name', async () => {
-    const res = await api.post('/files/upload', form([['file', 'pixel.png', 'looks-like.pdf'], ['file', 'notes.md'], ['file', 'data.json', 'data.txt']]));
+    const res = await api.post(
+      '/files/upload',
+      form([
+        ['file', 'pixel.png', 'looks-like.pdf'],
+        ['file', 'notes.md'],
+        ['file', 'data.json', 'data.txt'],
+      ]),
+    );
     expect(res.body.data.map((f: { mime_type: string }) => f.mime_type)).toEqual(['image/png', 'text/markdown', 'application/json']);
     const latin1 = await api.post('/files/upload', form([['file', 'latin1.txt']]));
     expect(latin1.body.data[0]).toMatchObject({ mime_type: 'text/plain', kind: 'text' });
@@ -168,7 +212,9 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
     expect(texts[2]).toMatch(/^\[file: report\.docx\]\n/);
     expect(texts.join('\n')).toContain('Zephyr Widgets');
     expect(res.body.usage.prompt_tokens).toBeGreaterThan(plain.body.usage.prompt_tokens + 50);
-    expect(res.body.cost).toBe(Math.round(res.body.usage.prompt_tokens * STANDIN_PRICING.input + res.body.usage.completion_tokens * STANDIN_PRICING.output) / 1e6);
+    expect(res.body.cost).toBe(
+      Math.round(res.body.usage.prompt_tokens * STANDIN_PRICING.input + res.body.usage.completion_tokens * STANDIN_PRICING.output) / 1e6,
+    );
 
     // The stored message keeps references, not the text; the conversation lists its files.
     const messages = await api.get(`/conversations/${res.body.conversation_id}/messages`);
@@ -225,9 +271,22 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
   it('gives images to vision models as image parts, and refuses them for the others', async () => {
     const up = await api.post('/files/upload', form([['file', 'pixel.png', 'chart.png']]));
     const id = up.body.data[0].id;
-    const res = await api.post('/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'file', file: { file_id: id } }] }] });
+    const res = await api.post('/chat', {
+      model: 'standin-gpt',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'file', file: { file_id: id } },
+          ],
+        },
+      ],
+    });
     expect(res.status).toBe(200);
-    const parts = (upstream.requests.at(-1)!.body!.messages as Array<{ content: Array<{ type: string; text?: string; image_url?: { url: string } }> }>).at(-1)!.content;
+    const parts = (
+      upstream.requests.at(-1)!.body!.messages as Array<{ content: Array<{ type: string; text?: string; image_url?: { url: string } }> }>
+    ).at(-1)!.content;
     expect(parts.map((p) => p.type)).toEqual(['text', 'text', 'image_url']);
     expect(parts[1].text).toBe('[image: chart.png]');
     expect(parts[2].image_url!.url).toBe(`data:image/png;base64,${documentFixture('pixel.png').toString('base64')}`);
@@ -241,7 +300,12 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
     upstream.reset();
     const inline = await api.post('/v1/chat/completions', {
       model: 'standin-text',
-      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${documentFixture('pixel.png').toString('base64')}` } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${documentFixture('pixel.png').toString('base64')}` } }],
+        },
+      ],
     });
     expectError(inline, 400, 'model_not_vision_capable');
     expect(upstream.requests).toHaveLength(0);
@@ -249,7 +313,19 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
   });
 
   it('checks images sent inline as data URLs like uploads: size and type from the bytes', async () => {
-    const send = (url: string) => api.post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image_url', image_url: { url } }] }] });
+    const send = (url: string) =>
+      api.post('/v1/chat/completions', {
+        model: 'standin-gpt',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'x' },
+              { type: 'image_url', image_url: { url } },
+            ],
+          },
+        ],
+      });
     expect((await send(`data:image/png;base64,${documentFixture('pixel.png').toString('base64')}`)).status).toBe(200);
     expectError(await send(`data:image/png;base64,${Buffer.alloc(1_200_000, 1).toString('base64')}`), 413);
     expectError(await send(`data:image/png;base64,${documentFixture('report.pdf').toString('base64')}`), 415);
@@ -259,7 +335,18 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
   it('references uploads from JSON requests, and answers 404 for files that are not yours', async () => {
     const up = await api.post('/files/upload', form([['file', 'notes.md']]));
     const id = up.body.data[0].id;
-    const res = await api.post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: [{ type: 'text', text: 'Read' }, { type: 'file', file: { file_id: id } }] }] });
+    const res = await api.post('/v1/chat/completions', {
+      model: 'standin-gpt',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Read' },
+            { type: 'file', file: { file_id: id } },
+          ],
+        },
+      ],
+    });
     expect(res.status).toBe(200);
     expect(JSON.stringify(upstream.requests.at(-1)!.body!.messages)).toContain('[file: notes.md]');
     const other = await api.post('/users', { name: 'stranger' });
@@ -284,7 +371,9 @@ describe.each(['local', 's3'] as const)('files on the %s driver', (driver) => {
     assertOpenAI('DeleteFileResponse', deleted);
     expect(deleted).toEqual({ id: created.id, object: 'file', deleted: true });
     await expect(sdk.files.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-    await expect(sdk.files.create({ file: await toFile(documentFixture('program.pdf'), 'program.pdf'), purpose: 'user_data' })).rejects.toMatchObject({ status: 415 });
+    await expect(sdk.files.create({ file: await toFile(documentFixture('program.pdf'), 'program.pdf'), purpose: 'user_data' })).rejects.toMatchObject(
+      { status: 415 },
+    );
     expect(await stored()).toEqual({ rows: 0, blobs: 0 });
   });
 

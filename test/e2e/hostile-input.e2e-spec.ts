@@ -54,7 +54,13 @@ describe('hostile input on every route', () => {
     };
     for (const leaf of leaves(sample)) {
       const at = `${method} ${path} ${leaf.path.join('.')}`;
-      probes.push({ method, path, body: send(replaced(sample, leaf.path, DEEP.slice(1, -1)), 10_000), expect: 400, what: `${at} nested 10,000 deep` });
+      probes.push({
+        method,
+        path,
+        body: send(replaced(sample, leaf.path, DEEP.slice(1, -1)), 10_000),
+        expect: 400,
+        what: `${at} nested 10,000 deep`,
+      });
       if (typeof leaf.value === 'string') {
         probes.push({ method, path, body: send(replaced(sample, leaf.path, `a\u0000b`)), expect: 400, what: `${at} with NUL` });
         probes.push({ method, path, body: send(replaced(sample, leaf.path, 'a\ud800b')), expect: 400, what: `${at} with a lone surrogate` });
@@ -62,7 +68,13 @@ describe('hostile input on every route', () => {
       } else if (typeof leaf.value === 'number') {
         for (const n of HUGE_NUMBERS) probes.push({ method, path, body: send(replaced(sample, leaf.path, n)), expect: null, what: `${at} = ${n}` });
       } else if (leaf.value && typeof leaf.value === 'object' && !Array.isArray(leaf.value)) {
-        probes.push({ method, path, body: send(replaced(sample, leaf.path, { ...leaf.value, 'k\u0000': 'v' })), expect: 400, what: `${at} with a NUL key` });
+        probes.push({
+          method,
+          path,
+          body: send(replaced(sample, leaf.path, { ...leaf.value, 'k\u0000': 'v' })),
+          expect: 400,
+          what: `${at} with a NUL key`,
+        });
       }
     }
     probes.push({ method, path, body: send(DEEP.slice(1, -1), 100_000), expect: 400, what: `${method} ${path} body nested 100,000 deep` });

@@ -75,7 +75,11 @@ describe('HTTP basics: errors, request ids, CORS, security headers, docs', () =>
   it('allows only the configured origins and exposes the headers clients need', async () => {
     const preflight = await fetch(`${t.url}/v1/models`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com');

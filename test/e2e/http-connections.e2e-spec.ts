@@ -62,7 +62,10 @@ function postBodies(url: string, size: number, times: number, headers: Record<st
 }
 
 /** A raw connection that sends headers promising `length` bytes, then trickles them. */
-function trickle(t: TestApp, opts: { headersOnly?: boolean; length?: number; everyMs: number }): { socket: Socket; ended: Promise<{ answer: string; ms: number }> } {
+function trickle(
+  t: TestApp,
+  opts: { headersOnly?: boolean; length?: number; everyMs: number },
+): { socket: Socket; ended: Promise<{ answer: string; ms: number }> } {
   const { port } = new URL(t.url);
   const socket = connect(Number(port), '127.0.0.1');
   const started = Date.now();
@@ -95,10 +98,7 @@ describe('HTTP connections: slow clients, early answers, long streams', () => {
   const stack = useStandInApp({ MAX_BODY_MB: '1', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
 
   it('answers 408 and closes connections whose body or headers trickle in too slowly', async () => {
-    const slow = [
-      ...Array.from({ length: 4 }, () => trickle(stack.t, { everyMs: 300 })),
-      trickle(stack.t, { headersOnly: true, everyMs: 300 }),
-    ];
+    const slow = [...Array.from({ length: 4 }, () => trickle(stack.t, { everyMs: 300 })), trickle(stack.t, { headersOnly: true, everyMs: 300 })];
     const deadline = new Promise<'still open'>((r) => setTimeout(() => r('still open'), 10_000).unref());
     const results = await Promise.all(slow.map((s) => Promise.race([s.ended, deadline])));
     for (const s of slow) s.socket.destroy();
@@ -133,7 +133,10 @@ describe('HTTP connections: slow clients, early answers, long streams', () => {
     // Idle past the timeout and Node's check interval: a request timeout would have closed it.
     // (This wait is the duration under test, not a wait for something to happen.)
     let idled!: NodeJS.Timeout;
-    const outlived = await Promise.race([ws.closed.then(() => false), new Promise<boolean>((r) => (idled = setTimeout(() => r(true), REQUEST_TIMEOUT_MS + 1_500)))]);
+    const outlived = await Promise.race([
+      ws.closed.then(() => false),
+      new Promise<boolean>((r) => (idled = setTimeout(() => r(true), REQUEST_TIMEOUT_MS + 1_500))),
+    ]);
     clearTimeout(idled);
     expect(outlived).toBe(true);
     stack.upstream.setDefault({ kind: 'reply', text: 'still here' });
@@ -147,12 +150,17 @@ describe('HTTP connections: slow clients, early answers, long streams', () => {
     const outcomes = await postBodies(`${stack.t.url}/v1/chat/completions`, 6 * 1024 * 1024, 30, { authorization: `Bearer ${stack.t.adminKey}` });
     expect(outcomes.filter((o) => o.status !== 413)).toEqual([]);
     for (const o of outcomes) {
-      expect(JSON.parse(o.body!)).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+      expect(JSON.parse(o.body!)).toEqual({
+        error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'request_too_large' },
+      });
     }
   });
 
   it('lets the client read a 415 answered before a big body was read', async () => {
-    const outcomes = await postBodies(`${stack.t.url}/v1/chat/completions`, 4 * 1024 * 1024, 20, { 'content-type': 'application/x-unknown', authorization: `Bearer ${stack.t.adminKey}` });
+    const outcomes = await postBodies(`${stack.t.url}/v1/chat/completions`, 4 * 1024 * 1024, 20, {
+      'content-type': 'application/x-unknown',
+      authorization: `Bearer ${stack.t.adminKey}`,
+    });
     expect(outcomes.filter((o) => o.status !== 415)).toEqual([]);
     expect(JSON.parse(outcomes[0].body!).error.code).toBe('unsupported_media_type');
   });

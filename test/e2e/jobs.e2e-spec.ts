@@ -30,7 +30,11 @@ describe('background jobs (POST /jobs)', () => {
 
   it('queues a /chat request, runs it in the background, and keeps its response, conversation and usage', async () => {
     const u = await newUser();
-    const submitted = await u.api.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'Write a haiku about queues' }], title: 'Queued' });
+    const submitted = await u.api.post('/jobs', {
+      model: 'standin-gpt',
+      messages: [{ role: 'user', content: 'Write a haiku about queues' }],
+      title: 'Queued',
+    });
     expect(submitted.status).toBe(202);
     expect(submitted.body).toMatchObject({ object: 'chat.job', status: 'queued', model: 'standin-gpt', user_id: u.id, result: null, error: null });
 
@@ -122,7 +126,10 @@ describe('background jobs (POST /jobs)', () => {
     expect(job).toMatchObject({ status: 'failed', error: { status: 401 } });
 
     const small = await newUser({ limits: { tpm: 5 } });
-    const tooBig = await small.api.post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'far more than five tokens of prompt here' }] });
+    const tooBig = await small.api.post('/jobs', {
+      model: 'standin-gpt',
+      messages: [{ role: 'user', content: 'far more than five tokens of prompt here' }],
+    });
     expect((await finished(small.api, tooBig.body.id)).error).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'tokens' });
   });
 
@@ -174,7 +181,10 @@ describe('background jobs across a restart', () => {
       const first = await startTestApp({ db, env });
       upstream.script({ kind: 'hang' });
       const called = upstream.nextRequest();
-      const job = await client(first.url, first.adminKey).post('/jobs', { model: 'standin-gpt', messages: [{ role: 'user', content: 'survive a restart' }] });
+      const job = await client(first.url, first.adminKey).post('/jobs', {
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: 'survive a restart' }],
+      });
       await called;
       await first.close();
 

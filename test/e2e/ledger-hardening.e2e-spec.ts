@@ -32,7 +32,10 @@ function wav(seconds: number): Buffer {
 }
 
 const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
-const pdfPart = (name = 'report.pdf') => ({ type: 'file', file: { filename: name, file_data: `data:application/pdf;base64,${documentFixture(name).toString('base64')}` } });
+const pdfPart = (name = 'report.pdf') => ({
+  type: 'file',
+  file: { filename: name, file_data: `data:application/pdf;base64,${documentFixture(name).toString('base64')}` },
+});
 const audioPart = (seconds: number) => ({ type: 'input_audio', input_audio: { data: wav(seconds).toString('base64'), format: 'wav' } });
 const imagePart = { type: 'image_url', image_url: { url: PNG } };
 const micros = (usd: number) => Math.round(usd * 1_000_000);
@@ -66,7 +69,10 @@ describe('the ledger holds whatever a request or its upstream says', () => {
 
     it('refuses a content part of a kind nobody priced', async () => {
       const u = await newUser();
-      const res = await ask(u, [{ type: 'text', text: 'hi' }, { type: 'input_video', input_video: { data: 'AAAA' } }]);
+      const res = await ask(u, [
+        { type: 'text', text: 'hi' },
+        { type: 'input_video', input_video: { data: 'AAAA' } },
+      ]);
       const error = expectError(res, 400);
       expect(error.param).toBe('messages.0.content.1.type');
       expect(s.upstream.requests).toHaveLength(0);
@@ -131,7 +137,11 @@ describe('the ledger holds whatever a request or its upstream says', () => {
 
     it('lets no negative usage refund a budget: ten calls of about $0.004 pass a $0.005 budget once or twice, never ten times', async () => {
       const u = await newUser({ budget: { amount_usd: 0.005, period: 'day' } });
-      s.upstream.setDefault({ kind: 'reply', text: Array.from({ length: 400 }, (_, i) => `w${i}`).join(' '), rawUsage: { prompt_tokens: -1_000_000, completion_tokens: -1_000_000, total_tokens: -2_000_000 } });
+      s.upstream.setDefault({
+        kind: 'reply',
+        text: Array.from({ length: 400 }, (_, i) => `w${i}`).join(' '),
+        rawUsage: { prompt_tokens: -1_000_000, completion_tokens: -1_000_000, total_tokens: -2_000_000 },
+      });
       let admitted = 0;
       for (let i = 0; i < 10; i++) if ((await ask(u, 'Say four hundred words.', { max_tokens: 450 })).status === 200) admitted++;
       expect(admitted).toBeGreaterThan(0);
@@ -146,7 +156,10 @@ describe('the ledger holds whatever a request or its upstream says', () => {
     it('on /v1: an in-band error before [DONE], and a record marked incomplete', async () => {
       const u = await newUser();
       s.upstream.script({ kind: 'truncate', afterChunks: 3 });
-      const { res, frames } = await postSse(s.t.url, u.key, '/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'go' }] });
+      const { res, frames } = await postSse(s.t.url, u.key, '/v1/chat/completions', {
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: 'go' }],
+      });
       expect(res.status).toBe(200);
       const error = frames.find((f: SseFrame) => f.data?.error);
       expect(error?.data.error).toMatchObject({ code: 'upstream_incomplete', type: 'api_error' });
@@ -195,7 +208,10 @@ describe('the ledger holds whatever a request or its upstream says', () => {
 
     it('streamed: the whole answer, then an in-band error frame and [DONE]', async () => {
       const u = await newUser();
-      const { res, frames } = await postSse(s.t.url, u.key, '/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: 'STORE-FAILS again' }] });
+      const { res, frames } = await postSse(s.t.url, u.key, '/chat', {
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: 'STORE-FAILS again' }],
+      });
       expect(res.status).toBe(200);
       const text = frames.map((f: SseFrame) => f.data?.choices?.[0]?.delta?.content ?? '').join('');
       expect(text).toBe('Stand-in reply to: STORE-FAILS again');
@@ -208,7 +224,11 @@ describe('the ledger holds whatever a request or its upstream says', () => {
   it('keeps every budget with every part kind, n and hostile usage at once, and /usage equals the records', async () => {
     const budget = 0.03;
     const u = await newUser({ budget: { amount_usd: budget, period: 'day' } });
-    const hostile = [{ prompt_tokens: 'x', completion_tokens: 1 }, { prompt_tokens: -5, completion_tokens: -5 }, { prompt_tokens: 1, completion_tokens: 9e15 }];
+    const hostile = [
+      { prompt_tokens: 'x', completion_tokens: 1 },
+      { prompt_tokens: -5, completion_tokens: -5 },
+      { prompt_tokens: 1, completion_tokens: 9e15 },
+    ];
     // Long answers (150 words a choice), so that what a call really costs is far from nothing.
     const text = Array.from({ length: 150 }, (_, i) => `w${i}`).join(' ');
     const calls = Array.from({ length: 36 }, (_, i) => {
@@ -216,7 +236,15 @@ describe('the ledger holds whatever a request or its upstream says', () => {
       // Slow enough that every call is admitted (or not) before the first one settles.
       s.upstream.script(kind === 3 ? { kind: 'reply', text, delayMs: 300, rawUsage: hostile[i % 3] } : { kind: 'reply', text, delayMs: 300 });
       const content =
-        kind === 0 ? 'plain text' : kind === 1 ? [{ type: 'text', text: 'look' }, imagePart] : kind === 2 ? [{ type: 'text', text: 'listen' }, audioPart(5)] : kind === 4 ? [{ type: 'text', text: 'read' }, pdfPart()] : 'n of them';
+        kind === 0
+          ? 'plain text'
+          : kind === 1
+            ? [{ type: 'text', text: 'look' }, imagePart]
+            : kind === 2
+              ? [{ type: 'text', text: 'listen' }, audioPart(5)]
+              : kind === 4
+                ? [{ type: 'text', text: 'read' }, pdfPart()]
+                : 'n of them';
       return ask(u, content, { max_tokens: 200, ...(kind === 5 ? { n: 4 } : {}) });
     });
     const results = await Promise.all(calls);

@@ -116,7 +116,12 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       const u = await newUser({}, { limits: { tpm: 300 } });
       // The first call is held at the upstream (its estimate reserved) until the second is answered.
       let release!: () => void;
-      upstream.script({ kind: 'reply', text: 'slow', until: new Promise<void>((r) => (release = r)), usage: { prompt_tokens: 20, completion_tokens: 200 } });
+      upstream.script({
+        kind: 'reply',
+        text: 'slow',
+        until: new Promise<void>((r) => (release = r)),
+        usage: { prompt_tokens: 20, completion_tokens: 200 },
+      });
       const called = upstream.nextRequest();
       const first = ask(u.api, { max_tokens: 200 });
       await called;
@@ -155,7 +160,12 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
 
     it('counts streamed and aborted calls exactly like the others', async () => {
       const u = await newUser({}, { limits: { tpm: 100_000 } });
-      upstream.setDefault({ kind: 'reply', text: Array.from({ length: 120 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 5, usage: { prompt_tokens: 30, completion_tokens: 120 } });
+      upstream.setDefault({
+        kind: 'reply',
+        text: Array.from({ length: 120 }, (_, i) => `w${i}`).join(' '),
+        chunkDelayMs: 5,
+        usage: { prompt_tokens: 30, completion_tokens: 120 },
+      });
       const controller = new AbortController();
       const res = await fetch(`${t.url}/v1/chat/completions`, {
         method: 'POST',
@@ -220,7 +230,11 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       const again = await startTestApp({ db: t.db, env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), UPSTREAM_MAX_RETRIES: '0' } });
       try {
         // $0.00125 of $0.0025 is spent: a call that may cost $0.0016 no longer fits, after the restart too.
-        const res = await client(again.url, u.key).post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'x' }], max_tokens: 150 });
+        const res = await client(again.url, u.key).post('/v1/chat/completions', {
+          model: 'standin-gpt',
+          messages: [{ role: 'user', content: 'x' }],
+          max_tokens: 150,
+        });
         expectError(res, 429, 'insufficient_quota');
         expect(res.body.error.message).toContain('$0.00125 is left');
       } finally {
@@ -280,7 +294,11 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       expect(bySession.body.data.map((g: { requests: number }) => g.requests).sort()).toEqual([1, 3]);
       const byModel = await u.api.get('/usage?group_by=model');
       const stats = await u.api.get('/users/me/stats');
-      expect(stats.body.by_model).toEqual(byModel.body.data.map((g: { group: string }) => ({ ...g, group: undefined, model: g.group })).map(({ group: _g, ...rest }: { group?: unknown }) => rest));
+      expect(stats.body.by_model).toEqual(
+        byModel.body.data
+          .map((g: { group: string }) => ({ ...g, group: undefined, model: g.group }))
+          .map(({ group: _g, ...rest }: { group?: unknown }) => rest),
+      );
       expect(stats.body).toMatchObject({ requests: 4, prompt_tokens: byModel.body.totals.prompt_tokens, cost_usd: byModel.body.totals.cost_usd });
 
       const past = await u.api.get('/usage?from=2020-01-01&to=2020-01-31');
@@ -382,14 +400,19 @@ describe('when Redis is unreachable', () => {
       expect(res.headers.get('x-ratelimit-remaining-requests')).toBeTruthy();
       expect((await fetch(`${t.url}/health/ready`)).status).toBe(200);
       const health = await api.get('/health');
-      expect(health.body).toMatchObject({ status: 'degraded', dependencies: { redis: { status: 'down', fallback: expect.stringContaining('fail open') } } });
+      expect(health.body).toMatchObject({
+        status: 'degraded',
+        dependencies: { redis: { status: 'down', fallback: expect.stringContaining('fail open') } },
+      });
     } finally {
       await t.close();
     }
   });
 
   it('refuses with 503 when configured to fail closed', async () => {
-    const t = await startTestApp({ env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), REDIS_URL: 'redis://127.0.0.1:1', REDIS_FAIL_OPEN: 'false' } });
+    const t = await startTestApp({
+      env: { CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), REDIS_URL: 'redis://127.0.0.1:1', REDIS_FAIL_OPEN: 'false' },
+    });
     try {
       const res = await client(t.url, t.adminKey).post('/v1/chat/completions', { model: 'standin-gpt', messages: [{ role: 'user', content: 'x' }] });
       expectError(res, 503);

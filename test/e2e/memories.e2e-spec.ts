@@ -42,7 +42,12 @@ describe('memories', () => {
     await api.post('/memories', { content: 'I am vegetarian.' });
     await api.post('/memories', { content: 'My name is Ada.' });
 
-    const chat = await api.post('/chat', { model: 'standin-gpt', profile: 'luminary/socrates', use_memory: true, messages: [{ role: 'user', content: 'What should I cook?' }] });
+    const chat = await api.post('/chat', {
+      model: 'standin-gpt',
+      profile: 'luminary/socrates',
+      use_memory: true,
+      messages: [{ role: 'user', content: 'What should I cook?' }],
+    });
     expect(chat.status).toBe(200);
     const sent = lastSent();
     expect(sent.map((m) => m.role)).toEqual(['system', 'system', 'user']);
@@ -56,18 +61,30 @@ describe('memories', () => {
     const stored = await api.get(`/conversations/${chat.body.conversation_id}/messages?order=asc`);
     expect(stored.body.data.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
 
-    await api.post('/chat', { model: 'standin-gpt', conversation_id: chat.body.conversation_id, messages: [{ role: 'user', content: 'And without memory?' }] });
+    await api.post('/chat', {
+      model: 'standin-gpt',
+      conversation_id: chat.body.conversation_id,
+      messages: [{ role: 'user', content: 'And without memory?' }],
+    });
     expect(lastSent().some((m) => m.content.includes('Ada'))).toBe(false);
   });
 
   it('saves an answered turn’s user text with save_memory, never a failed one, and keeps the newest few', async () => {
     const api = await newUser();
-    const chat = await api.post('/chat', { model: 'standin-gpt', save_memory: true, messages: [{ role: 'user', content: 'I prefer short answers.' }] });
+    const chat = await api.post('/chat', {
+      model: 'standin-gpt',
+      save_memory: true,
+      messages: [{ role: 'user', content: 'I prefer short answers.' }],
+    });
     const memories = (await api.get('/memories')).body.data;
-    expect(memories).toEqual([expect.objectContaining({ content: 'I prefer short answers.', source: 'chat', conversation_id: chat.body.conversation_id })]);
+    expect(memories).toEqual([
+      expect.objectContaining({ content: 'I prefer short answers.', source: 'chat', conversation_id: chat.body.conversation_id }),
+    ]);
 
     upstream.script({ kind: 'error', status: 500 });
-    expect((await api.post('/chat', { model: 'standin-gpt', save_memory: true, messages: [{ role: 'user', content: 'Never saved' }] })).status).toBe(502);
+    expect((await api.post('/chat', { model: 'standin-gpt', save_memory: true, messages: [{ role: 'user', content: 'Never saved' }] })).status).toBe(
+      502,
+    );
     expect((await api.get('/memories')).body.data).toHaveLength(1);
 
     // max_per_user is 4 here: the oldest are forgotten.

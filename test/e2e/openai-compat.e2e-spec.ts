@@ -70,7 +70,12 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
       expect(completion.model).toBe('standin-gpt');
       expect(completion.choices[0].message.content).toBe('Stand-in reply to: What is the capital of France?');
       const sent = upstream.requests[0];
-      expect(sent.body).toMatchObject({ model: 'gpt-standin', temperature: 0.2, seed: 7, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+      expect(sent.body).toMatchObject({
+        model: 'gpt-standin',
+        temperature: 0.2,
+        seed: 7,
+        messages: [{ role: 'user', content: 'What is the capital of France?' }],
+      });
       expect(sent.headers.authorization).toBe('Bearer sk-standin-primary');
       const [record] = await usageRecords();
       expect(record).toMatchObject({
@@ -90,7 +95,10 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
     it('passes through what OpenAI accepts, including fields this server does not know', async () => {
       await sdk.chat.completions.create({
         model: 'standin-gpt',
-        messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }],
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'hi' },
+        ],
         stop: ['\n\n'],
         n: 1,
         top_p: 0.9,
@@ -139,7 +147,11 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
     });
 
     it('always asks the upstream for usage, but sends the usage chunk only to clients that asked', async () => {
-      const stream = await sdk.chat.completions.create({ model: 'standin-gpt', messages: [{ role: 'user', content: 'no usage for me' }], stream: true });
+      const stream = await sdk.chat.completions.create({
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: 'no usage for me' }],
+        stream: true,
+      });
       const chunks = [];
       for await (const chunk of stream) chunks.push(chunk);
       expect(chunks.some((c) => c.usage)).toBe(false);
@@ -166,16 +178,36 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
 
     it('relays tool calls, streamed and not', async () => {
       const tools = [
-        { type: 'function' as const, function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+        {
+          type: 'function' as const,
+          function: {
+            name: 'get_weather',
+            description: 'Weather for a city',
+            parameters: { type: 'object', properties: { city: { type: 'string' } } },
+          },
+        },
       ];
       upstream.script({ kind: 'tool_call', name: 'get_weather', arguments: '{"city":"Paris"}' });
-      const completion = await sdk.chat.completions.create({ model: 'standin-gpt', messages: [{ role: 'user', content: 'weather?' }], tools, tool_choice: 'auto' });
+      const completion = await sdk.chat.completions.create({
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: 'weather?' }],
+        tools,
+        tool_choice: 'auto',
+      });
       assertOpenAI('CreateChatCompletionResponse', completion);
-      expect(completion.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] } });
+      expect(completion.choices[0]).toMatchObject({
+        finish_reason: 'tool_calls',
+        message: { tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      });
       expect(upstream.requests[0].body).toMatchObject({ tools, tool_choice: 'auto' });
 
       upstream.script({ kind: 'tool_call', name: 'get_weather', arguments: '{"city":"Oslo"}' });
-      const stream = await sdk.chat.completions.create({ model: 'standin-gpt', messages: [{ role: 'user', content: 'weather?' }], tools, stream: true });
+      const stream = await sdk.chat.completions.create({
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: 'weather?' }],
+        tools,
+        stream: true,
+      });
       let args = '';
       let finish: string | null = null;
       for await (const chunk of stream) {
@@ -219,7 +251,10 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
     it('keeps the client’s own system message', async () => {
       await sdk.chat.completions.create({
         model: 'luminary/confucius',
-        messages: [{ role: 'system', content: 'Answer in French.' }, { role: 'user', content: 'hello' }],
+        messages: [
+          { role: 'system', content: 'Answer in French.' },
+          { role: 'user', content: 'hello' },
+        ],
       });
       const messages = upstream.requests[0].body!.messages as Array<{ role: string; content: string }>;
       expect(messages.filter((m) => m.role === 'system')).toEqual([{ role: 'system', content: 'Answer in French.' }]);
@@ -228,7 +263,12 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
     it('applies the persona’s sampling defaults, which request parameters override', async () => {
       await sdk.chat.completions.create({ model: 'luma/therapist', messages: [{ role: 'user', content: 'rough day' }] });
       expect(upstream.requests[0].body).toMatchObject({ temperature: 0.7, max_tokens: 1000, frequency_penalty: 0.5, presence_penalty: 0.5 });
-      await sdk.chat.completions.create({ model: 'luma/therapist', messages: [{ role: 'user', content: 'rough day' }], temperature: 0.1, max_tokens: 50 });
+      await sdk.chat.completions.create({
+        model: 'luma/therapist',
+        messages: [{ role: 'user', content: 'rough day' }],
+        temperature: 0.1,
+        max_tokens: 50,
+      });
       expect(upstream.requests[1].body).toMatchObject({ temperature: 0.1, max_tokens: 50, frequency_penalty: 0.5 });
     });
   });
@@ -243,13 +283,13 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
 
     it('a bad key: AuthenticationError', async () => {
       const stranger = new OpenAI({ apiKey: 'cq_not-a-real-key-000000000000000000000000000000', baseURL: `${t.url}/v1`, maxRetries: 0 });
-      await expect(stranger.chat.completions.create({ model: 'standin-gpt', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+      await expect(stranger.chat.completions.create({ model: 'standin-gpt', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(
+        OpenAI.AuthenticationError,
+      );
     });
 
     it('an invalid request: BadRequestError naming the field', async () => {
-      const err = await sdk.chat.completions
-        .create({ model: 'standin-gpt', messages: [{ role: 'wizard' as 'user', content: 'x' }] })
-        .catch((e) => e);
+      const err = await sdk.chat.completions.create({ model: 'standin-gpt', messages: [{ role: 'wizard' as 'user', content: 'x' }] }).catch((e) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
       expect(err.param).toMatch(/^messages\.0/);
       const empty = await sdk.chat.completions.create({ model: 'standin-gpt', messages: [] }).catch((e) => e);
@@ -342,7 +382,9 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
 
     it('does not fall back on a client error', async () => {
       upstream.setDefault({ kind: 'error', status: 400 });
-      await expect(sdk.chat.completions.create({ model: 'standin-primary', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+      await expect(sdk.chat.completions.create({ model: 'standin-primary', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(
+        OpenAI.BadRequestError,
+      );
       expect(backup.requests).toHaveLength(0);
     });
   });
@@ -429,7 +471,15 @@ describe('OpenAI compatibility, through the official openai SDK', () => {
       const err = await sdk.chat.completions
         .create({
           model: 'standin-text',
-          messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }],
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'what is this' },
+                { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+              ],
+            },
+          ],
         })
         .catch((e) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);

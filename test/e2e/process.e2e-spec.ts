@@ -22,7 +22,11 @@ describe('the server process', () => {
 
   it('on SIGTERM finishes an in-flight stream, refuses new connections, and exits 0', async () => {
     upstream.setDefault({ kind: 'reply', text: 'one two three four five six seven eight', chunkDelayMs: 100 });
-    const server = await startServerProcess({ CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '10000' });
+    const server = await startServerProcess({
+      CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }),
+      COLLOQUY_ADMIN_KEY: KEY,
+      SHUTDOWN_GRACE_MS: '10000',
+    });
     try {
       const res = await streamRequest(server.url);
       expect(res.status).toBe(200);
@@ -45,7 +49,11 @@ describe('the server process', () => {
 
   it('exits when the grace period is over, even with a request still open', async () => {
     upstream.setDefault({ kind: 'hang' });
-    const server = await startServerProcess({ CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }), COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '500' });
+    const server = await startServerProcess({
+      CONFIG_FILE: writeTestConfig({ primary: upstream.baseUrl }),
+      COLLOQUY_ADMIN_KEY: KEY,
+      SHUTDOWN_GRACE_MS: '500',
+    });
     try {
       const called = upstream.nextRequest();
       const pending = streamRequest(server.url).then(
@@ -77,7 +85,10 @@ describe('the server process', () => {
       server.child.kill('SIGTERM');
       // The exit is the event; the timer only bounds the wait, so that a hang fails with a reason.
       let bound!: NodeJS.Timeout;
-      const exited = await Promise.race([server.exited.then(() => 'exited'), new Promise((r) => (bound = setTimeout(() => r('still running'), 6_000)))]);
+      const exited = await Promise.race([
+        server.exited.then(() => 'exited'),
+        new Promise((r) => (bound = setTimeout(() => r('still running'), 6_000))),
+      ]);
       clearTimeout(bound);
       expect(exited).toBe('exited');
       expect(Date.now() - started).toBeLessThan(2_000 + 1_000);
@@ -89,7 +100,9 @@ describe('the server process', () => {
 
   it('starts twice at once from one checkout with `npm start`, which only starts (no rebuild), and stops on SIGTERM to npm', async () => {
     const built = statSync('dist/main.js').mtimeMs;
-    const starts = await Promise.allSettled([1, 2].map(() => startServerProcess({ COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '3000' }, { npmStart: true })));
+    const starts = await Promise.allSettled(
+      [1, 2].map(() => startServerProcess({ COLLOQUY_ADMIN_KEY: KEY, SHUTDOWN_GRACE_MS: '3000' }, { npmStart: true })),
+    );
     const servers = starts.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     try {
       for (const start of starts) if (start.status === 'rejected') throw start.reason;

@@ -73,7 +73,10 @@ const ADMIN_KEY = 'replicas-admin-key-0123456789abcdef';
     try {
       let spent = 0;
       await waitFor(async () => {
-        const { rows } = await pool.query('SELECT count(*)::int AS n, coalesce(sum(cost_micros), 0)::int AS micros FROM usage_records WHERE user_id = $1', [userId]);
+        const { rows } = await pool.query(
+          'SELECT count(*)::int AS n, coalesce(sum(cost_micros), 0)::int AS micros FROM usage_records WHERE user_id = $1',
+          [userId],
+        );
         spent = rows[0].micros;
         return rows[0].n === admitted;
       }, 5_000);

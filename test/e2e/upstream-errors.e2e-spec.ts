@@ -63,7 +63,12 @@ describe('upstream failures as clients see them', () => {
     });
 
     it('a non-JSON body (an HTML error page) is not quoted either', async () => {
-      upstream.setDefault({ kind: 'error', status: 500, headers: { 'content-type': 'text/html' }, body: `<html><pre>Traceback ${SECRET}</pre></html>` });
+      upstream.setDefault({
+        kind: 'error',
+        status: 500,
+        headers: { 'content-type': 'text/html' },
+        body: `<html><pre>Traceback ${SECRET}</pre></html>`,
+      });
       expectOwnWords(await api.post('/v1/chat/completions', chat), 502, 'standin-gpt', 500);
       expectOwnWords(await api.post('/v1/embeddings', { model: 'standin-embed', input: 'x' }), 502, 'standin-embed', 500);
       expectOwnWords(await api.post('/v1/images/generations', { model: 'standin-dalle', prompt: 'x' }), 502, 'standin-dalle', 500);
@@ -116,7 +121,11 @@ describe('upstream failures as clients see them', () => {
     it.each<[string, Behavior, RegExp]>([
       ['an error object after some chunks', { kind: 'stream_error', afterChunks: 2, error: inStream }, /error mid-stream/],
       ['a malformed chunk', { kind: 'stream_error', afterChunks: 2, raw: `{"choices": [${SECRET}` }, /malformed JSON/],
-      ['a chunk that is not a chunk', { kind: 'stream_error', afterChunks: 2, raw: JSON.stringify({ detail: SECRET }) }, /not a chat completion chunk/],
+      [
+        'a chunk that is not a chunk',
+        { kind: 'stream_error', afterChunks: 2, raw: JSON.stringify({ detail: SECRET }) },
+        /not a chat completion chunk/,
+      ],
       ['a connection that breaks', { kind: 'break', afterChunks: 3, text: `one two three ${SECRET}` }, /broke off the stream/],
     ])('%s: an in-band error naming provider and model, not the upstream’s text', async (_, behavior, what) => {
       upstream.setDefault(behavior);

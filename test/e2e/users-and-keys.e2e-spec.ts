@@ -33,7 +33,12 @@ describe('users, API keys and access control', () => {
 
   it('creates users and issues keys shown once, listed by prefix only', async () => {
     const { user, key } = await userWithKey('ada');
-    expect(key).toMatchObject({ id: expect.any(String), key: expect.stringMatching(/^cq_[\w-]{43}$/), prefix: key.key.slice(0, 10), created_at: expect.any(Number) });
+    expect(key).toMatchObject({
+      id: expect.any(String),
+      key: expect.stringMatching(/^cq_[\w-]{43}$/),
+      prefix: key.key.slice(0, 10),
+      created_at: expect.any(Number),
+    });
     const list = await admin.get(`/users/${user.id}/keys`);
     expect(list.body).toMatchObject({ object: 'list', has_more: false, data: [{ id: key.id, prefix: key.prefix }] });
     expect(list.text).not.toContain(key.key);

@@ -96,11 +96,19 @@ export class MemoryJobQueue extends JobQueue {
     this.maybeFail('claim');
     const now = Date.now();
     const runnable = [...this.jobs.values()]
-      .filter((j) => (j.status === 'queued' && j.runAfter.getTime() <= now) || (j.status === 'running' && j.leaseUntil !== null && j.leaseUntil.getTime() < now))
+      .filter(
+        (j) =>
+          (j.status === 'queued' && j.runAfter.getTime() <= now) || (j.status === 'running' && j.leaseUntil !== null && j.leaseUntil.getTime() < now),
+      )
       .sort((a, b) => a.runAfter.getTime() - b.runAfter.getTime() || a.id.localeCompare(b.id));
     const job = runnable[0];
     if (!job) return null;
-    this.write(job.id, { status: 'running', attempts: job.attempts + 1, leaseUntil: new Date(now + leaseMs), startedAt: job.startedAt ?? new Date(now) });
+    this.write(job.id, {
+      status: 'running',
+      attempts: job.attempts + 1,
+      leaseUntil: new Date(now + leaseMs),
+      startedAt: job.startedAt ?? new Date(now),
+    });
     return this.get(job.id);
   }
 

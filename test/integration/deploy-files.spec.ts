@@ -299,15 +299,18 @@ async function expectWorkingLivenessCommand(command: string[]): Promise<void> {
 // Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, $$.
 
 function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (whole, name?: string, colon?: string, op?: string, arg?: string) => {
-    if (whole === '$$') return '$';
-    const set = name! in env;
-    const usable = colon ? set && env[name!] !== '' : set;
-    if (usable) return env[name!];
-    if (op === '-') return arg ?? '';
-    if (op === '?') throw new Error(`${name} is required: ${arg}`);
-    return '';
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g,
+    (whole, name?: string, colon?: string, op?: string, arg?: string) => {
+      if (whole === '$$') return '$';
+      const set = name! in env;
+      const usable = colon ? set && env[name!] !== '' : set;
+      if (usable) return env[name!];
+      if (op === '-') return arg ?? '';
+      if (op === '?') throw new Error(`${name} is required: ${arg}`);
+      return '';
+    },
+  );
 }
 
 function composeEnvironment(service: Json): Record<string, string> {
@@ -365,7 +368,16 @@ describe('deployment files (docker/)', () => {
   describe('.env.example parsing', () => {
     it('counts only real NAME=value lines', () => {
       const names = parseEnvExampleNames(
-        ['# Port (server.port).', 'PORT=3000', '# Example: postgresql://u:p@h/db', '# COMMENTED=1', 'EMPTY=', '  INDENTED=1', 'lower=1', 'S3_BUCKET='].join('\n'),
+        [
+          '# Port (server.port).',
+          'PORT=3000',
+          '# Example: postgresql://u:p@h/db',
+          '# COMMENTED=1',
+          'EMPTY=',
+          '  INDENTED=1',
+          'lower=1',
+          'S3_BUCKET=',
+        ].join('\n'),
       );
       expect([...names].sort()).toEqual(['EMPTY', 'PORT', 'S3_BUCKET']);
     });
@@ -431,7 +443,9 @@ describe('deployment files (docker/)', () => {
       const fromNames = new Set(all(final, 'COPY').map((i) => parseCopy(i.args).from));
       const build = stages.find((s) => s.name !== null && fromNames.has(s.name));
       expect(build).toBeDefined();
-      const runs = all(build!, 'RUN').map((i) => i.args).join('\n');
+      const runs = all(build!, 'RUN')
+        .map((i) => i.args)
+        .join('\n');
       const ci = runs.search(/\bnpm ci\b/);
       const buildAt = runs.search(/\bnpm run build\b/);
       const prune = runs.search(/\bnpm prune\b[^\n]*--omit=dev/);
@@ -447,7 +461,9 @@ describe('deployment files (docker/)', () => {
       expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
       expect(final.instructions.findIndex((i) => i.keyword === 'USER')).toBeLessThan(final.instructions.findIndex((i) => i.keyword === 'CMD'));
       expect(all(final, 'WORKDIR').map((i) => i.args)).toContain('/app');
-      const runs = all(final, 'RUN').map((i) => i.args).join('\n');
+      const runs = all(final, 'RUN')
+        .map((i) => i.args)
+        .join('\n');
       expect(runs).toMatch(/mkdir[^\n]*\/app\/data/);
       expect(runs).toMatch(/chown[^\n]*(node|1000)[^\n]*\/app\/data/);
     });
@@ -486,11 +502,25 @@ describe('deployment files (docker/)', () => {
 
     it('has a .dockerignore beside it that keeps local state out and the sources in', () => {
       const ignored = dockerignoreMatcher(readFileSync(DOCKERIGNORE, 'utf8'));
-      for (const path of ['node_modules', 'node_modules/x/index.js', 'dist/main.js', 'data/pglite/PG_VERSION', '.git/HEAD', 'coverage/lcov.info', 'test/e2e/x.e2e-spec.ts', 'src/x/y.int-spec.ts', '.env', 'src/generated/prisma/client.ts']) {
+      for (const path of [
+        'node_modules',
+        'node_modules/x/index.js',
+        'dist/main.js',
+        'data/pglite/PG_VERSION',
+        '.git/HEAD',
+        'coverage/lcov.info',
+        'test/e2e/x.e2e-spec.ts',
+        'src/x/y.int-spec.ts',
+        '.env',
+        'src/generated/prisma/client.ts',
+      ]) {
         expect([path, ignored(path)]).toEqual([path, true]);
       }
       // Every file a context COPY brings in must survive the ignore file.
-      const contextSources = stages.flatMap((s) => all(s, 'COPY').map((i) => parseCopy(i.args))).filter((c) => c.from === null).flatMap((c) => c.sources);
+      const contextSources = stages
+        .flatMap((s) => all(s, 'COPY').map((i) => parseCopy(i.args)))
+        .filter((c) => c.from === null)
+        .flatMap((c) => c.sources);
       expect(contextSources.length).toBeGreaterThan(0);
       for (const source of contextSources) {
         const path = join(ROOT, source);
@@ -514,7 +544,8 @@ describe('deployment files (docker/)', () => {
     const rawEnv = composeEnvironment(app);
     const hostEnv = { COLLOQUY_ADMIN_KEY: 'a-test-admin-key-0123456789' };
     const env = Object.fromEntries(Object.entries(rawEnv).map(([k, v]) => [k, interpolate(v, hostEnv)]));
-    const resolved = (service: string) => Object.fromEntries(Object.entries(composeEnvironment(services[service])).map(([k, v]) => [k, interpolate(v, {})]));
+    const resolved = (service: string) =>
+      Object.fromEntries(Object.entries(composeEnvironment(services[service])).map(([k, v]) => [k, interpolate(v, {})]));
 
     it('has the app, PostgreSQL, MinIO with its bucket job, and Redis', () => {
       expect(Object.keys(services).sort()).toEqual(expect.arrayContaining(['app', 'createbucket', 'minio', 'postgres', 'redis']));
@@ -643,7 +674,12 @@ describe('deployment files (docker/)', () => {
     it('every manifest has apiVersion, kind and metadata.name', () => {
       expect(manifests.length).toBeGreaterThanOrEqual(5);
       for (const { file, doc } of manifests) {
-        expect([basename(file), typeof doc.apiVersion, typeof doc.kind, typeof doc.metadata?.name]).toEqual([basename(file), 'string', 'string', 'string']);
+        expect([basename(file), typeof doc.apiVersion, typeof doc.kind, typeof doc.metadata?.name]).toEqual([
+          basename(file),
+          'string',
+          'string',
+          'string',
+        ]);
       }
     });
 
@@ -673,7 +709,15 @@ describe('deployment files (docker/)', () => {
       const secret = example[0].doc;
       expect(secret.data).toBeUndefined();
       const values: Record<string, string> = secret.stringData;
-      for (const key of ['DATABASE_URL', 'COLLOQUY_ADMIN_KEY', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'REDIS_URL', 'OPENAI_API_KEY', 'METRICS_TOKEN']) {
+      for (const key of [
+        'DATABASE_URL',
+        'COLLOQUY_ADMIN_KEY',
+        'S3_ACCESS_KEY_ID',
+        'S3_SECRET_ACCESS_KEY',
+        'REDIS_URL',
+        'OPENAI_API_KEY',
+        'METRICS_TOKEN',
+      ]) {
         expect(values).toHaveProperty(key);
       }
       for (const [key, value] of Object.entries(values)) expect([key, /CHANGE-ME/.test(value)]).toEqual([key, true]);

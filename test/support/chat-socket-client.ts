@@ -27,7 +27,11 @@ export interface ChatSocketClient {
 export const isContent = (f: SocketFrame) => f.type === 'chunk' && Boolean(f.data?.choices?.[0]?.delta?.content);
 
 /** The answer text of a turn's frames. */
-export const contentOf = (turn: SocketFrame[]) => turn.filter((f) => f.type === 'chunk').map((f) => f.data.choices?.[0]?.delta?.content ?? '').join('');
+export const contentOf = (turn: SocketFrame[]) =>
+  turn
+    .filter((f) => f.type === 'chunk')
+    .map((f) => f.data.choices?.[0]?.delta?.content ?? '')
+    .join('');
 
 /**
  * Opens the chat socket with a key in the Authorization header or with subprotocols (as a browser

@@ -38,11 +38,7 @@ export function twoEndRecords(hiddenParagraphs: string[] = [HIDDEN]): Buffer {
   const hiddenDirectory = centralDirectory(hiddenMembers, [offsets[0], offsets[1], hiddenAt]);
   const commentAt = endAt + 22;
   // Two trailing bytes keep the hidden record from looking valid to a reader that checks the comment length.
-  const comment = Buffer.concat([
-    hiddenDirectory,
-    endRecord({ entries: 3, size: hiddenDirectory.length, offset: commentAt }),
-    Buffer.from('\0\0'),
-  ]);
+  const comment = Buffer.concat([hiddenDirectory, endRecord({ entries: 3, size: hiddenDirectory.length, offset: commentAt }), Buffer.from('\0\0')]);
   return Buffer.concat([locals, hiddenLocal, directory, endRecord({ entries: 3, size: directory.length, offset: directoryAt, comment })]);
 }
 
@@ -54,10 +50,7 @@ export function localNameDisagrees(): Buffer {
   const visible = docxMembers([VISIBLE]);
   const hidden = member('word/document.xml', documentXml([HIDDEN]));
   const { bytes: locals, offsets } = layOut([...visible, hidden]);
-  const directory = Buffer.concat([
-    centralDirectory(visible, offsets),
-    centralHeader(hidden, offsets[3], { name: 'word/media/image1.png' }),
-  ]);
+  const directory = Buffer.concat([centralDirectory(visible, offsets), centralHeader(hidden, offsets[3], { name: 'word/media/image1.png' })]);
   return Buffer.concat([locals, directory, endRecord({ entries: 4, size: directory.length, offset: locals.length })]);
 }
 
@@ -136,7 +129,6 @@ export function descriptorDisagrees(): Buffer {
   const directory = centralDirectory(members, [...first.offsets, docAt]);
   return Buffer.concat([first.bytes, docLocal, directory, endRecord({ entries: 3, size: directory.length, offset: docAt + docLocal.length })]);
 }
-
 
 /** Every crafted archive above, by a name for test titles. */
 export const CRAFTED = [

@@ -23,7 +23,8 @@ export function pdfWithPages(pages: number, options: { text?: (page: number) => 
   }
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${tree} 0 R >>`;
   // MediaBox and fonts are inherited from the tree, which keeps each page object to a few dozen bytes.
-  objects[tree - 1] = `<< /Type /Pages /Count ${pages} /MediaBox [0 0 20 10] /Resources << /Font << /F1 ${font} 0 R >> >> /Kids [${kids.join(' ')}] >>`;
+  objects[tree - 1] =
+    `<< /Type /Pages /Count ${pages} /MediaBox [0 0 20 10] /Resources << /Font << /F1 ${font} 0 R >> >> /Kids [${kids.join(' ')}] >>`;
 
   const chunks: string[] = ['%PDF-1.4\n'];
   let length = chunks[0].length;

@@ -117,9 +117,7 @@ function multipartUploadsShim(directory: string): KoaMiddleware {
         const uploadKey = await readFile(join(uploadsDir(bucket), id, 'key'), 'utf8').catch(() => null);
         if (uploadKey === null || !uploadKey.startsWith(prefix)) continue;
         const initiated = (await stat(join(uploadsDir(bucket), id))).birthtime.toISOString();
-        uploads.push(
-          `<Upload><Key>${xml(uploadKey)}</Key><UploadId>${id}</UploadId><Initiated>${initiated}</Initiated></Upload>`,
-        );
+        uploads.push(`<Upload><Key>${xml(uploadKey)}</Key><UploadId>${id}</UploadId><Initiated>${initiated}</Initiated></Upload>`);
       }
       ctx.type = 'application/xml';
       ctx.body =

@@ -51,7 +51,15 @@ export async function startServerProcess(env: Record<string, string> = {}, optio
   const watchers = new Set<() => void>();
   const [command, args] = options.npmStart ? ['npm', ['start']] : [process.execPath, [entry]];
   const child = spawn(command, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const onOutput = (c: Buffer): void => {

@@ -22,7 +22,9 @@ export function useStandInApp(env: Record<string, string> = {}, config: Record<s
   const stack = {} as StandInApp;
   beforeAll(async () => {
     stack.upstream = await startStandInUpstream();
-    stack.t = await startTestApp({ env: { CONFIG_FILE: writeTestConfig({ primary: stack.upstream.baseUrl }, config), UPSTREAM_MAX_RETRIES: '0', ...env } });
+    stack.t = await startTestApp({
+      env: { CONFIG_FILE: writeTestConfig({ primary: stack.upstream.baseUrl }, config), UPSTREAM_MAX_RETRIES: '0', ...env },
+    });
     stack.sdk = new OpenAI({ apiKey: stack.t.adminKey, baseURL: `${stack.t.url}/v1`, maxRetries: 0 });
     stack.admin = client(stack.t.url, stack.t.adminKey);
   });

@@ -131,7 +131,12 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     if (req.method === 'GET' && path.endsWith('/models')) {
       return json(res, 200, { object: 'list', data: [{ id: 'stand-in', object: 'model', created: 0, owned_by: 'stand-in' }] });
     }
-    const other = req.method === 'POST' && path.endsWith('/embeddings') ? embeddings : req.method === 'POST' && path.endsWith('/images/generations') ? images : null;
+    const other =
+      req.method === 'POST' && path.endsWith('/embeddings')
+        ? embeddings
+        : req.method === 'POST' && path.endsWith('/images/generations')
+          ? images
+          : null;
     if (other) {
       // Scripted failures (error, drop, hang, garbage) apply to embeddings and images too.
       const behavior = queue.shift() ?? fallback;
@@ -213,7 +218,12 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
         const usage = billed ? { ...billed, completion_tokens: billed.completion_tokens * n } : billed;
         const usageField = behavior.rawUsage !== undefined ? behavior.rawUsage : usage ? usageBody(usage) : undefined;
         if (!stream) {
-          const answer = completion(model, text, usage ?? { ...estimateUsage(body, text), completion_tokens: estimateUsage(body, text).completion_tokens * n }, behavior.finishReason);
+          const answer = completion(
+            model,
+            text,
+            usage ?? { ...estimateUsage(body, text), completion_tokens: estimateUsage(body, text).completion_tokens * n },
+            behavior.finishReason,
+          );
           answer.choices = Array.from({ length: n }, (_, index) => ({ ...answer.choices[0], index }));
           if (behavior.rawUsage !== undefined) (answer as Record<string, unknown>).usage = behavior.rawUsage;
           return json(res, 200, answer);
@@ -231,7 +241,8 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
           }
           sse(res, chunk(id, model, {}, behavior.finishReason ?? 'stop', index));
         }
-        if (includeUsage && usageField !== undefined && usageField !== null) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageField });
+        if (includeUsage && usageField !== undefined && usageField !== null)
+          sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageField });
         res.end('data: [DONE]\n\n');
         return;
       }
@@ -254,7 +265,15 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     }
     const id = completionId();
     sseHead(res);
-    sse(res, chunk(id, model, { role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: behavior.name, arguments: '' } }] }, null));
+    sse(
+      res,
+      chunk(
+        id,
+        model,
+        { role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: behavior.name, arguments: '' } }] },
+        null,
+      ),
+    );
     sse(res, chunk(id, model, { tool_calls: [{ index: 0, function: { arguments: behavior.arguments } }] }, null));
     sse(res, chunk(id, model, {}, 'tool_calls'));
     if (includeUsage) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageBody(usage) });
@@ -389,8 +408,7 @@ function embeddings(res: ServerResponse, body: Record<string, unknown>): void {
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   const data = inputs.map((input, index) => {
     const vector = Array.from({ length: 8 }, (_, i) => ((String(input).length + i) % 7) / 7);
-    const embedding =
-      body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+    const embedding = body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
     return { object: 'embedding', index, embedding };
   });
   const tokens = inputs.reduce((n: number, i) => n + Math.ceil(String(i).length / 4), 0);
@@ -405,7 +423,9 @@ function images(res: ServerResponse, body: Record<string, unknown>): void {
   const n = Number(body.n ?? 1);
   const tokenPriced = String(body.model).startsWith('gpt-image');
   const data = Array.from({ length: n }, (_, i) =>
-    body.response_format === 'url' ? { url: `https://stand-in.example/images/${i}.png` } : { b64_json: STAND_IN_PNG, revised_prompt: String(body.prompt) },
+    body.response_format === 'url'
+      ? { url: `https://stand-in.example/images/${i}.png` }
+      : { b64_json: STAND_IN_PNG, revised_prompt: String(body.prompt) },
   );
   const input = Math.ceil(String(body.prompt ?? '').length / 4);
   json(res, 200, {

@@ -20,15 +20,62 @@ export function writeTestConfig(upstreams: { primary: string; backup?: string },
   };
   if (upstreams.backup) providers.backup = { base_url: upstreams.backup, api_key: 'sk-standin-backup' };
   const models: Array<Record<string, unknown>> = [
-    { id: 'standin-gpt', provider: 'standin', upstream_id: 'gpt-standin', context_window: 128000, max_output_tokens: 4096, pricing: STANDIN_PRICING, vision: true, tools: true },
-    { id: 'standin-text', provider: 'standin', upstream_id: 'text-standin', context_window: 2000, max_output_tokens: 512, pricing: { input: 1, output: 2 }, vision: false, tools: true },
-    { id: 'standin-embed', provider: 'standin', upstream_id: 'embed-standin', type: 'embedding', dimensions: 8, context_window: 64, pricing: EMBED_PRICING },
-    { id: 'standin-image', provider: 'standin', upstream_id: 'gpt-image-standin', type: 'image', context_window: 32000, pricing: TOKEN_IMAGE_PRICING },
-    { id: 'standin-dalle', provider: 'standin', upstream_id: 'dalle-standin', type: 'image', context_window: 4000, pricing: { input: 0, output: 0, per_image: 0.04 } },
+    {
+      id: 'standin-gpt',
+      provider: 'standin',
+      upstream_id: 'gpt-standin',
+      context_window: 128000,
+      max_output_tokens: 4096,
+      pricing: STANDIN_PRICING,
+      vision: true,
+      tools: true,
+    },
+    {
+      id: 'standin-text',
+      provider: 'standin',
+      upstream_id: 'text-standin',
+      context_window: 2000,
+      max_output_tokens: 512,
+      pricing: { input: 1, output: 2 },
+      vision: false,
+      tools: true,
+    },
+    {
+      id: 'standin-embed',
+      provider: 'standin',
+      upstream_id: 'embed-standin',
+      type: 'embedding',
+      dimensions: 8,
+      context_window: 64,
+      pricing: EMBED_PRICING,
+    },
+    {
+      id: 'standin-image',
+      provider: 'standin',
+      upstream_id: 'gpt-image-standin',
+      type: 'image',
+      context_window: 32000,
+      pricing: TOKEN_IMAGE_PRICING,
+    },
+    {
+      id: 'standin-dalle',
+      provider: 'standin',
+      upstream_id: 'dalle-standin',
+      type: 'image',
+      context_window: 4000,
+      pricing: { input: 0, output: 0, per_image: 0.04 },
+    },
   ];
   if (upstreams.backup) {
     models.push(
-      { id: 'standin-primary', provider: 'standin', upstream_id: 'primary-standin', context_window: 128000, pricing: STANDIN_PRICING, fallbacks: ['standin-backup'] },
+      {
+        id: 'standin-primary',
+        provider: 'standin',
+        upstream_id: 'primary-standin',
+        context_window: 128000,
+        pricing: STANDIN_PRICING,
+        fallbacks: ['standin-backup'],
+      },
       { id: 'standin-backup', provider: 'backup', upstream_id: 'backup-standin', context_window: 128000, pricing: { input: 1, output: 1 } },
     );
   }

@@ -19,7 +19,7 @@ export const chatCommand: CommandSpec = {
     file: { type: 'string', short: 'f', multiple: true },
   },
   optionHelp: [
-    ['-m, --model M', 'the model (default: the conversation\'s, else the server default)'],
+    ['-m, --model M', "the model (default: the conversation's, else the server default)"],
     ['-p, --persona P', 'a persona applied over the model, e.g. luminary/socrates'],
     ['-c, --conversation ID', 'continue a conversation'],
     ['-f, --file PATH', 'attach a file to the first message (repeat for more)'],

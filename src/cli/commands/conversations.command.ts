@@ -19,13 +19,24 @@ export function conversationTable(items: ConversationInfo[], current?: string | 
     truncate(c.title ?? '(untitled)', 50),
   ]);
   return formatTable(
-    [{ header: 'ID' }, { header: 'LAST USED' }, { header: 'MSGS', align: 'right' }, { header: 'COST', align: 'right' }, { header: 'MODEL' }, { header: 'TITLE' }],
+    [
+      { header: 'ID' },
+      { header: 'LAST USED' },
+      { header: 'MSGS', align: 'right' },
+      { header: 'COST', align: 'right' },
+      { header: 'MODEL' },
+      { header: 'TITLE' },
+    ],
     rows,
   );
 }
 
 /** A conversation and all its messages (every page). */
-export async function loadConversation(client: ApiClient, id: string, signal?: AbortSignal): Promise<{ conversation: ConversationInfo; messages: MessageInfo[] }> {
+export async function loadConversation(
+  client: ApiClient,
+  id: string,
+  signal?: AbortSignal,
+): Promise<{ conversation: ConversationInfo; messages: MessageInfo[] }> {
   const [conversation, messages] = await Promise.all([
     client.get<ConversationInfo>(`/conversations/${id}`, undefined, signal),
     client.all<MessageInfo>(`/conversations/${id}/messages`, { order: 'asc' }, signal),
@@ -34,7 +45,10 @@ export async function loadConversation(client: ApiClient, id: string, signal?: A
 }
 
 /** The messages as a transcript, files named from the conversation's file list. */
-export function conversationTranscript({ conversation, messages }: { conversation: ConversationInfo; messages: MessageInfo[] }, style: Style): string {
+export function conversationTranscript(
+  { conversation, messages }: { conversation: ConversationInfo; messages: MessageInfo[] },
+  style: Style,
+): string {
   return renderTranscript(messages, new Map((conversation.files ?? []).map((f) => [f.id, f.filename])), style);
 }
 

@@ -85,7 +85,8 @@ export interface ErrorRecord {
 
 /** The record of an error; one that is not a DomainError is kept as an internal error that says nothing. */
 export function errorRecord(err: unknown): ErrorRecord {
-  if (!(err instanceof DomainError)) return { kind: 'internal', message: 'The server had an error while processing your request.', param: null, code: null };
+  if (!(err instanceof DomainError))
+    return { kind: 'internal', message: 'The server had an error while processing your request.', param: null, code: null };
   return {
     kind: err.kind,
     message: err.message,

@@ -18,7 +18,10 @@ const LINGER_CHECK_MS = 50;
  * client closes too, or when it has sent `maxBytes` more or `maxMs` passed. The HTTP parser keeps
  * reading meanwhile and drops the rest of the body.
  */
-export function closeLingering(socket: Socket, limits: { maxMs: number; maxBytes: number } = { maxMs: LINGER_MAX_MS, maxBytes: LINGER_MAX_BYTES }): void {
+export function closeLingering(
+  socket: Socket,
+  limits: { maxMs: number; maxBytes: number } = { maxMs: LINGER_MAX_MS, maxBytes: LINGER_MAX_BYTES },
+): void {
   if (socket.destroyed) return;
   socket.end();
   const startBytes = socket.bytesRead;
@@ -42,7 +45,7 @@ export function lingerAfterResponse(socket: Socket | null | undefined): void {
 const CLIENT_ERRORS: Record<string, { status: number; message: string; code: string }> = {
   ERR_HTTP_REQUEST_TIMEOUT: {
     status: 408,
-    message: 'The request was not received in time: send the whole request (headers and body) within the server\'s request timeout.',
+    message: "The request was not received in time: send the whole request (headers and body) within the server's request timeout.",
     code: 'request_timeout',
   },
   HPE_HEADER_OVERFLOW: { status: 431, message: 'The request headers are too large.', code: 'request_header_fields_too_large' },

@@ -125,4 +125,3 @@ export function clientDisconnectSignal(reply: FastifyReply): AbortSignal {
   });
   return controller.signal;
 }
-

@@ -15,7 +15,7 @@ export function setupSwagger(app: INestApplication, options: SwaggerOptions): vo
       .setDescription(
         'Self-hosted, OpenAI-compatible multimodal chat backend. Authenticate with `Authorization: Bearer <key>` ' +
           '(the first admin key is printed once at first start, or set with COLLOQUY_ADMIN_KEY). ' +
-          "Every error uses OpenAI's envelope `{\"error\":{\"message\",\"type\",\"param\",\"code\"}}` and every " +
+          'Every error uses OpenAI\'s envelope `{"error":{"message","type","param","code"}}` and every ' +
           'response carries `x-request-id`.',
       )
       .setVersion(options.version)

@@ -12,9 +12,7 @@ export const count = (max = INT4_MAX) => z.number().int().min(0).max(max);
 
 /** Free-form metadata: a JSON object of bounded size (its depth is bounded for every value). */
 export const metadataObject = (maxBytes = 16_384) =>
-  z
-    .record(z.string(), z.unknown())
-    .refine((m) => JSON.stringify(m).length <= maxBytes, `metadata is limited to ${Math.round(maxBytes / 1024)} KB`);
+  z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= maxBytes, `metadata is limited to ${Math.round(maxBytes / 1024)} KB`);
 
 /** The instants PostgreSQL's timestamptz and our reports handle: years 1970 to 9999. */
 const EARLIEST = Date.UTC(1970, 0, 1);

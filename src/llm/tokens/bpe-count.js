@@ -25,7 +25,7 @@ export function countTokens(encoder, text) {
   for (let m = LONG_RUN.exec(text); m; m = LONG_RUN.exec(text)) {
     if (m.index > from) total += encoder.encode_ordinary(text.slice(from, m.index)).length;
     const end = m.index + m[0].length;
-    for (let at = m.index; at < end; ) {
+    for (let at = m.index; at < end;) {
       let cut = Math.min(end, at + RUN_CHARS);
       // Never between the halves of a surrogate pair.
       if (cut < end && isLowSurrogate(text.charCodeAt(cut))) cut -= 1;

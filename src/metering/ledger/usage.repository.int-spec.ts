@@ -14,7 +14,10 @@ describe('UsageRepository (on the real database)', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase();
-    prisma = new PrismaService({ url: db.url, dataDir: '/tmp', poolSize: 2, migrationsDir: 'prisma/migrations', embedded: db.embedded ?? undefined }, silent);
+    prisma = new PrismaService(
+      { url: db.url, dataDir: '/tmp', poolSize: 2, migrationsDir: 'prisma/migrations', embedded: db.embedded ?? undefined },
+      silent,
+    );
     repo = new UsageRepository(prisma);
     userId = (await prisma.user.create({ data: { id: '01a21232-0000-7000-8000-00000000000a', name: 'meter' } })).id;
   });
@@ -77,7 +80,15 @@ describe('UsageRepository (on the real database)', () => {
       }),
     ]);
     const [row] = await prisma.usageRecord.findMany({ where: { userId, status: 'incomplete' } });
-    expect(row).toMatchObject({ requestId: 'hostileid', errorCode: 'e\ufffd', promptTokens: 2_147_483_647, completionTokens: 0, cachedTokens: 0, latencyMs: 0, costMicros: 0n });
+    expect(row).toMatchObject({
+      requestId: 'hostileid',
+      errorCode: 'e\ufffd',
+      promptTokens: 2_147_483_647,
+      completionTokens: 0,
+      cachedTokens: 0,
+      latencyMs: 0,
+      costMicros: 0n,
+    });
     expect(row.endUser).toHaveLength(256);
     expect(row.endUser!.startsWith('userxxx')).toBe(true);
   });

@@ -12,7 +12,10 @@ describe('BudgetLedgerRepository (on the real database)', () => {
 
   beforeAll(async () => {
     db = await openTestDatabase();
-    prisma = new PrismaService({ url: db.url, dataDir: '/tmp', poolSize: 8, migrationsDir: 'prisma/migrations', embedded: db.embedded ?? undefined }, createLogger('silent'));
+    prisma = new PrismaService(
+      { url: db.url, dataDir: '/tmp', poolSize: 8, migrationsDir: 'prisma/migrations', embedded: db.embedded ?? undefined },
+      createLogger('silent'),
+    );
     ledger = new BudgetLedgerRepository(prisma);
   });
   afterAll(async () => {

@@ -70,7 +70,7 @@ describe('LimitsService', () => {
   }
 
   describe('tokens per minute', () => {
-    it("admits a call within the limit, holding its estimate (prompt + the most it may answer), and says what is left", async () => {
+    it('admits a call within the limit, holding its estimate (prompt + the most it may answer), and says what is left', async () => {
       const hold = await limits.hold(callerWith(), plan(100, 300));
       expect(hold.headers).toMatchObject({ 'x-ratelimit-limit-tokens': String(TPM), 'x-ratelimit-remaining-tokens': '600' });
     });
@@ -88,7 +88,9 @@ describe('LimitsService', () => {
       const err = await refusal(limits.hold(callerWith(), plan(100, 600)));
 
       expect(err).toMatchObject({ kind: 'rate_limited', type: 'tokens', code: 'rate_limit_exceeded', retryable: true });
-      expect(err.message).toBe(`Rate limit reached for tokens per minute on this API key: this request needs 700 tokens. Please try again in ${err.retryAfterSeconds}s.`);
+      expect(err.message).toBe(
+        `Rate limit reached for tokens per minute on this API key: this request needs 700 tokens. Please try again in ${err.retryAfterSeconds}s.`,
+      );
       expect(err.retryAfterSeconds).toBeGreaterThan(0);
       expect(err.retryAfterSeconds).toBeLessThanOrEqual(61);
       expect(err.headers).toMatchObject({ 'x-ratelimit-remaining-tokens': '600' });
@@ -105,7 +107,9 @@ describe('LimitsService', () => {
     it('refuses for good, without a retry-after, a call bigger than the limit itself', async () => {
       const err = await refusal(limits.hold(callerWith(), plan(100, 2_000)));
       expect(err).toMatchObject({ kind: 'rate_limited', retryable: false, retryAfterSeconds: undefined });
-      expect(err.message).toBe("This request may use 2100 tokens (prompt + max_tokens), more than the API key's limit of 1000 tokens per minute; lower max_tokens.");
+      expect(err.message).toBe(
+        "This request may use 2100 tokens (prompt + max_tokens), more than the API key's limit of 1000 tokens per minute; lower max_tokens.",
+      );
     });
 
     it('names the window that can never take the call, not another that is only full for now', async () => {
@@ -120,7 +124,9 @@ describe('LimitsService', () => {
       const limitsOf = { user: { tpm: 1_000 }, key: { tpm: 800 } };
       await limits.hold(callerWith(limitsOf, { userId: 'user-1', keyId: 'key-1' }), plan(100, 500));
       const err = await refusal(limits.hold(callerWith(limitsOf, { userId: 'user-1', keyId: 'key-2' }), plan(100, 500)));
-      expect(err.message).toMatch(/^Rate limit reached for tokens per minute on this user: this request needs 600 tokens\. Please try again in \d+s\.$/);
+      expect(err.message).toMatch(
+        /^Rate limit reached for tokens per minute on this user: this request needs 600 tokens\. Please try again in \d+s\.$/,
+      );
       await expect(limits.hold(callerWith(limitsOf, { userId: 'user-2', keyId: 'key-3' }), plan(100, 500))).resolves.toBeDefined();
     });
 
@@ -223,7 +229,9 @@ describe('LimitsService', () => {
       const hold = await limits.hold(callerWith({ user: daily(10_000) }), plan(100, 300));
       ledger.failWith = new Error('the database is away');
       await expect(hold.release(used(100, 50), 700)).resolves.toBeUndefined();
-      expect(log.lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'could not settle a call against its limits', userId: 'user-1' }));
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({ level: 'error', msg: 'could not settle a call against its limits', userId: 'user-1' }),
+      );
     });
   });
 });

@@ -89,13 +89,13 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
         if (released) return;
         released = true;
         try {
-        // Settled figures come from readUsage or our own count; a window must never take a non-number.
-        const used = usage.promptTokens + usage.completionTokens;
-        if (tokenKeys.length && Number.isFinite(used)) await this.store.settle(tokenKeys, MINUTE_MS, ticket, used - estimate);
-        if (reservations.length) await this.ledger.settle(reservations, cost);
-      } catch (err) {
-        this.logger.error({ err: (err as Error).message, userId: caller.userId }, 'could not settle a call against its limits');
-      }
+          // Settled figures come from readUsage or our own count; a window must never take a non-number.
+          const used = usage.promptTokens + usage.completionTokens;
+          if (tokenKeys.length && Number.isFinite(used)) await this.store.settle(tokenKeys, MINUTE_MS, ticket, used - estimate);
+          if (reservations.length) await this.ledger.settle(reservations, cost);
+        } catch (err) {
+          this.logger.error({ err: (err as Error).message, userId: caller.userId }, 'could not settle a call against its limits');
+        }
       },
     };
   }
@@ -137,14 +137,21 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
     for (const [scope, scopeId, limits] of entries) {
       if (!limits.budget) continue;
       const worst =
-        call.worstCostMicros ?? worstCaseMicros(call.model.pricing, Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS, call.maxOutputTokens);
+        call.worstCostMicros ??
+        worstCaseMicros(call.model.pricing, Math.ceil(call.promptTokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS, call.maxOutputTokens);
       const period = limits.budget.period;
       holds.push({ scope, scopeId, period, periodStart: periodStart(period, now), limitMicros: limits.budget.micros, amountMicros: worst });
     }
     return holds;
   }
 
-  private refusal(kind: 'requests' | 'tokens', scope: string, message: string, retryAfterMs: number, headers: Record<string, string> = {}): DomainError {
+  private refusal(
+    kind: 'requests' | 'tokens',
+    scope: string,
+    message: string,
+    retryAfterMs: number,
+    headers: Record<string, string> = {},
+  ): DomainError {
     this.metrics.rateLimitRefusals.inc({ kind, scope });
     return new DomainError('rate_limited', message, {
       type: kind,
@@ -166,5 +173,4 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
       { retryable: false, headers },
     );
   }
-
 }

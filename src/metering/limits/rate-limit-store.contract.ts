@@ -18,7 +18,11 @@ export interface ContractSubject {
 export function rateLimitStoreContract(make: () => ContractSubject, windowMs: number, options: { controlledClock?: boolean } = {}): void {
   const key = () => `t:${randomUUID()}`;
   const charge = (store: RateLimitStore, keys: Array<[string, number]>, amount = 1) =>
-    store.charge(keys.map(([k, limit]) => ({ key: k, limit })), windowMs, amount);
+    store.charge(
+      keys.map(([k, limit]) => ({ key: k, limit })),
+      windowMs,
+      amount,
+    );
   const size = windowMs / BUCKETS;
   // Whole buckets, well away from 0, so that bucket edges are plain multiples of `size`.
   const edge = (bucket: number) => Math.ceil((bucket * windowMs) / BUCKETS);
@@ -139,8 +143,18 @@ export function rateLimitStoreContract(make: () => ContractSubject, windowMs: nu
   it('charges several windows all or nothing', async () => {
     const { store } = make();
     const [a, b] = [key(), key()];
-    expect((await charge(store, [[a, 5], [b, 1]])).admitted).toBe(true);
-    const refused = await charge(store, [[a, 5], [b, 1]]);
+    expect(
+      (
+        await charge(store, [
+          [a, 5],
+          [b, 1],
+        ])
+      ).admitted,
+    ).toBe(true);
+    const refused = await charge(store, [
+      [a, 5],
+      [b, 1],
+    ]);
     expect(refused.admitted).toBe(false);
     // The refused charge did not count against the window that had room.
     expect((await charge(store, [[a, 5]])).states[0].used).toBe(2);

@@ -17,18 +17,22 @@ const url = process.env.TEST_REDIS_URL;
   });
 
   describe('on a clock the test controls (the script takes it instead of Redis TIME)', () => {
-    rateLimitStoreContract(() => {
-      let now = 1_000_000;
-      return {
-        store: new RedisRateLimitStore(client(), `test:${Date.now()}:`, () => now),
-        advance: async (ms) => {
-          now += ms;
-        },
-        setNow: (ms) => {
-          now = ms;
-        },
-      };
-    }, 60_000, { controlledClock: true });
+    rateLimitStoreContract(
+      () => {
+        let now = 1_000_000;
+        return {
+          store: new RedisRateLimitStore(client(), `test:${Date.now()}:`, () => now),
+          advance: async (ms) => {
+            now += ms;
+          },
+          setNow: (ms) => {
+            now = ms;
+          },
+        };
+      },
+      60_000,
+      { controlledClock: true },
+    );
   });
 
   describe("on Redis's own time, windows of a second", () => {

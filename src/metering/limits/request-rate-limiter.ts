@@ -43,12 +43,16 @@ export class RequestRateLimiter {
     if (!result.admitted) {
       const scope = windows[result.states.findIndex((s, i) => s.used + 1 > windows[i].limit)]?.scope ?? 'key';
       this.metrics.rateLimitRefusals.inc({ kind: 'requests', scope });
-      throw new DomainError('rate_limited', `Rate limit reached for requests per minute on this ${scopeName(scope)}. Please try again in ${Math.ceil(result.retryAfterMs / 1000)}s.`, {
-        type: 'requests',
-        code: 'rate_limit_exceeded',
-        retryAfterSeconds: result.retryAfterMs / 1000,
-        headers,
-      });
+      throw new DomainError(
+        'rate_limited',
+        `Rate limit reached for requests per minute on this ${scopeName(scope)}. Please try again in ${Math.ceil(result.retryAfterMs / 1000)}s.`,
+        {
+          type: 'requests',
+          code: 'rate_limit_exceeded',
+          retryAfterSeconds: result.retryAfterMs / 1000,
+          headers,
+        },
+      );
     }
     return headers;
   }

@@ -62,7 +62,9 @@ export class SharedRateLimitStore extends RateLimitStore {
 
   private fallback(err: unknown, run: () => Promise<ChargeResult>): Promise<ChargeResult> {
     if (!this.failOpen) {
-      throw new DomainError('unavailable', 'Rate limits cannot be checked right now (Redis is unavailable); retry shortly.', { retryAfterSeconds: 2 });
+      throw new DomainError('unavailable', 'Rate limits cannot be checked right now (Redis is unavailable); retry shortly.', {
+        retryAfterSeconds: 2,
+      });
     }
     if (!this.usingFallback) this.logger.warn({ err: (err as Error).message }, 'rate limits: Redis unavailable, counting on this replica only');
     this.usingFallback = true;

@@ -35,10 +35,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Issue an API key for a user', description: 'The `key` is shown only in this response.' })
   @ApiOk(createdApiKeyView, 201)
   @ApiErrors(400, 403, 404)
-  issue(
-    @Param({ schema: userIdParams }) { id }: UserIdParams,
-    @Body({ schema: createKeyBody }) body: CreateKeyBody,
-  ): Promise<CreatedApiKeyView> {
+  issue(@Param({ schema: userIdParams }) { id }: UserIdParams, @Body({ schema: createKeyBody }) body: CreateKeyBody): Promise<CreatedApiKeyView> {
     return this.keys.issue(id, body);
   }
 
@@ -46,10 +43,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: "List a user's keys", description: 'Prefixes only; keys are never shown again.' })
   @ApiOk(apiKeyList)
   @ApiErrors(400, 403, 404)
-  list(
-    @Param({ schema: userIdParams }) { id }: UserIdParams,
-    @Query({ schema: listKeysQuery }) query: ListKeysQuery,
-  ): Promise<ListPage<ApiKeyView>> {
+  list(@Param({ schema: userIdParams }) { id }: UserIdParams, @Query({ schema: listKeysQuery }) query: ListKeysQuery): Promise<ListPage<ApiKeyView>> {
     return this.keys.listForUser(id, query);
   }
 
@@ -57,10 +51,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: "Change a key's name, limits or budget" })
   @ApiOk(apiKeyView)
   @ApiErrors(400, 403, 404)
-  update(
-    @Param({ schema: keyIdParams }) { id }: KeyIdParams,
-    @Body({ schema: updateKeyBody }) body: UpdateKeyBody,
-  ): Promise<ApiKeyView> {
+  update(@Param({ schema: keyIdParams }) { id }: KeyIdParams, @Body({ schema: updateKeyBody }) body: UpdateKeyBody): Promise<ApiKeyView> {
     return this.keys.update(id, body);
   }
 

@@ -12,10 +12,7 @@ export type ApiKeyWithUser = ApiKey & { user: User };
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(
-    data: Omit<Prisma.ApiKeyUncheckedCreateInput, 'id'>,
-    tx?: Tx,
-  ): Promise<ApiKeyRow> {
+  create(data: Omit<Prisma.ApiKeyUncheckedCreateInput, 'id'>, tx?: Tx): Promise<ApiKeyRow> {
     return dbOf(tx, this.prisma).apiKey.create({ data: { id: uuidv7(), ...data } });
   }
 

@@ -54,7 +54,5 @@ export const createdApiKeyView = z
   .meta({ id: 'CreatedApiKey' });
 export type CreatedApiKeyView = z.infer<typeof createdApiKeyView>;
 
-export const deletedKeyView = z
-  .object({ id: z.uuid(), object: z.literal('api_key'), deleted: z.literal(true) })
-  .meta({ id: 'DeletedApiKey' });
+export const deletedKeyView = z.object({ id: z.uuid(), object: z.literal('api_key'), deleted: z.literal(true) }).meta({ id: 'DeletedApiKey' });
 export type DeletedKeyView = z.infer<typeof deletedKeyView>;

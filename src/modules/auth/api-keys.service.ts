@@ -9,14 +9,7 @@ import { RedisService } from '../../redis/redis.service.js';
 import { UsersService } from '../users/users.service.js';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key-secret.js';
 import { ApiKeysRepository, type ApiKeyRow, type ApiKeyWithUser } from './api-keys.repository.js';
-import type {
-  ApiKeyView,
-  CreateKeyBody,
-  CreatedApiKeyView,
-  DeletedKeyView,
-  ListKeysQuery,
-  UpdateKeyBody,
-} from './api-keys.schemas.js';
+import type { ApiKeyView, CreateKeyBody, CreatedApiKeyView, DeletedKeyView, ListKeysQuery, UpdateKeyBody } from './api-keys.schemas.js';
 import type { Tx } from '../../persistence/transaction-runner.js';
 
 interface CacheEntry {
@@ -34,8 +27,7 @@ interface Change {
 }
 const CACHE_MAX_ENTRIES = 10_000;
 
-const MISSING_KEY =
-  "You didn't provide an API key. Send it in the Authorization header as `Authorization: Bearer YOUR_KEY`.";
+const MISSING_KEY = "You didn't provide an API key. Send it in the Authorization header as `Authorization: Bearer YOUR_KEY`.";
 const BAD_KEY = 'Incorrect API key provided. Check it, or ask an admin for a new one.';
 
 /**

@@ -7,9 +7,7 @@ import { CurrentUser } from '../../common/http/current-user.decorator.js';
 import { userView } from '../users/users.schemas.js';
 import { UsersService } from '../users/users.service.js';
 
-const meView = userView
-  .extend({ key: z.object({ id: z.uuid() }).describe('The key this request used.') })
-  .meta({ id: 'Me' });
+const meView = userView.extend({ key: z.object({ id: z.uuid() }).describe('The key this request used.') }).meta({ id: 'Me' });
 type MeView = z.infer<typeof meView>;
 
 @ApiTags('Users')

@@ -111,7 +111,10 @@ export class ChatExchanges {
       });
     } catch (err) {
       this.logger.error({ err: (err as Error).message, userId: turn.caller.userId }, 'a chat turn was metered but could not be stored');
-      throw new DomainError('internal', 'The answer could not be stored in the conversation; the call is metered.', { code: 'storage_failed', cause: err });
+      throw new DomainError('internal', 'The answer could not be stored in the conversation; the call is metered.', {
+        code: 'storage_failed',
+        cause: err,
+      });
     }
   }
 }
@@ -137,10 +140,13 @@ function fileIdsOf(message: ChatMessage): string[] {
 function deriveTitle(messages: ChatMessage[]): string | null {
   const first = messages.find((m) => m.role === 'user');
   if (!first) return null;
-  const text = (typeof first.content === 'string'
-    ? first.content
-    : (first.content ?? []).map((p) => (p.type === 'text' ? (p as { text: string }).text : '')).join(' ')
-  ).replace(/\s+/g, ' ').trim();
+  const text = (
+    typeof first.content === 'string'
+      ? first.content
+      : (first.content ?? []).map((p) => (p.type === 'text' ? (p as { text: string }).text : '')).join(' ')
+  )
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!text) return null;
   if (text.length <= TITLE_CHARS) return text;
   const cut = text.slice(0, TITLE_CHARS);

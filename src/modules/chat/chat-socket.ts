@@ -52,10 +52,8 @@ export class ChatSocket implements BeforeApplicationShutdown {
         handleProtocols: (protocols: Set<string>) => (protocols.has(CHAT_SOCKET_PROTOCOL) ? CHAT_SOCKET_PROTOCOL : false),
       },
     });
-    fastify.get(
-      CHAT_SOCKET_PATH,
-      { websocket: true, preValidation: (request, reply) => this.authenticate(request, reply) },
-      (socket, request) => this.serve(socket, request),
+    fastify.get(CHAT_SOCKET_PATH, { websocket: true, preValidation: (request, reply) => this.authenticate(request, reply) }, (socket, request) =>
+      this.serve(socket, request),
     );
   }
 
@@ -102,21 +100,31 @@ export class ChatSocket implements BeforeApplicationShutdown {
         return;
       }
       if (message.type !== 'chat') {
-        return void sendError(socket, id, new DomainError('invalid', "Messages are {\"type\": \"chat\", …} or {\"type\": \"cancel\"}.", { param: 'type' }));
+        return void sendError(socket, id, new DomainError('invalid', 'Messages are {"type": "chat", …} or {"type": "cancel"}.', { param: 'type' }));
       }
       if (turn) {
-        return void sendError(socket, id, new DomainError('conflict', 'An answer is still streaming on this socket; cancel it or wait for its done frame.', { code: 'busy' }));
+        return void sendError(
+          socket,
+          id,
+          new DomainError('conflict', 'An answer is still streaming on this socket; cancel it or wait for its done frame.', { code: 'busy' }),
+        );
       }
       if (this.stopping) {
-        return void sendError(socket, id, new DomainError('unavailable', 'The server is shutting down; reconnect shortly.', { code: 'shutting_down' }));
+        return void sendError(
+          socket,
+          id,
+          new DomainError('unavailable', 'The server is shutting down; reconnect shortly.', { code: 'shutting_down' }),
+        );
       }
       const current = { sink: new SocketSink(socket, id), controller: new AbortController() };
       turn = current;
       turns += 1;
-      const running = this.run(presented, socket, message, current, { requestId: `${request.id}:${turns}`, endpoint: CHAT_SOCKET_PATH }).finally(() => {
-        this.turns.delete(running);
-        if (turn === current) turn = null;
-      });
+      const running = this.run(presented, socket, message, current, { requestId: `${request.id}:${turns}`, endpoint: CHAT_SOCKET_PATH }).finally(
+        () => {
+          this.turns.delete(running);
+          if (turn === current) turn = null;
+        },
+      );
       this.turns.set(running, current.controller);
     });
   }
@@ -148,7 +156,8 @@ export class ChatSocket implements BeforeApplicationShutdown {
     } catch (err) {
       if (!turn.sink.clientGone) {
         const error = this.translator.domain(err);
-        if (toHttpError(error).unexpected) this.logger.error({ err: (err as Error)?.message, reqId: meta.requestId }, 'a socket turn failed unexpectedly');
+        if (toHttpError(error).unexpected)
+          this.logger.error({ err: (err as Error)?.message, reqId: meta.requestId }, 'a socket turn failed unexpectedly');
         await turn.sink.fail(error);
       }
     } finally {
@@ -214,7 +223,8 @@ class SocketSink implements ChunkSink {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.socket.readyState === WebSocket.OPEN) void write(this.socket, { type: 'done', id: this.id, ...(this.cancelled ? { cancelled: true } : {}) });
+    if (this.socket.readyState === WebSocket.OPEN)
+      void write(this.socket, { type: 'done', id: this.id, ...(this.cancelled ? { cancelled: true } : {}) });
     this.close();
   }
 

@@ -17,7 +17,19 @@ import type { ChatBody } from './chat.schemas.js';
 import { fitContext, type PromptItem } from './context-window.js';
 
 /** The /chat fields that are not OpenAI's: they shape the turn and are not sent upstream. */
-const CHAT_ONLY_FIELDS = new Set(['conversation_id', 'session_id', 'title', 'tags', 'metadata', 'profile', 'messages', 'model', 'file_ids', 'use_memory', 'save_memory']);
+const CHAT_ONLY_FIELDS = new Set([
+  'conversation_id',
+  'session_id',
+  'title',
+  'tags',
+  'metadata',
+  'profile',
+  'messages',
+  'model',
+  'file_ids',
+  'use_memory',
+  'save_memory',
+]);
 
 /** A conversation turn ready to call the model: who, which conversation and session, what to send. */
 export interface Turn {
@@ -83,7 +95,13 @@ export class ChatTurns {
       system.push({ message: memory.message, tokens: memory.tokens });
     }
     const budget = Math.min(model.contextWindow - requestedOutput, this.config.limits.maxInputTokens);
-    const fitted = fitContext(system, stored.filter((i) => !isSystem(i)), fresh.filter((i) => !isSystem(i)), budget, personaTokens);
+    const fitted = fitContext(
+      system,
+      stored.filter((i) => !isSystem(i)),
+      fresh.filter((i) => !isSystem(i)),
+      budget,
+      personaTokens,
+    );
 
     const upstream: ChatRequestBody = { model: model.id, messages: fitted.messages };
     for (const [key, value] of Object.entries(body)) {

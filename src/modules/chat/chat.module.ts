@@ -16,7 +16,17 @@ import { ChatService } from './chat.service.js';
 import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
 
 @Module({
-  imports: [LlmModule, PersistenceModule, MeteringModule, AccessModule, CompletionsModule, ConversationsModule, SessionsModule, FilesModule, MemoriesModule],
+  imports: [
+    LlmModule,
+    PersistenceModule,
+    MeteringModule,
+    AccessModule,
+    CompletionsModule,
+    ConversationsModule,
+    SessionsModule,
+    FilesModule,
+    MemoriesModule,
+  ],
   controllers: [ChatController],
   providers: [ChatTurns, ChatExchanges, ChatService, ChatSocket, MultipartChatInterceptor],
   exports: [ChatService, ChatSocket],

@@ -43,7 +43,13 @@ export class ChatService {
     return answer({ ...run.completion, conversation_id: turn.conversationId, session_id: turn.sessionId, cost: microsToUsd(cost) }, headers);
   }
 
-  private async streamed(turn: Turn, admission: Admission, sink: ChunkSink, signal: AbortSignal, headers: Record<string, string>): Promise<Answer<ChatAnswer>> {
+  private async streamed(
+    turn: Turn,
+    admission: Admission,
+    sink: ChunkSink,
+    signal: AbortSignal,
+    headers: Record<string, string>,
+  ): Promise<Answer<ChatAnswer>> {
     const run = await this.runner.runStreaming(turn.call, sink, signal, headers);
     let cost: number;
     try {
@@ -57,7 +63,12 @@ export class ChatService {
     }
     if (!run.streamed) throw run.outcome.error ?? clientLeft();
     if (run.outcome.status === 'ok') {
-      await sink.send({ ...this.runner.usageChunk(run, turn.call), conversation_id: turn.conversationId, session_id: turn.sessionId, cost: microsToUsd(cost) });
+      await sink.send({
+        ...this.runner.usageChunk(run, turn.call),
+        conversation_id: turn.conversationId,
+        session_id: turn.sessionId,
+        cost: microsToUsd(cost),
+      });
     }
     sink.end();
     return STREAMED;

@@ -30,7 +30,14 @@ describe('fitContext', () => {
   it('never splits a tool call from its result', () => {
     const withTools = [
       item('user', 'weather?', 10),
-      { message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'w', arguments: '{}' } }] } as ChatMessage, tokens: 10 },
+      {
+        message: {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'w', arguments: '{}' } }],
+        } as ChatMessage,
+        tokens: 10,
+      },
       { message: { role: 'tool', content: '{"t":1}', tool_call_id: 'c1' } as ChatMessage, tokens: 10 },
       item('assistant', 'sunny', 10),
     ];

@@ -21,13 +21,7 @@ export interface FittedPrompt {
  * is never separated from its result. The new messages and the system prompt always stay: if
  * they alone do not fit, the request is refused before any upstream call.
  */
-export function fitContext(
-  system: PromptItem[],
-  history: PromptItem[],
-  fresh: PromptItem[],
-  budget: number,
-  extraTokens = 0,
-): FittedPrompt {
+export function fitContext(system: PromptItem[], history: PromptItem[], fresh: PromptItem[], budget: number, extraTokens = 0): FittedPrompt {
   const mandatory = sum(system) + sum(fresh) + extraTokens;
   if (mandatory > budget) {
     throw new DomainError(

@@ -7,7 +7,17 @@ import type { FileMeta } from '../files/files.repository.js';
 import { formParts } from '../../common/http/multipart.js';
 import { readMultipartForm } from '../files/multipart-form.js';
 
-const NUMBER_FIELDS = new Set(['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'frequency_penalty', 'presence_penalty', 'seed', 'n', 'top_logprobs']);
+const NUMBER_FIELDS = new Set([
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'frequency_penalty',
+  'presence_penalty',
+  'seed',
+  'n',
+  'top_logprobs',
+]);
 const BOOLEAN_FIELDS = new Set(['stream', 'logprobs', 'parallel_tool_calls']);
 const JSON_FIELDS = new Set(['messages', 'metadata', 'logit_bias', 'response_format', 'tools', 'stream_options']);
 const LIST_FIELDS = new Set(['tags', 'file_ids', 'stop']);
@@ -42,9 +52,7 @@ export class MultipartChatInterceptor implements NestInterceptor {
         (request as { body: unknown }).body = body;
         return next.handle();
       }),
-      catchError((err: unknown) =>
-        from(Promise.all(uploaded.map((f) => this.ingestor.discard(f)))).pipe(switchMap(() => throwError(() => err))),
-      ),
+      catchError((err: unknown) => from(Promise.all(uploaded.map((f) => this.ingestor.discard(f)))).pipe(switchMap(() => throwError(() => err)))),
     );
   }
 }
@@ -62,7 +70,12 @@ export function formToBody(fields: Record<string, unknown>): Record<string, unkn
     } else if (JSON_FIELDS.has(name)) {
       body[name] = parseJsonField(name, value);
     } else if (LIST_FIELDS.has(name)) {
-      body[name] = value.trim().startsWith('[') ? parseJsonField(name, value) : value.split(',').map((s) => s.trim()).filter(Boolean);
+      body[name] = value.trim().startsWith('[')
+        ? parseJsonField(name, value)
+        : value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     } else if (name === 'tool_choice' && value.trim().startsWith('{')) {
       body[name] = parseJsonField(name, value);
     } else {

@@ -174,7 +174,15 @@ export class CompletionRunner {
 
     const latencyMs = performance.now() - start;
     const answered: Answered = opened;
-    const run = { text: acc.text, toolCalls: acc.toolCalls(), finishReason: acc.finishReason, completion: null, streamed: true, chunkId: acc.id, created: acc.created };
+    const run = {
+      text: acc.text,
+      toolCalls: acc.toolCalls(),
+      finishReason: acc.finishReason,
+      completion: null,
+      streamed: true,
+      chunkId: acc.id,
+      created: acc.created,
+    };
     const answerText = acc.text + acc.otherText + (run.toolCalls ? JSON.stringify(run.toolCalls) : '');
     if (sink.clientGone || (failure instanceof UpstreamFailure && failure.kind === 'aborted')) {
       await opened.cancel();
@@ -187,7 +195,11 @@ export class CompletionRunner {
         ? failure
         : new DomainError('upstream_error', 'The upstream stream failed.')
       : acc.finishReason === null
-        ? new DomainError('upstream_error', `The upstream provider ${opened.provider} ended the stream of ${call.responseModel} before the answer was complete.`, { code: 'upstream_incomplete' })
+        ? new DomainError(
+            'upstream_error',
+            `The upstream provider ${opened.provider} ended the stream of ${call.responseModel} before the answer was complete.`,
+            { code: 'upstream_incomplete' },
+          )
         : null;
     if (failure) await opened.cancel();
     if (error) await sink.fail(error);
@@ -230,9 +242,16 @@ export class CompletionRunner {
    */
   private upstreamUsage(call: PreparedCall, answered: Answered, raw: unknown): TokenUsage | null {
     if (raw === undefined || raw === null) return null;
-    const bounds: UsageBounds = { maxPromptTokens: Math.max(answered.model.contextWindow, call.promptTokens), maxCompletionTokens: call.maxOutputTokens };
+    const bounds: UsageBounds = {
+      maxPromptTokens: Math.max(answered.model.contextWindow, call.promptTokens),
+      maxCompletionTokens: call.maxOutputTokens,
+    };
     const usage = readUsage(raw, bounds);
-    if (!usage) this.logger.warn({ provider: answered.provider, model: answered.upstreamModel, bounds }, 'upstream reported unusable token usage; metered at our own count');
+    if (!usage)
+      this.logger.warn(
+        { provider: answered.provider, model: answered.upstreamModel, bounds },
+        'upstream reported unusable token usage; metered at our own count',
+      );
     return usage;
   }
 

@@ -8,9 +8,7 @@ const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const imagePart = z.looseObject({
   type: z.literal('image_url'),
   image_url: z.looseObject({
-    url: z
-      .string()
-      .refine((u) => /^(https?:\/\/|data:image\/)/i.test(u), 'must be an http(s) URL or a data:image/… URL'),
+    url: z.string().refine((u) => /^(https?:\/\/|data:image\/)/i.test(u), 'must be an http(s) URL or a data:image/… URL'),
     detail: z.enum(['auto', 'low', 'high']).optional(),
   }),
 });
@@ -34,10 +32,7 @@ const refusalPart = z.looseObject({ type: z.literal('refusal'), refusal: z.strin
 const userPart = z.discriminatedUnion('type', [textPart, imagePart, filePart, audioPart]);
 const assistantPart = z.discriminatedUnion('type', [textPart, refusalPart]);
 
-const nonEmptyContent = z.union([
-  z.string(),
-  z.array(userPart).min(1, 'must contain at least one part'),
-]);
+const nonEmptyContent = z.union([z.string(), z.array(userPart).min(1, 'must contain at least one part')]);
 const textOnlyContent = z.union([z.string(), z.array(textPart).min(1)]);
 
 const toolCall = z.looseObject({
@@ -62,13 +57,7 @@ const assistantMessage = z
 const toolMessage = z.looseObject({ role: z.literal('tool'), content: textOnlyContent, tool_call_id: z.string().min(1) });
 const functionMessage = z.looseObject({ role: z.literal('function'), content: z.string().nullable(), name: z.string() });
 
-export const chatMessage = z.discriminatedUnion('role', [
-  systemMessage,
-  userMessage,
-  assistantMessage,
-  toolMessage,
-  functionMessage,
-]);
+export const chatMessage = z.discriminatedUnion('role', [systemMessage, userMessage, assistantMessage, toolMessage, functionMessage]);
 
 /** The sampling and control parameters shared by /v1/chat/completions and /chat. */
 export const samplingFields = {
@@ -89,7 +78,13 @@ export const samplingFields = {
     .array(
       z.looseObject({
         type: z.string(),
-        function: z.looseObject({ name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() }).optional(),
+        function: z
+          .looseObject({
+            name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+            description: z.string().optional(),
+            parameters: z.record(z.string(), z.unknown()).optional(),
+          })
+          .optional(),
       }),
     )
     .max(128)

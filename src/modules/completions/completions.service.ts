@@ -21,10 +21,16 @@ export class CompletionsService {
   async create(caller: Caller, body: ChatCompletionBody, session: CallSession): Promise<Answer<ChatCompletion>> {
     const model = this.catalog.resolve(body.model);
     const { messages, extraTokens } = await this.attachments.expand(caller, body.messages as ChatMessage[], model);
-    const call = await this.runner.prepare(model, { ...(body as ChatRequestBody), messages }, { extraTokens: extraTokens.reduce((a, b) => a + b, 0) });
+    const call = await this.runner.prepare(
+      model,
+      { ...(body as ChatRequestBody), messages },
+      { extraTokens: extraTokens.reduce((a, b) => a + b, 0) },
+    );
     const admission = await this.metering.admit(caller, call, { requestId: session.requestId, endpoint: session.endpoint, endUser: body.user });
     const sink = body.stream ? session.sink : undefined;
-    const run = sink ? await this.runner.runStreaming(call, sink, session.signal, admission.headers) : await this.runner.runBlocking(call, session.signal);
+    const run = sink
+      ? await this.runner.runStreaming(call, sink, session.signal, admission.headers)
+      : await this.runner.runBlocking(call, session.signal);
     await admission.settle(run.outcome);
     if (!run.streamed) {
       if (run.outcome.error) throw run.outcome.error;

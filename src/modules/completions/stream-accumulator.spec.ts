@@ -18,7 +18,9 @@ function frame(choices: Array<Partial<Choice> & { delta: Choice['delta'] }>, ext
 function toolDelta(index: number, fragment: { id?: string; name?: string; arguments?: string }): Choice['delta'] {
   const { id, name, arguments: args } = fragment;
   return {
-    tool_calls: [{ index, ...(id ? { id, type: 'function' } : {}), function: { ...(name ? { name } : {}), ...(args !== undefined ? { arguments: args } : {}) } }],
+    tool_calls: [
+      { index, ...(id ? { id, type: 'function' } : {}), function: { ...(name ? { name } : {}), ...(args !== undefined ? { arguments: args } : {}) } },
+    ],
   };
 }
 

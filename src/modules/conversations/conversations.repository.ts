@@ -44,7 +44,9 @@ export class ConversationsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   create(data: NewConversation, tx?: Tx): Promise<ConversationRow> {
-    return dbOf(tx, this.prisma).conversation.create({ data: { ...data, metadata: data.metadata as Prisma.InputJsonObject | undefined, id: data.id ?? uuidv7() } });
+    return dbOf(tx, this.prisma).conversation.create({
+      data: { ...data, metadata: data.metadata as Prisma.InputJsonObject | undefined, id: data.id ?? uuidv7() },
+    });
   }
 
   /** A conversation that is not deleted. */
@@ -111,7 +113,6 @@ export class ConversationsRepository {
     if (links.length) await dbOf(tx, this.prisma).messageFile.createMany({ data: links });
     return rows.map((r) => r.id);
   }
-
 
   async addActivity(tx: Tx, id: string, a: ConversationActivity): Promise<void> {
     await dbOf(tx, this.prisma).conversation.update({

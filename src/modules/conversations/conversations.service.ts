@@ -43,7 +43,8 @@ export class ConversationsService {
     if (input.model) this.catalog.resolve(input.model);
     if (input.profile) this.catalog.persona(input.profile);
     const session = input.session_id ? await this.sessions.get(caller, input.session_id) : null;
-    if (session && session.user_id !== caller.userId) throw new DomainError('not_found', `No session with id ${input.session_id}.`, { param: 'session_id' });
+    if (session && session.user_id !== caller.userId)
+      throw new DomainError('not_found', `No session with id ${input.session_id}.`, { param: 'session_id' });
     const row = await this.repo.create({
       userId: caller.userId,
       sessionId: session?.id ?? null,

@@ -46,16 +46,19 @@ export class EmbeddingsService {
       },
     );
     const promptTokens = figure(answered.promptTokens, model.contextWindow * input.length) ?? call.promptTokens;
-    return answer({
-      object: 'list',
-      data: answered.vectors.map((vector, index) => ({
-        object: 'embedding',
-        index,
-        embedding: body.encoding_format === 'base64' ? toBase64(vector) : vector,
-      })),
-      model: body.model,
-      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
-    } satisfies EmbeddingListView, headers);
+    return answer(
+      {
+        object: 'list',
+        data: answered.vectors.map((vector, index) => ({
+          object: 'embedding',
+          index,
+          embedding: body.encoding_format === 'base64' ? toBase64(vector) : vector,
+        })),
+        model: body.model,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      } satisfies EmbeddingListView,
+      headers,
+    );
   }
 
   /** Tokens of every input; 400 when one exceeds the model's window or all exceed the server's limit. */

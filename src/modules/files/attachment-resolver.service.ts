@@ -91,7 +91,10 @@ export class AttachmentResolver {
           if (!file) throw new DomainError('not_found', `No file with id ${part.file.file_id}.`, { param, code: 'file_not_found' });
           if (file.kind === 'image') {
             if (!model.vision) {
-              throw new DomainError('invalid', `The model '${model.id}' does not accept images (${file.filename}).`, { param, code: 'model_not_vision_capable' });
+              throw new DomainError('invalid', `The model '${model.id}' does not accept images (${file.filename}).`, {
+                param,
+                code: 'model_not_vision_capable',
+              });
             }
             parts.push({ type: 'text', text: `[image: ${file.filename}]` }, { type: 'image_url', image_url: { url: await this.imageUrl(file) } });
           } else {
@@ -125,7 +128,8 @@ export class AttachmentResolver {
     const bytes = Buffer.from(b64, 'base64');
     const type = detectType(bytes, part.file.filename);
     if (type.kind === 'image') {
-      if (!model.vision) throw new DomainError('invalid', `The model '${model.id}' does not accept images.`, { param, code: 'model_not_vision_capable' });
+      if (!model.vision)
+        throw new DomainError('invalid', `The model '${model.id}' does not accept images.`, { param, code: 'model_not_vision_capable' });
       return model.imageTokens.high;
     }
     const { maxUnzippedBytes, maxPdfPages } = this.config.limits;

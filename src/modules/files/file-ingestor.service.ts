@@ -45,10 +45,7 @@ export class FileIngestor {
     const body = new PassThrough();
     let stored = false;
     try {
-      const [put] = await Promise.all([
-        this.blobs.put(key, body),
-        pipeline(file.stream, capture, body),
-      ]);
+      const [put] = await Promise.all([this.blobs.put(key, body), pipeline(file.stream, capture, body)]);
       stored = true;
       if (file.truncated?.()) throw fileTooLarge(this.config.limits.maxFileBytes);
       const content = capture.content();
@@ -103,6 +100,9 @@ export class FileIngestor {
 /** A display name: the client's, without any path, control characters, or an empty result. */
 function cleanName(name: string, extension: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  const clean = base
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, 255);
   return clean || `upload.${extension}`;
 }

@@ -47,7 +47,10 @@ export class FilesService {
         if (typeof purpose !== 'string' || !(FILE_PURPOSES as readonly string[]).includes(purpose)) {
           throw new DomainError('invalid', `Invalid 'purpose': expected one of ${FILE_PURPOSES.join(', ')}.`, { param: 'purpose' });
         }
-        await this.repo.setPurpose(form.files.map((f) => f.id), purpose);
+        await this.repo.setPurpose(
+          form.files.map((f) => f.id),
+          purpose,
+        );
         for (const file of form.files) file.purpose = purpose;
       }
     } catch (err) {

@@ -30,9 +30,13 @@ export async function readMultipartForm(
       if (part.kind === 'file') {
         if (!options.fileFields.includes(part.name)) {
           part.stream.resume();
-          throw new DomainError('invalid', `Unexpected file field '${part.name}'; send files as ${options.fileFields.map((f) => `'${f}'`).join(' or ')}.`, {
-            param: part.name,
-          });
+          throw new DomainError(
+            'invalid',
+            `Unexpected file field '${part.name}'; send files as ${options.fileFields.map((f) => `'${f}'`).join(' or ')}.`,
+            {
+              param: part.name,
+            },
+          );
         }
         files.push(await options.ingest({ filename: part.filename, stream: part.stream, truncated: part.truncated }));
       } else {

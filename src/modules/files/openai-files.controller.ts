@@ -8,7 +8,15 @@ import { formParts } from '../../common/http/multipart.js';
 import { listPageSchema, type ListPage } from '../../common/http/pagination.js';
 import { AcceptsMultipart } from '../../common/http/route-access.js';
 import { sendFile } from './file-download.js';
-import { deletedFileView, fileParams, listFilesQuery, openAIFileView, type FileParams, type ListFilesQuery, type OpenAIFileView } from './files.schemas.js';
+import {
+  deletedFileView,
+  fileParams,
+  listFilesQuery,
+  openAIFileView,
+  type FileParams,
+  type ListFilesQuery,
+  type OpenAIFileView,
+} from './files.schemas.js';
 import { FilesService, toOpenAIFile } from './files.service.js';
 
 /** OpenAI's Files API over the same store, so `client.files.*` of the official SDKs work. */

@@ -55,10 +55,12 @@ export class HealthService {
       const redis = await measure(() => withTimeout(this.redis.ping(), CHECK_TIMEOUT_MS), 'redis');
       // Failing open, rate limits fall back to this replica's counters: degraded, still ready.
       redisOk = redis.status === 'up' || this.config.redis.failOpen;
-      checks.redis = { ...redis, ...(redis.status === 'down' ? { fallback: this.config.redis.failOpen ? 'local counters (fail open)' : 'none (fail closed)' } : {}) };
+      checks.redis = {
+        ...redis,
+        ...(redis.status === 'down' ? { fallback: this.config.redis.failOpen ? 'local counters (fail open)' : 'none (fail closed)' } : {}),
+      };
     }
-    const ready =
-      database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready && redisOk;
+    const ready = database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready && redisOk;
     return { ready, checks };
   }
 
@@ -88,7 +90,14 @@ async function measure(check: () => Promise<unknown>, driver: string): Promise<D
     return { status: 'up', driver, latency_ms: elapsed(start) };
   } catch (err) {
     // The message of a driver error can carry hosts or paths; keep it to its first line.
-    return { status: 'down', driver, latency_ms: elapsed(start), error: String((err as Error).message).split('\n')[0].slice(0, 200) };
+    return {
+      status: 'down',
+      driver,
+      latency_ms: elapsed(start),
+      error: String((err as Error).message)
+        .split('\n')[0]
+        .slice(0, 200),
+    };
   }
 }
 

@@ -22,7 +22,7 @@ export class ImagesController {
     summary: 'Generate images (OpenAI-compatible)',
     description:
       "A drop-in for OpenAI's endpoint (`client.images.generate` works) over the catalog's image models, or the built-in " +
-      '`colloquy/image` (placeholder PNGs drawn from the prompt, offline, b64_json only). Metered at the upstream\'s token ' +
+      "`colloquy/image` (placeholder PNGs drawn from the prompt, offline, b64_json only). Metered at the upstream's token " +
       'usage plus the catalog price per image, and held to the same limits and budgets as chat.',
   })
   @ApiBody({ schema: { $ref: '#/components/schemas/CreateImageRequest' } })

@@ -5,7 +5,12 @@ import { z } from 'zod';
 export const imageGenerationBody = z
   .looseObject({
     prompt: z.string().min(1, 'must not be empty').max(32_000).describe('What to draw.'),
-    model: z.string().min(1).max(256).optional().describe('An image model from GET /v1/models (`kind: "image"`). Default: the first configured, else colloquy/image.'),
+    model: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('An image model from GET /v1/models (`kind: "image"`). Default: the first configured, else colloquy/image.'),
     n: z.number().int().min(1).max(10).default(1).describe('How many images (1-10).'),
     size: z
       .string()

@@ -61,7 +61,8 @@ export class JobsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Cancel a job',
-    description: 'A queued job is cancelled at once; a running one stops within moments (its partial answer is kept as with an aborted /chat). 409 once finished.',
+    description:
+      'A queued job is cancelled at once; a running one stops within moments (its partial answer is kept as with an aborted /chat). 409 once finished.',
   })
   @ApiOk(jobView)
   @ApiErrors(400, 404, 409)

@@ -82,7 +82,12 @@ export class JobsRepository extends JobQueue {
   ): Promise<boolean> {
     const { count } = await this.prisma.chatJob.updateMany({
       where: { id, status: 'running', attempts: attempt },
-      data: { status, finishedAt: new Date(), leaseUntil: null, ...(data as { result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; conversationId?: string | null }) },
+      data: {
+        status,
+        finishedAt: new Date(),
+        leaseUntil: null,
+        ...(data as { result?: Prisma.InputJsonValue; error?: Prisma.InputJsonValue; conversationId?: string | null }),
+      },
     });
     return count === 1;
   }

@@ -49,9 +49,13 @@ export class JobsService {
   async cancel(caller: Caller, id: string): Promise<JobView> {
     const job = await this.owned(caller, id);
     if (job.status !== 'queued' && job.status !== 'running') {
-      throw new DomainError('conflict', `The job has already ${job.status === 'succeeded' ? 'succeeded' : job.status === 'failed' ? 'failed' : 'been cancelled'}.`, {
-        code: 'job_finished',
-      });
+      throw new DomainError(
+        'conflict',
+        `The job has already ${job.status === 'succeeded' ? 'succeeded' : job.status === 'failed' ? 'failed' : 'been cancelled'}.`,
+        {
+          code: 'job_finished',
+        },
+      );
     }
     await this.repo.cancel(id);
     this.worker.cancelLocal(id);

@@ -52,7 +52,7 @@ describe('JobsWorker', () => {
     jest.useRealTimers();
   });
 
-  it("claims a queued job, runs it, and records its answer and conversation", async () => {
+  it('claims a queued job, runs it, and records its answer and conversation', async () => {
     const job = queue.add();
     runner.will({ answer: answer('done') });
     worker.poke();
@@ -113,7 +113,7 @@ describe('JobsWorker', () => {
       expect(await queue.finished(job.id)).toMatchObject({ status: 'cancelled' });
     });
 
-    it('stops a job another worker has taken over, writing nothing over that worker\'s claim', async () => {
+    it("stops a job another worker has taken over, writing nothing over that worker's claim", async () => {
       const job = queue.add();
       runner.will('until-stopped');
       worker.poke();
@@ -161,7 +161,12 @@ describe('JobsWorker', () => {
 
       const done = await queue.finished(job.id);
       expect(done).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS + 1 });
-      expect(done.error).toEqual({ kind: 'unavailable', code: 'job_lost', param: null, message: `The job was lost ${MAX_ATTEMPTS} times by workers that stopped while running it.` });
+      expect(done.error).toEqual({
+        kind: 'unavailable',
+        code: 'job_lost',
+        param: null,
+        message: `The job was lost ${MAX_ATTEMPTS} times by workers that stopped while running it.`,
+      });
       expect(runner.runs).toEqual([]);
     });
   });
@@ -186,7 +191,10 @@ describe('JobsWorker', () => {
 
     it("waits for this server's own rate limit without using an attempt", async () => {
       const job = queue.add();
-      const ours = new DomainError('rate_limited', 'Rate limit reached for tokens per minute on this API key.', { retryAfterSeconds: 30, retryable: true });
+      const ours = new DomainError('rate_limited', 'Rate limit reached for tokens per minute on this API key.', {
+        retryAfterSeconds: 30,
+        retryable: true,
+      });
       runner.will({ fail: ours }, { fail: ours }, { fail: ours }, { fail: ours }, { answer: answer('at last') });
       worker.poke();
       await jest.advanceTimersByTimeAsync(4 * 30_000);
@@ -219,7 +227,12 @@ describe('JobsWorker', () => {
   describe('a failed job', () => {
     it('keeps the domain error the client would have had from POST /chat', async () => {
       const job = queue.add();
-      const rejected = new DomainError('upstream_rejected', "Invalid value for 'temperature'.", { status: 400, code: 'invalid_value', param: 'temperature', type: 'invalid_request_error' });
+      const rejected = new DomainError('upstream_rejected', "Invalid value for 'temperature'.", {
+        status: 400,
+        code: 'invalid_value',
+        param: 'temperature',
+        type: 'invalid_request_error',
+      });
       runner.will({ fail: rejected });
       worker.poke();
 

@@ -153,7 +153,11 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async execute(job: JobRow, entry: Running): Promise<void> {
     const { id } = job;
     if (job.attempts > this.config.jobs.maxAttempts) {
-      await this.fail(job, entry, new DomainError('unavailable', `The job was lost ${job.attempts - 1} times by workers that stopped while running it.`, { code: 'job_lost' }));
+      await this.fail(
+        job,
+        entry,
+        new DomainError('unavailable', `The job was lost ${job.attempts - 1} times by workers that stopped while running it.`, { code: 'job_lost' }),
+      );
       return;
     }
     if (job.cancelRequested) {
@@ -191,7 +195,8 @@ export class JobsWorker implements OnApplicationBootstrap, OnModuleDestroy {
   /** Keeps what POST /chat would have answered, as a domain error (the view maps it). */
   private async fail(job: JobRow, entry: Running, err: unknown): Promise<void> {
     const error = this.translator.domain(err);
-    if (!(error instanceof DomainError) || error.kind === 'internal') this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
+    if (!(error instanceof DomainError) || error.kind === 'internal')
+      this.logger.error({ err: (err as Error)?.message, jobId: job.id }, 'a job failed unexpectedly');
     await this.repo.finish(job.id, entry.attempt, 'failed', { error: errorRecord(error) });
   }
 }

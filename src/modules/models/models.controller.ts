@@ -26,7 +26,10 @@ export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}
 
   @Get()
-  @ApiOperation({ summary: 'List models', description: 'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image.' })
+  @ApiOperation({
+    summary: 'List models',
+    description: 'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image.',
+  })
   @ApiOk(modelList)
   @ApiErrors()
   list(): { object: 'list'; data: ModelListing[] } {

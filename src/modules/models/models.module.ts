@@ -3,5 +3,7 @@ import { ModelsController } from './models.controller.js';
 import { LlmModule } from '../../llm/llm.module.js';
 
 @Module({
-  imports: [LlmModule], controllers: [ModelsController] })
+  imports: [LlmModule],
+  controllers: [ModelsController],
+})
 export class ModelsModule {}

@@ -52,13 +52,17 @@ export class SessionsService {
       if (!row || row.userId !== caller.userId) {
         throw new DomainError('not_found', `No session with id ${sessionId}.`, { param: 'session_id' });
       }
-      if (row.endedAt) throw new DomainError('conflict', `Session ${sessionId} has ended; start a new one.`, { param: 'session_id', code: 'session_ended' });
+      if (row.endedAt)
+        throw new DomainError('conflict', `Session ${sessionId} has ended; start a new one.`, { param: 'session_id', code: 'session_ended' });
       return row;
     }
     const since = this.idleSince();
     const active = await this.repo.findActive(caller.userId, since);
     if (active) return active;
-    return this.repo.withUserLock(caller.userId, async (tx) => (await this.repo.findActive(caller.userId, since, tx)) ?? this.repo.create(caller.userId, {}, tx));
+    return this.repo.withUserLock(
+      caller.userId,
+      async (tx) => (await this.repo.findActive(caller.userId, since, tx)) ?? this.repo.create(caller.userId, {}, tx),
+    );
   }
 
   addActivity(tx: Tx, sessionId: string, activity: SessionActivity): Promise<void> {

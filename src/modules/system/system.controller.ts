@@ -26,8 +26,11 @@ export class SystemController {
   @Get('config')
   @AdminOnly()
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'The effective configuration', description:
-      'Every secret is redacted: keys, tokens, passwords, provider headers, and in every URL its user name, password and query values. Admin only.' })
+  @ApiOperation({
+    summary: 'The effective configuration',
+    description:
+      'Every secret is redacted: keys, tokens, passwords, provider headers, and in every URL its user name, password and query values. Admin only.',
+  })
   @ApiResponse({ status: 200, description: 'The configuration after environment overrides.' })
   @ApiErrors(403)
   effective(): object {

@@ -78,7 +78,16 @@ export class UsageReportRepository {
 }
 
 export function sumGroups(groups: UsageTotals[]): UsageTotals {
-  const total: UsageTotals = { requests: 0, errors: 0, aborted: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, reasoningTokens: 0, costMicros: 0 };
+  const total: UsageTotals = {
+    requests: 0,
+    errors: 0,
+    aborted: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costMicros: 0,
+  };
   for (const g of groups) {
     for (const k of Object.keys(total) as Array<keyof UsageTotals>) total[k] += g[k];
   }

@@ -3,7 +3,10 @@ import { isoInstant } from '../../common/validation/primitives.js';
 
 const totals = {
   requests: z.number().int(),
-  errors: z.number().int().describe('Calls that failed, or whose upstream stream ended before the answer was complete (metered with what they used).'),
+  errors: z
+    .number()
+    .int()
+    .describe('Calls that failed, or whose upstream stream ended before the answer was complete (metered with what they used).'),
   aborted: z.number().int().describe('Calls cut short by the client.'),
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),

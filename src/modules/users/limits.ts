@@ -19,10 +19,7 @@ export interface BudgetInput {
 }
 
 /** The columns a PATCH changes: `limits: null` resets both, an omitted field is kept. */
-export function limitColumns(
-  limits: LimitsInput | null | undefined,
-  budget: BudgetInput | null | undefined,
-): Partial<LimitColumns> {
+export function limitColumns(limits: LimitsInput | null | undefined, budget: BudgetInput | null | undefined): Partial<LimitColumns> {
   const out: Partial<LimitColumns> = {};
   if (limits === null) {
     out.rpmLimit = null;

@@ -57,10 +57,7 @@ export class UsersController {
   })
   @ApiOk(userView)
   @ApiErrors(400, 403, 404, 409)
-  update(
-    @Param({ schema: userIdParams }) { id }: UserIdParams,
-    @Body({ schema: updateUserBody }) body: UpdateUserBody,
-  ): Promise<UserView> {
+  update(@Param({ schema: userIdParams }) { id }: UserIdParams, @Body({ schema: updateUserBody }) body: UpdateUserBody): Promise<UserView> {
     return this.users.update(id, body);
   }
 }

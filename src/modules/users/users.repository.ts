@@ -38,7 +38,9 @@ export class UsersRepository {
   }
 
   hasAnyAdmin(tx?: Tx): Promise<boolean> {
-    return dbOf(tx, this.prisma).user.count({ where: { role: 'admin' }, take: 1 }).then((n) => n > 0);
+    return dbOf(tx, this.prisma)
+      .user.count({ where: { role: 'admin' }, take: 1 })
+      .then((n) => n > 0);
   }
 
   /** Runs `work` in a transaction; on PostgreSQL, after taking the named advisory lock. */

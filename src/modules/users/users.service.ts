@@ -43,8 +43,7 @@ export class UsersService {
     const row = await this.repo.transaction(async (tx) => {
       const current = await this.repo.findById(id, tx);
       if (!current) throw new DomainError('not_found', `No user with id ${id}.`);
-      const losesAdmin =
-        current.role === 'admin' && !current.disabled && (input.role === 'user' || input.disabled === true);
+      const losesAdmin = current.role === 'admin' && !current.disabled && (input.role === 'user' || input.disabled === true);
       if (losesAdmin && (await this.repo.countActiveAdmins(tx)) <= 1) {
         throw new DomainError('conflict', 'This is the last active admin; promote another user first.', {
           param: input.role === 'user' ? 'role' : 'disabled',

@@ -157,7 +157,11 @@ describe('TextExtractor', () => {
       const slow = extract('long-200-pages.pdf', hasty);
       // The same owner's next file waits for the slow one: it may not take the other worker.
       const next = extract('notes.md', hasty);
-      expect(await rejection(slow)).toMatchObject({ kind: 'unprocessable', code: 'extraction_timeout', message: 'The document took too long to read.' });
+      expect(await rejection(slow)).toMatchObject({
+        kind: 'unprocessable',
+        code: 'extraction_timeout',
+        message: 'The document took too long to read.',
+      });
       expect((await next).text).toContain('Meeting notes');
     } finally {
       await hasty.close();
@@ -192,9 +196,7 @@ describe('TextExtractor', () => {
       await Promise.all([extract('report.pdf', pool, 'warm-1'), extract('report.pdf', pool, 'warm-2')]);
       const slow = pdfWithPages(10_000);
       let slowSettled = 0;
-      const theirs = [1, 2].map(() =>
-        rejection(extractBytes(slow, pool, 'a', { maxPdfPages: 10_000 })).finally(() => slowSettled++),
-      );
+      const theirs = [1, 2].map(() => rejection(extractBytes(slow, pool, 'a', { maxPdfPages: 10_000 })).finally(() => slowSettled++));
       // One owner runs on every worker but one, and waits for the rest.
       expect(pool.load()).toEqual({ workers: 2, running: 1, queued: 1 });
 

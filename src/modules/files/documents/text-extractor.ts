@@ -45,8 +45,7 @@ export interface ExtractorLoad {
 type WorkerKind = 'pdf' | 'docx' | 'text';
 type WorkerEntry = Pick<ZipEntry, 'name' | 'method' | 'compressedSize' | 'uncompressedSize' | 'dataOffset'>;
 type WorkerReply =
-  | { id: number; ok: true; text: string; pages: number | null }
-  | { id: number; ok: false; error: { kind: string; message: string; pages?: number } };
+  { id: number; ok: true; text: string; pages: number | null } | { id: number; ok: false; error: { kind: string; message: string; pages?: number } };
 
 interface Job {
   id: number;

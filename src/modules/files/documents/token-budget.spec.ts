@@ -7,8 +7,7 @@ describe('trimToTokenBudget', () => {
   afterAll(() => tokens.onModuleDestroy());
 
   const sentence = (i: number) => `Sentence number ${i} describes the warehouse in some detail.`;
-  const paragraph = (p: number, sentences = 5) =>
-    Array.from({ length: sentences }, (_, s) => sentence(p * 100 + s)).join(' ');
+  const paragraph = (p: number, sentences = 5) => Array.from({ length: sentences }, (_, s) => sentence(p * 100 + s)).join(' ');
 
   it('returns the text untouched when it fits', async () => {
     const text = `${paragraph(1)}\n\n${paragraph(2)}`;

@@ -62,7 +62,12 @@ export async function trimToTokenBudget(text: string, maxTokens: number, count: 
  */
 export function formatDocumentPart(name: string, pages: number | null, trimmed: TrimmedText): string {
   // The name is the uploader's; keep it from closing the header early or adding lines of its own.
-  const safeName = name.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\[/g, '(').replace(/\]/g, ')').trim() || 'untitled';
+  const safeName =
+    name
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/\[/g, '(')
+      .replace(/\]/g, ')')
+      .trim() || 'untitled';
   const pageNote = pages == null ? '' : `, ${pages} ${pages === 1 ? 'page' : 'pages'}`;
   const body = trimmed.text === '' && !trimmed.truncated ? '[no text could be extracted]' : trimmed.text;
   let part = `[file: ${safeName}${pageNote}]\n${body}`;

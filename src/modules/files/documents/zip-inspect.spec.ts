@@ -58,7 +58,9 @@ describe('assertArchiveWithinLimits', () => {
   });
 
   it('refuses an archive that expands past the limit', () => {
-    expect(() => check('bomb.docx')).toThrow(expect.objectContaining({ code: 'archive_too_large', message: 'The DOCX expands to more than 100 MB.' }));
+    expect(() => check('bomb.docx')).toThrow(
+      expect.objectContaining({ code: 'archive_too_large', message: 'The DOCX expands to more than 100 MB.' }),
+    );
     expect(() => check('report.docx', 1024)).toThrow(expect.objectContaining({ code: 'archive_too_large' }));
   });
 
@@ -85,7 +87,7 @@ describe('readZipDirectory on archives readers could disagree on', () => {
     throw new Error('expected a ZipFormatError');
   };
 
-  it('lists where each part\'s data starts, so the worker inflates exactly what JSZip will', () => {
+  it("lists where each part's data starts, so the worker inflates exactly what JSZip will", () => {
     for (const dataDescriptor of [false, true]) {
       const bytes = minimalDocx([VISIBLE], { dataDescriptor });
       const doc = readZipDirectory(bytes).entries.find((e) => e.name === 'word/document.xml')!;
@@ -160,6 +162,9 @@ describe('readZipDirectory on archives readers could disagree on', () => {
 
   it('refuses a compression method JSZip does not know, as damage', () => {
     const doc = { ...member('word/document.xml', documentXml([VISIBLE])), method: 12 };
-    expect(ambiguity(zipArchive([...docxPackageMembers(), doc]))).toMatchObject({ ambiguous: false, message: 'word/document.xml uses compression method 12' });
+    expect(ambiguity(zipArchive([...docxPackageMembers(), doc]))).toMatchObject({
+      ambiguous: false,
+      message: 'word/document.xml uses compression method 12',
+    });
   });
 });

@@ -77,7 +77,8 @@ export interface ErrorRecord {
   kind: ErrorKind;
   message: string;
   param: string | null;
-  code: string | null;
+  /** Absent: the kind's default code (as the DomainError had none of its own). */
+  code?: string | null;
   type?: string;
   /** Only for upstream_rejected: the upstream's own 4xx status. */
   status?: number;
@@ -85,13 +86,12 @@ export interface ErrorRecord {
 
 /** The record of an error; one that is not a DomainError is kept as an internal error that says nothing. */
 export function errorRecord(err: unknown): ErrorRecord {
-  if (!(err instanceof DomainError))
-    return { kind: 'internal', message: 'The server had an error while processing your request.', param: null, code: null };
+  if (!(err instanceof DomainError)) return { kind: 'internal', message: 'The server had an error while processing your request.', param: null };
   return {
     kind: err.kind,
     message: err.message,
     param: err.param,
-    code: err.code ?? null,
+    ...(err.code !== undefined ? { code: err.code } : {}),
     ...(err.type ? { type: err.type } : {}),
     ...(err.status ? { status: err.status } : {}),
   };

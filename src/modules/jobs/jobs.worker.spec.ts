@@ -1,4 +1,5 @@
-import { DomainError, errorRecord } from '../../common/errors/domain-error.js';
+import { DomainError, errorRecord, type ErrorRecord } from '../../common/errors/domain-error.js';
+import { errorView } from '../../common/errors/error-table.js';
 import { ErrorTranslator } from '../../common/errors/error-translator.js';
 import { UpstreamFailure } from '../../llm/llm-provider.js';
 import { MemoryJobQueue } from '../../../test/fakes/memory-job-queue.js';
@@ -251,7 +252,10 @@ describe('JobsWorker', () => {
       runner.will({ fail: new DatabaseAway('connect ECONNREFUSED 10.0.0.7:5432') });
       worker.poke();
 
-      expect((await queue.finished(job.id)).error).toEqual({ kind: 'unavailable', message: 'The database is unavailable.', param: null, code: null });
+      const { error } = await queue.finished(job.id);
+      expect(error).toEqual({ kind: 'unavailable', message: 'The database is unavailable.', param: null });
+      // Read back, it carries its kind's default code, as POST /chat would have answered it.
+      expect(errorView(error as unknown as ErrorRecord)).toMatchObject({ status: 503, code: 'service_unavailable' });
     });
 
     it('keeps an unexpected error as an internal error that says nothing, and logs it', async () => {
@@ -260,7 +264,8 @@ describe('JobsWorker', () => {
       worker.poke();
 
       const done = await queue.finished(job.id);
-      expect(done.error).toEqual({ kind: 'internal', message: 'The server had an error while processing your request.', param: null, code: null });
+      expect(done.error).toEqual({ kind: 'internal', message: 'The server had an error while processing your request.', param: null });
+      expect(errorView(done.error as unknown as ErrorRecord)).toMatchObject({ status: 500, code: 'internal_error' });
       expect(log.lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'a job failed unexpectedly', jobId: job.id }));
     });
   });

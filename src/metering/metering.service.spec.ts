@@ -137,7 +137,8 @@ describe('Metering', () => {
     const error = new DomainError('upstream_unavailable', 'The upstream provider acme is unavailable for model main (HTTP 503).');
     const thrown = await meteredCall(() => Promise.reject(error));
 
-    expect(thrown).toBe(error);
+    expect(thrown).toMatchObject({ kind: error.kind, message: error.message, code: error.code });
+    expect((thrown as DomainError).headers).toMatchObject({ 'x-ratelimit-limit-tokens': expect.any(String) });
     expect(store.rows).toEqual([expect.objectContaining({ status: 'error', errorCode: 'upstream_unavailable', promptTokens: 0, costMicros: 0 })]);
     expect(await windowIsFree()).toBe(true);
   });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '../common/errors/domain-error.js';
+import { withHeaders } from '../common/errors/domain-error.js';
+import { clientLeft } from '../common/streaming/answer.js';
 import type { Caller } from '../common/http/caller.js';
 import type { Answered } from '../llm/llm-gateway.service.js';
 import type { TokenUsage } from '../llm/pricing.js';
@@ -106,7 +107,7 @@ export class Metering {
       const failed = unanswered(plan, err);
       const latencyMs = performance.now() - start;
       await admission.settle({ ...failed, answered: null, latencyMs, ttftMs: null });
-      throw failed.error ?? new DomainError('unavailable', 'The request was aborted.');
+      throw withHeaders(failed.error ?? clientLeft(), admission.headers);
     }
     const measured = measure(answered);
     const latencyMs = performance.now() - start;

@@ -68,6 +68,22 @@ export class DomainError extends Error {
   }
 }
 
+/** The same error with more response headers (the rate-limit state of the call that failed). */
+export function withHeaders(err: DomainError, headers: Record<string, string>): DomainError {
+  if (!Object.keys(headers).length) return err;
+  return new DomainError(err.kind, err.message, {
+    param: err.param,
+    code: err.code,
+    type: err.type,
+    status: err.status,
+    retryAfterSeconds: err.retryAfterSeconds,
+    retryable: err.retryable,
+    headers: { ...headers, ...err.headers },
+    details: err.details,
+    cause: err.cause,
+  });
+}
+
 export function isDomainError(err: unknown): err is DomainError {
   return err instanceof DomainError;
 }

@@ -1,3 +1,4 @@
+import { withHeaders } from '../../common/errors/domain-error.js';
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../../common/http/caller.js';
 import { answer, clientLeft, STREAMED, type Answer, type CallSession } from '../../common/streaming/answer.js';
@@ -33,7 +34,8 @@ export class CompletionsService {
       : await this.runner.runBlocking(call, session.signal);
     await admission.settle(run.outcome);
     if (!run.streamed) {
-      if (run.outcome.error) throw run.outcome.error;
+      // An error after admission still carries the call's rate-limit headers, as the answer would.
+      if (run.outcome.error) throw withHeaders(run.outcome.error, admission.headers);
       if (!run.completion) throw clientLeft();
       return answer(run.completion, admission.headers);
     }

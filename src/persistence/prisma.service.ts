@@ -123,6 +123,11 @@ export class PrismaService extends PrismaClient {
     await this.pool.query(sql, params);
   }
 
+  /** A read straight on the driver (see `execute`): the rows as `pg` parses them (bigint and count as strings). */
+  async query<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.pool.query(sql, params)).rows as T[];
+  }
+
   async close(): Promise<void> {
     await this.$disconnect().catch(() => undefined);
     await this.pool.end().catch(() => undefined);

@@ -334,6 +334,10 @@ describe('/chat: conversations, sessions and metering', () => {
     expect(sessions).toHaveLength(1);
     const chatRows = rows.filter((r) => r.endpoint === '/chat');
     expect(sessions[0]).toMatchObject({
+      // The first turn and the 8 new /chat turns (i % 4 of 0 or 2) started conversations; each
+      // /chat turn stored its user message and the answer.
+      conversation_count: 9,
+      message_count: 2 * (1 + 8 + 4),
       request_count: chatRows.length,
       prompt_tokens: sumOf(chatRows).prompt,
       completion_tokens: sumOf(chatRows).completion,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { client, expectError } from '../support/http.js';
+import { client, expectError, postSse } from '../support/http.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
@@ -82,6 +82,71 @@ const ADMIN_KEY = 'replicas-admin-key-0123456789abcdef';
       }, 5_000);
       expect(spent).toBe(admitted * 1_250);
       expect(spent).toBeLessThanOrEqual(3_750);
+    } finally {
+      await pool.end();
+    }
+    upstream.reset();
+  });
+
+  it("keeps one key's /chat totals equal to the ledger while its turns land on both replicas at once", async () => {
+    upstream.setDefault({ kind: 'reply', text: 'an answer of several words', chunkDelayMs: 1 });
+    const { userId, key } = await newKey({});
+    const first = await client(a.url, key).post('/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: 'start' }] });
+    expect(first.status).toBe(200);
+    // 24 turns at once, alternating replicas: every third continues the first conversation, the
+    // others start their own; a third of them stream. All join the key's one active session.
+    const turns = Array.from({ length: 24 }, (_, i) => {
+      const url = i % 2 ? a.url : b.url;
+      const body = {
+        model: 'standin-gpt',
+        messages: [{ role: 'user', content: `turn ${i}` }],
+        ...(i % 3 === 0 ? { conversation_id: first.body.conversation_id } : {}),
+      };
+      if (i % 3 === 1) return postSse(url, key, '/chat', body).then((r) => r.res.status);
+      return client(url, key)
+        .post('/chat', body)
+        .then((r) => r.status);
+    });
+    expect(await Promise.all(turns)).toEqual(Array(24).fill(200));
+
+    const pool = new pg.Pool({ connectionString: db.url! });
+    try {
+      const ledger = async (where: string, id: string) =>
+        (
+          await pool.query(
+            `SELECT count(*)::int AS n, coalesce(sum(prompt_tokens), 0)::int AS prompt, coalesce(sum(completion_tokens), 0)::int AS completion,
+                    coalesce(sum(cost_micros), 0)::int AS cost FROM usage_records WHERE ${where} = $1`,
+            [id],
+          )
+        ).rows[0];
+      const all = await ledger('user_id', userId);
+      expect(all.n).toBe(25);
+      for (const url of [a.url, b.url]) {
+        const sessions = (await client(url, key).get('/users/me/sessions?limit=100')).body.data;
+        expect(sessions).toHaveLength(1);
+        expect(sessions[0]).toMatchObject({
+          id: first.body.session_id,
+          request_count: 25,
+          conversation_count: 1 + 16,
+          message_count: 2 * 25,
+          prompt_tokens: all.prompt,
+          completion_tokens: all.completion,
+        });
+        expect(Math.round(sessions[0].cost_usd * 1e6)).toBe(all.cost);
+        const conversations = (await client(url, key).get('/conversations?limit=100')).body.data as Array<Record<string, number | string>>;
+        expect(conversations).toHaveLength(17);
+        for (const conversation of conversations) {
+          const own = await ledger('conversation_id', conversation.id as string);
+          const messages = (await pool.query('SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1', [conversation.id])).rows[0].n;
+          expect({
+            messages: conversation.message_count,
+            prompt: conversation.prompt_tokens,
+            completion: conversation.completion_tokens,
+            cost: Math.round((conversation.cost_usd as number) * 1e6),
+          }).toEqual({ messages, prompt: own.prompt, completion: own.completion, cost: own.cost });
+          expect(conversation.message_count).toBe(conversation.id === first.body.conversation_id ? 2 * 9 : 2);
+        }
+      }
     } finally {
       await pool.end();
     }

@@ -1,6 +1,5 @@
 import type { UsageEntry } from '../../src/metering/ledger/usage-entry.js';
 import { UsageStore } from '../../src/metering/ledger/usage-store.js';
-import type { Tx } from '../../src/persistence/transaction-runner.js';
 
 /** Usage records kept in an array, in the order they were written. */
 export class MemoryUsageStore extends UsageStore {
@@ -8,10 +7,5 @@ export class MemoryUsageStore extends UsageStore {
 
   override async insertMany(entries: UsageEntry[]): Promise<void> {
     this.rows.push(...entries.map((e) => ({ ...e })));
-  }
-
-  override async linkConversation(_tx: Tx, id: string, conversationId: string): Promise<void> {
-    const row = this.rows.find((r) => r.id === id);
-    if (row) row.conversationId = conversationId;
   }
 }

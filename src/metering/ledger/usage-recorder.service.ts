@@ -1,6 +1,5 @@
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { uuidv7 } from '../../common/ids.js';
-import type { Tx } from '../../persistence/transaction-runner.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
@@ -67,11 +66,6 @@ export class UsageRecorder implements BeforeApplicationShutdown {
       this.enqueue(row);
     }
     return row.id;
-  }
-
-  /** Points a record written before its conversation existed at it, in the conversation's transaction. */
-  linkConversation(tx: Tx, recordId: string, conversationId: string): Promise<void> {
-    return this.repo.linkConversation(tx, recordId, conversationId);
   }
 
   /** Writes everything queued so far (tests and shutdown wait on it). */

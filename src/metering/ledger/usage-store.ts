@@ -1,4 +1,3 @@
-import type { Tx } from '../../persistence/transaction-runner.js';
 import type { UsageEntry } from './usage-entry.js';
 
 /**
@@ -8,7 +7,4 @@ import type { UsageEntry } from './usage-entry.js';
 export abstract class UsageStore {
   /** Writes the records (each with its id and time) in one statement. */
   abstract insertMany(entries: UsageEntry[]): Promise<void>;
-
-  /** Points a record written before its conversation existed at the conversation, in the caller's transaction. */
-  abstract linkConversation(tx: Tx, id: string, conversationId: string): Promise<void>;
 }

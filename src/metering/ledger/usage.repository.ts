@@ -4,7 +4,6 @@ import { uuidv7 } from '../../common/ids.js';
 import { INT4_MAX } from '../../common/validation/primitives.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import type { UsageEntry } from './usage-entry.js';
-import { dbOf, Tx } from '../../persistence/transaction-runner.js';
 import { UsageStore } from './usage-store.js';
 
 // One statement for any number of rows (one array per column), so its plan is prepared once
@@ -97,11 +96,6 @@ export class UsageRepository extends UsageStore {
       column('estimated'),
       column('errorCode'),
     ]);
-  }
-
-  /** Points a record written before its conversation existed at the conversation, in the caller's transaction. */
-  override async linkConversation(tx: Tx, id: string, conversationId: string): Promise<void> {
-    await dbOf(tx, this.prisma).usageRecord.update({ where: { id }, data: { conversationId } });
   }
 }
 

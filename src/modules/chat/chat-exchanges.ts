@@ -5,13 +5,11 @@ import { InjectLogger } from '../../common/logging/logger.token.js';
 import type { ChatMessage } from '../../llm/chat-types.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import type { CallStatus } from '../../metering/call.js';
-import { UsageRecorder } from '../../metering/ledger/usage-recorder.service.js';
 import { TransactionRunner } from '../../persistence/transaction-runner.js';
 import type { ChatRun } from '../completions/completion-runner.js';
 import type { NewMessage } from '../conversations/conversations.repository.js';
-import { ConversationsService } from '../conversations/conversations.service.js';
 import { MemoriesService } from '../memories/memories.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { ChatExchangesRepository, SESSION_TOUCH_SECONDS, type ExchangeWrite } from './chat-exchanges.repository.js';
 import type { Turn } from './chat-turns.js';
 
 const TITLE_CHARS = 80;
@@ -23,9 +21,10 @@ const MESSAGE_STATUS: Record<CallStatus, NonNullable<NewMessage['status']>> = {
 };
 
 /**
- * Stores what a metered turn produced: the new messages and the answer, the running totals of
- * the conversation and the session, and a remembered fact when asked, in one transaction (before
- * the response ends, so that the next turn always sees this one). A call that failed before
+ * Stores what a metered turn produced: the new messages and the answer, in one statement (a
+ * transaction only when a fact is remembered with it), before the response ends, so that the
+ * next turn always sees this one. No running total is written: the conversation's and the
+ * session's are read from the messages and the usage records. A call that failed before
  * answering stores nothing (no conversation is created for it: the client never learnt its id);
  * an answer cut short by the client or the upstream is stored as incomplete, a failed one as error.
  */
@@ -33,10 +32,8 @@ const MESSAGE_STATUS: Record<CallStatus, NonNullable<NewMessage['status']>> = {
 export class ChatExchanges {
   constructor(
     private readonly tokens: TokenCounter,
-    private readonly conversations: ConversationsService,
-    private readonly sessions: SessionsService,
+    private readonly repo: ChatExchangesRepository,
     private readonly memories: MemoriesService,
-    private readonly usage: UsageRecorder,
     private readonly transactions: TransactionRunner,
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
@@ -47,7 +44,7 @@ export class ChatExchanges {
   }
 
   /** `recordId`: the turn's usage record, written already; a new conversation is linked to it. Throws `storage_failed`. */
-  async store(turn: Turn, run: ChatRun, recordId: string | null, costMicros: number): Promise<void> {
+  async store(turn: Turn, run: ChatRun, recordId: string | null): Promise<void> {
     const answered = this.answered(run);
     const { outcome } = run;
     const createsConversation = !turn.thread && answered;
@@ -67,48 +64,32 @@ export class ChatExchanges {
         finishReason: run.finishReason,
       });
     }
-    const activity = {
-      messages: messages.length,
-      promptTokens: outcome.usage.promptTokens,
-      completionTokens: outcome.usage.completionTokens,
-      costMicros,
+    const conversationId = turn.thread || createsConversation ? turn.conversationId : null;
+    const exchange: ExchangeWrite = {
+      conversationId,
+      start: createsConversation
+        ? {
+            userId: turn.caller.userId,
+            title: turn.body.title ?? deriveTitle(turn.fresh),
+            tags: turn.body.tags ?? [],
+            metadata: turn.body.metadata ?? {},
+          }
+        : null,
+      sessionId: turn.sessionId,
+      touchSession: Date.now() - turn.sessionActiveAt.getTime() >= SESSION_TOUCH_SECONDS * 1000,
       model: turn.call.responseModel,
       profile: turn.persona?.id ?? null,
+      messages,
+      recordId,
     };
-    const conversationId = turn.thread ? turn.conversationId : createsConversation ? turn.conversationId : null;
+    const remember = turn.body.save_memory && outcome.status === 'ok';
     try {
-      await this.transactions.run(async (tx) => {
-        if (createsConversation) {
-          await this.conversations.startInChat(
-            tx,
-            {
-              id: turn.conversationId,
-              userId: turn.caller.userId,
-              sessionId: turn.sessionId,
-              title: turn.body.title ?? deriveTitle(turn.fresh),
-              tags: turn.body.tags ?? [],
-              metadata: turn.body.metadata ?? {},
-            },
-            messages,
-            activity,
-          );
-          // The record was written before the conversation existed; now it can point at it.
-          if (recordId) await this.usage.linkConversation(tx, recordId, turn.conversationId);
-        } else if (turn.thread) {
-          await this.conversations.appendExchange(tx, turn.conversationId, messages, activity);
-        }
-        if (turn.body.save_memory && outcome.status === 'ok') {
+      if (!remember) await this.repo.store(exchange);
+      else
+        await this.transactions.run(async (tx) => {
+          await this.repo.store(exchange, tx);
           await this.memories.saveFromChat(tx, turn.caller.userId, lastUserText(turn.fresh), conversationId);
-        }
-        await this.sessions.addActivity(tx, turn.sessionId, {
-          conversations: createsConversation ? 1 : 0,
-          messages: messages.length,
-          requests: 1,
-          promptTokens: outcome.usage.promptTokens,
-          completionTokens: outcome.usage.completionTokens,
-          costMicros,
         });
-      });
     } catch (err) {
       this.logger.error({ err: (err as Error).message, userId: turn.caller.userId }, 'a chat turn was metered but could not be stored');
       throw new DomainError('internal', 'The answer could not be stored in the conversation; the call is metered.', {

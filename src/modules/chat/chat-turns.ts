@@ -44,6 +44,8 @@ export interface Turn {
   thread: ChatThread | null;
   conversationId: string;
   sessionId: string;
+  /** The session's last activity as read for this turn (it is written again only when stale). */
+  sessionActiveAt: Date;
   call: PreparedCall;
 }
 
@@ -120,6 +122,7 @@ export class ChatTurns {
       thread,
       conversationId: thread?.conversation.id ?? uuidv7(),
       sessionId: session.id,
+      sessionActiveAt: session.lastActivityAt,
       call,
     };
   }

@@ -10,6 +10,7 @@ import { MemoriesModule } from '../memories/memories.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatExchanges } from './chat-exchanges.js';
+import { ChatExchangesRepository } from './chat-exchanges.repository.js';
 import { ChatSocket } from './chat-socket.js';
 import { ChatTurns } from './chat-turns.js';
 import { ChatService } from './chat.service.js';
@@ -28,7 +29,7 @@ import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
     MemoriesModule,
   ],
   controllers: [ChatController],
-  providers: [ChatTurns, ChatExchanges, ChatService, ChatSocket, MultipartChatInterceptor],
+  providers: [ChatTurns, ChatExchanges, ChatExchangesRepository, ChatService, ChatSocket, MultipartChatInterceptor],
   exports: [ChatService, ChatSocket],
 })
 export class ChatModule {}

@@ -78,7 +78,7 @@ export class ChatService {
   private async settleAndStore(turn: Turn, run: ChatRun, admission: Admission): Promise<number> {
     const links = { conversationId: turn.thread ? turn.conversationId : null, sessionId: turn.sessionId };
     const { costMicros, recordId } = await admission.settle(run.outcome, { links, write: 'now' });
-    await this.exchanges.store(turn, run, recordId, costMicros);
+    await this.exchanges.store(turn, run, recordId);
     return costMicros;
   }
 }

@@ -28,16 +28,26 @@ export interface NewMessage {
 export type NewConversation = Omit<Prisma.ConversationUncheckedCreateInput, 'id' | 'metadata'> & { id?: string; metadata?: Record<string, unknown> };
 export type ConversationChanges = Omit<Prisma.ConversationUncheckedUpdateInput, 'metadata'> & { metadata?: Record<string, unknown> };
 
-/** What one exchange adds to a conversation's running totals. */
-export interface ConversationActivity {
+/** A conversation's totals, read from its messages and the usage records linked to it. */
+export interface ConversationTotals {
   messages: number;
   promptTokens: number;
   completionTokens: number;
   costMicros: number;
-  model: string;
-  /** The persona the turn ran with (null: none); the conversation keeps it for later turns. */
-  profile: string | null;
 }
+
+export const NO_CONVERSATION_TOTALS: ConversationTotals = { messages: 0, promptTokens: 0, completionTokens: 0, costMicros: 0 };
+
+// Indexed sums per conversation (messages by conversation_id, usage records by conversation_id).
+const CONVERSATION_TOTALS = `
+SELECT c.id,
+       (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS messages,
+       u.prompt, u.completion, u.cost
+FROM unnest($1::uuid[]) AS c(id)
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(cost_micros), 0) AS cost
+  FROM usage_records r WHERE r.conversation_id = c.id
+) AS u`;
 
 @Injectable()
 export class ConversationsRepository {
@@ -90,42 +100,17 @@ export class ConversationsRepository {
     });
   }
 
-  /** All the messages of an exchange in one statement (and their file links in one more). */
-  async addMessages(tx: Tx, conversationId: string, messages: NewMessage[]): Promise<string[]> {
-    if (!messages.length) return [];
-    const rows = messages.map((m) => ({
-      id: uuidv7(),
-      conversationId,
-      role: m.role,
-      content: m.content as Prisma.InputJsonValue,
-      name: m.name ?? null,
-      toolCalls: m.toolCalls ?? undefined,
-      toolCallId: m.toolCallId ?? null,
-      tokens: m.tokens,
-      promptTokens: m.promptTokens ?? null,
-      completionTokens: m.completionTokens ?? null,
-      model: m.model ?? null,
-      status: m.status ?? ('complete' as const),
-      finishReason: m.finishReason ?? null,
-    }));
-    await dbOf(tx, this.prisma).message.createMany({ data: rows });
-    const links = messages.flatMap((m, i) => (m.fileIds ?? []).map((fileId) => ({ messageId: rows[i].id, fileId })));
-    if (links.length) await dbOf(tx, this.prisma).messageFile.createMany({ data: links });
-    return rows.map((r) => r.id);
-  }
-
-  async addActivity(tx: Tx, id: string, a: ConversationActivity): Promise<void> {
-    await dbOf(tx, this.prisma).conversation.update({
-      where: { id },
-      data: {
-        messageCount: { increment: a.messages },
-        promptTokens: { increment: a.promptTokens },
-        completionTokens: { increment: a.completionTokens },
-        costMicros: { increment: a.costMicros },
-        model: a.model,
-        profile: a.profile,
-        lastUsedAt: new Date(),
-      },
-    });
+  /** The totals of each conversation, always equal to its messages and usage records. */
+  async totals(ids: string[]): Promise<Map<string, ConversationTotals>> {
+    if (!ids.length) return new Map();
+    const rows = await this.prisma.query<{ id: string; messages: string; prompt: string; completion: string; cost: string }>(CONVERSATION_TOTALS, [
+      ids,
+    ]);
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        { messages: Number(r.messages), promptTokens: Number(r.prompt), completionTokens: Number(r.completion), costMicros: Number(r.cost) },
+      ]),
+    );
   }
 }

@@ -18,12 +18,11 @@ import type {
 } from './conversations.schemas.js';
 import {
   ConversationsRepository,
-  type ConversationActivity,
+  NO_CONVERSATION_TOTALS,
   type ConversationRow,
+  type ConversationTotals,
   type MessageRow,
-  type NewMessage,
 } from './conversations.repository.js';
-import type { Tx } from '../../persistence/transaction-runner.js';
 
 export interface ChatThread {
   conversation: ConversationRow;
@@ -54,17 +53,18 @@ export class ConversationsService {
       model: input.model ?? null,
       profile: input.profile ?? null,
     });
-    return toConversationView(row);
+    return toConversationView(row, NO_CONVERSATION_TOTALS);
   }
 
   async list(caller: Caller, query: ListConversationsQuery): Promise<ListPage<ConversationView>> {
     const owner = query.user_id ? resolveOwner(caller, query.user_id) : caller.userId;
     const rows = await this.repo.list(owner, query, { sessionId: query.session_id, tag: query.tag, q: query.q });
-    return toPage(rows, query, toConversationView);
+    const totals = await this.repo.totals(rows.slice(0, query.limit).map((r) => r.id));
+    return toPage(rows, query, (row) => toConversationView(row, totals.get(row.id) ?? NO_CONVERSATION_TOTALS));
   }
 
   async get(caller: Caller, id: string): Promise<ConversationView> {
-    const view = toConversationView(await this.readable(caller, id));
+    const view = await this.view(await this.readable(caller, id));
     const files = await this.files.forConversation(id);
     return { ...view, files: files.map((f) => ({ id: f.id, filename: f.filename, mime_type: f.mime_type, kind: f.kind, bytes: f.bytes })) };
   }
@@ -81,7 +81,7 @@ export class ConversationsService {
       ...(input.model !== undefined ? { model: input.model } : {}),
       ...(input.profile !== undefined ? { profile: input.profile } : {}),
     });
-    return toConversationView(row);
+    return this.view(row);
   }
 
   /** Soft delete: the conversation answers 404 afterwards; files it used stay with their owner. */
@@ -105,36 +105,9 @@ export class ConversationsService {
     return { conversation, history: await this.repo.history(id) };
   }
 
-  /**
-   * Creates a conversation inside the chat's transaction, once its first exchange is known: the
-   * row is written with that exchange's totals already in it, then its messages.
-   */
-  async startInChat(
-    tx: Tx,
-    data: { id: string; userId: string; sessionId: string; title: string | null; tags: string[]; metadata: Record<string, unknown> },
-    messages: NewMessage[],
-    activity: ConversationActivity,
-  ): Promise<void> {
-    await this.repo.create(
-      {
-        ...data,
-        model: activity.model,
-        profile: activity.profile,
-        messageCount: activity.messages,
-        promptTokens: activity.promptTokens,
-        completionTokens: activity.completionTokens,
-        costMicros: activity.costMicros,
-      },
-      tx,
-    );
-    await this.repo.addMessages(tx, data.id, messages);
-  }
-
-  /** Stores an exchange and adds its usage to the running totals, in the chat's transaction. */
-  async appendExchange(tx: Tx, conversationId: string, messages: NewMessage[], activity: ConversationActivity): Promise<string[]> {
-    const ids = await this.repo.addMessages(tx, conversationId, messages);
-    await this.repo.addActivity(tx, conversationId, activity);
-    return ids;
+  private async view(row: ConversationRow): Promise<ConversationView> {
+    const totals = await this.repo.totals([row.id]);
+    return toConversationView(row, totals.get(row.id) ?? NO_CONVERSATION_TOTALS);
   }
 
   private async readable(caller: Caller, id: string): Promise<ConversationRow> {
@@ -150,7 +123,7 @@ export class ConversationsService {
   }
 }
 
-export function toConversationView(row: ConversationRow): ConversationView {
+export function toConversationView(row: ConversationRow, totals: ConversationTotals): ConversationView {
   return {
     id: row.id,
     object: 'conversation',
@@ -162,8 +135,8 @@ export function toConversationView(row: ConversationRow): ConversationView {
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     model: row.model,
     profile: row.profile,
-    message_count: row.messageCount,
-    ...spendView(row),
+    message_count: totals.messages,
+    ...spendView(totals),
     created_at: unixSeconds(row.createdAt)!,
     updated_at: unixSeconds(row.updatedAt)!,
     last_used_at: unixSeconds(row.lastUsedAt)!,

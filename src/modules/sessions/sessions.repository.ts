@@ -7,15 +7,40 @@ import { asTx, dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 export type SessionRow = Session;
 
-/** What one request adds to a session's running totals. */
-export interface SessionActivity {
+/** A session's totals, read from the conversations started in it, the messages sent in it and its usage records. */
+export interface SessionTotals {
   conversations: number;
   messages: number;
   requests: number;
   promptTokens: number;
   completionTokens: number;
   costMicros: number;
+  /** When its newest usage record was written (null: none yet). */
+  lastRecordAt: Date | null;
 }
+
+export const NO_SESSION_TOTALS: SessionTotals = {
+  conversations: 0,
+  messages: 0,
+  requests: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  costMicros: 0,
+  lastRecordAt: null,
+};
+
+// Indexed counts and sums per session (conversations, messages and usage records by session_id).
+const SESSION_TOTALS = `
+SELECT s.id,
+       (SELECT count(*) FROM conversations c WHERE c.session_id = s.id) AS conversations,
+       (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS messages,
+       u.requests, u.prompt, u.completion, u.cost, u.last_at
+FROM unnest($1::uuid[]) AS s(id)
+CROSS JOIN LATERAL (
+  SELECT count(*) AS requests, coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion,
+         coalesce(sum(cost_micros), 0) AS cost, max(created_at) AS last_at
+  FROM usage_records r WHERE r.session_id = s.id
+) AS u`;
 
 @Injectable()
 export class SessionsRepository {
@@ -55,20 +80,25 @@ export class SessionsRepository {
     return this.prisma.session.update({ where: { id }, data: { endedAt: new Date() } });
   }
 
-  /** Adds to the running totals in the caller's transaction (atomic increments, safe under concurrency). */
-  async addActivity(tx: Tx, id: string, a: SessionActivity): Promise<void> {
-    await dbOf(tx, this.prisma).session.update({
-      where: { id },
-      data: {
-        conversationCount: { increment: a.conversations },
-        messageCount: { increment: a.messages },
-        requestCount: { increment: a.requests },
-        promptTokens: { increment: a.promptTokens },
-        completionTokens: { increment: a.completionTokens },
-        costMicros: { increment: a.costMicros },
-        lastActivityAt: new Date(),
-      },
-    });
+  /** The totals of each session, always equal to the usage records and messages. */
+  async totals(ids: string[]): Promise<Map<string, SessionTotals>> {
+    if (!ids.length) return new Map();
+    type Raw = Record<'id' | 'conversations' | 'messages' | 'requests' | 'prompt' | 'completion' | 'cost', string> & { last_at: Date | null };
+    const rows = await this.prisma.query<Raw>(SESSION_TOTALS, [ids]);
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          conversations: Number(r.conversations),
+          messages: Number(r.messages),
+          requests: Number(r.requests),
+          promptTokens: Number(r.prompt),
+          completionTokens: Number(r.completion),
+          costMicros: Number(r.cost),
+          lastRecordAt: r.last_at,
+        },
+      ]),
+    );
   }
 
   /** Serialises session creation per user (PostgreSQL advisory lock; PGlite has one connection). */

@@ -24,13 +24,13 @@ export const sessionView = z
     created_at: z.number().int(),
     last_activity_at: z.number().int(),
     ended_at: z.number().int().nullable(),
-    conversation_count: z.number().int(),
-    message_count: z.number().int(),
-    request_count: z.number().int(),
+    conversation_count: z.number().int().describe('Conversations started in the session (deleted ones included).'),
+    message_count: z.number().int().describe('Messages stored by turns of the session.'),
+    request_count: z.number().int().describe('Upstream calls of the session, answered or not: its usage records.'),
     prompt_tokens: z.number().int(),
     completion_tokens: z.number().int(),
     total_tokens: z.number().int(),
-    cost_usd: z.number(),
+    cost_usd: z.number().describe('Summed from the usage records when read, so it always equals the ledger.'),
     metadata: z.record(z.string(), z.unknown()),
   })
   .meta({ id: 'Session' });

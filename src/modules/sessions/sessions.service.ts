@@ -7,8 +7,7 @@ import { unixSeconds } from '../../common/ids.js';
 import { spendView } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
 import type { CreateSessionBody, ListSessionsQuery, SessionView } from './sessions.schemas.js';
-import { SessionsRepository, type SessionActivity, type SessionRow } from './sessions.repository.js';
-import type { Tx } from '../../persistence/transaction-runner.js';
+import { NO_SESSION_TOTALS, SessionsRepository, type SessionRow, type SessionTotals } from './sessions.repository.js';
 
 @Injectable()
 export class SessionsService {
@@ -18,7 +17,7 @@ export class SessionsService {
   ) {}
 
   async create(caller: Caller, input: CreateSessionBody): Promise<SessionView> {
-    return this.view(await this.repo.create(caller.userId, input.metadata));
+    return this.toView(await this.repo.create(caller.userId, input.metadata), NO_SESSION_TOTALS);
   }
 
   async get(caller: Caller, id: string): Promise<SessionView> {
@@ -31,7 +30,9 @@ export class SessionsService {
     const owner = resolveOwner(caller, userId);
     const since = this.idleSince();
     const filter = query.active === undefined ? null : query.active ? { since } : { notSince: since };
-    return toPage(await this.repo.list(owner, query, filter), query, (row) => this.view(row));
+    const rows = await this.repo.list(owner, query, filter);
+    const totals = await this.repo.totals(rows.slice(0, query.limit).map((r) => r.id));
+    return toPage(rows, query, (row) => this.toView(row, totals.get(row.id) ?? NO_SESSION_TOTALS));
   }
 
   async end(caller: Caller, id: string): Promise<SessionView> {
@@ -65,27 +66,30 @@ export class SessionsService {
     );
   }
 
-  addActivity(tx: Tx, sessionId: string, activity: SessionActivity): Promise<void> {
-    return this.repo.addActivity(tx, sessionId, activity);
-  }
-
   private idleSince(): Date {
     return new Date(Date.now() - this.config.defaults.sessionIdleMinutes * 60_000);
   }
 
-  private view(row: SessionRow): SessionView {
+  private async view(row: SessionRow): Promise<SessionView> {
+    const totals = await this.repo.totals([row.id]);
+    return this.toView(row, totals.get(row.id) ?? NO_SESSION_TOTALS);
+  }
+
+  private toView(row: SessionRow, totals: SessionTotals): SessionView {
+    // The row's activity is written at most every few seconds; the newest usage record is exact.
+    const lastActivityAt = totals.lastRecordAt && totals.lastRecordAt > row.lastActivityAt ? totals.lastRecordAt : row.lastActivityAt;
     return {
       id: row.id,
       object: 'session',
       user_id: row.userId,
-      active: !row.endedAt && row.lastActivityAt >= this.idleSince(),
+      active: !row.endedAt && lastActivityAt >= this.idleSince(),
       created_at: unixSeconds(row.createdAt)!,
-      last_activity_at: unixSeconds(row.lastActivityAt)!,
+      last_activity_at: unixSeconds(lastActivityAt)!,
       ended_at: unixSeconds(row.endedAt),
-      conversation_count: row.conversationCount,
-      message_count: row.messageCount,
-      request_count: row.requestCount,
-      ...spendView(row),
+      conversation_count: totals.conversations,
+      message_count: totals.messages,
+      request_count: totals.requests,
+      ...spendView(totals),
       metadata: (row.metadata ?? {}) as Record<string, unknown>,
     };
   }

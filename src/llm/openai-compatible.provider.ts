@@ -1,4 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { Dispatcher } from 'undici';
+import { VERSION as OPENAI_VERSION } from 'openai/version';
 import type { ProviderSettings } from '../config/app-config.js';
 import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
 import {
@@ -11,6 +13,8 @@ import {
   type ImageRequest,
   type ImageResult,
 } from './llm-provider.js';
+import { SseDecoder, type ServerSentEvent } from './sse-decoder.js';
+import { upstreamPost } from './upstream-fetch.js';
 
 export interface OpenAICompatibleOptions {
   timeoutMs: number;
@@ -26,10 +30,20 @@ export interface OpenAICompatibleOptions {
 export class OpenAICompatibleProvider extends LlmProvider {
   readonly name: string;
   private readonly client: OpenAI;
+  private readonly chatUrl: string;
+  private readonly chatHeaders: Record<string, string>;
 
   constructor(settings: ProviderSettings, options: OpenAICompatibleOptions) {
     super();
     this.name = settings.name;
+    this.chatUrl = `${settings.baseUrl!.replace(/\/+$/, '')}/chat/completions`;
+    this.chatHeaders = {
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      authorization: `Bearer ${settings.apiKey ?? 'unused'}`,
+      ...lowerCased(settings.headers),
+    };
     this.client = new OpenAI({
       apiKey: settings.apiKey ?? 'unused',
       baseURL: settings.baseUrl!,
@@ -45,42 +59,40 @@ export class OpenAICompatibleProvider extends LlmProvider {
     });
   }
 
+  /** Chat completions skip the SDK's request machinery (see postChat); its error classes still describe failures. */
   async complete(body: ChatRequestBody, signal: AbortSignal): Promise<ChatCompletion> {
     try {
-      const result = (await this.client.chat.completions.create({ ...body, stream: false } as never, { signal })) as unknown;
+      const res = await this.postChat({ ...body, stream: false }, signal);
+      const result = await res.body.json();
       if (!isCompletion(result)) throw new UpstreamFailure('bad_response', 'The upstream answered with something that is not a chat completion.');
       return result;
     } catch (err) {
-      throw classifyUpstreamError(err, signal);
+      throw classifyUpstreamError(asAbort(err, signal), signal);
     }
   }
 
   async stream(body: ChatRequestBody, signal: AbortSignal): Promise<ChunkSource> {
-    let iterator: AsyncIterator<ChatChunk>;
+    let res: Dispatcher.ResponseData;
     try {
-      const stream = (await this.client.chat.completions.create({ ...body, stream: true } as never, {
-        signal,
-      })) as unknown as AsyncIterable<ChatChunk>;
-      iterator = stream[Symbol.asyncIterator]();
+      res = await this.postChat({ ...body, stream: true }, signal);
     } catch (err) {
-      throw classifyUpstreamError(err, signal);
+      throw classifyUpstreamError(asAbort(err, signal), signal);
     }
-    return {
-      next: async () => {
-        try {
-          const result = await iterator.next();
-          if (!result.done && !isChunk(result.value)) {
-            throw new UpstreamFailure('bad_response', 'The upstream streamed something that is not a chat completion chunk.');
-          }
-          return result;
-        } catch (err) {
-          throw classifyUpstreamError(err, signal);
-        }
-      },
-      cancel: async () => {
-        await iterator.return?.().catch(() => undefined);
-      },
-    };
+    return new SseChunkSource(res, signal);
+  }
+
+  /**
+   * POST /chat/completions with the headers the SDK would send (bearer key, the provider's own
+   * headers) on the shared undici pool; a non-2xx answer becomes the SDK's APIError for its
+   * status, as the SDK itself would raise it.
+   */
+  private async postChat(body: ChatRequestBody, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const res = await upstreamPost(this.chatUrl, this.chatHeaders, JSON.stringify(body), signal);
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    const text = await res.body.text().catch((err: Error) => err.message);
+    const json = safeJson(text);
+    const error = json && typeof json === 'object' && (json as { error?: unknown }).error == null ? { error: json } : json;
+    throw APIError.generate(res.statusCode, error as object | undefined, json ? undefined : text, headersOf(res.headers));
   }
 
   /** The SDK asks for base64 and decodes it (a quarter of the bytes of JSON floats on the wire). */
@@ -128,6 +140,98 @@ export class OpenAICompatibleProvider extends LlmProvider {
           : null,
     };
   }
+}
+
+/**
+ * The chunks of a 200 text/event-stream answer, decoded as the SDK's Stream does: `[DONE]` ends
+ * it, an `error` event or a payload with an `error` field is the SDK's APIError, JSON that does
+ * not parse is a SyntaxError (a bad response).
+ */
+class SseChunkSource implements ChunkSource {
+  private readonly decoder = new SseDecoder();
+  private readonly bytes: AsyncIterator<Buffer>;
+  private readonly queue: ServerSentEvent[] = [];
+  private done = false;
+
+  constructor(
+    private readonly res: Dispatcher.ResponseData,
+    private readonly signal: AbortSignal,
+  ) {
+    this.bytes = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<IteratorResult<ChatChunk>> {
+    try {
+      while (!this.done) {
+        const sse = this.queue.shift();
+        if (sse) {
+          if (sse.data === '[DONE]') return this.finish();
+          return { done: false, value: this.chunkOf(sse) };
+        }
+        const read = await this.bytes.next();
+        this.queue.push(...(read.done ? this.decoder.end() : this.decoder.push(read.value)));
+        if (read.done && !this.queue.length) return this.finish();
+      }
+      return { done: true, value: undefined };
+    } catch (err) {
+      this.done = true;
+      this.res.body.destroy();
+      throw classifyUpstreamError(asAbort(err, this.signal), this.signal);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    this.done = true;
+    this.res.body.destroy();
+  }
+
+  private chunkOf(sse: ServerSentEvent): ChatChunk {
+    let data: { error?: unknown; message?: string } | null;
+    try {
+      data = JSON.parse(sse.data) as typeof data;
+    } catch {
+      throw new SyntaxError('Error reading response: malformed server-sent event JSON.');
+    }
+    if (sse.event === 'error')
+      throw new APIError(undefined, (data?.error ?? data ?? undefined), undefined, headersOf(this.res.headers));
+    if (data && data.error) throw new APIError(undefined, data.error, undefined, headersOf(this.res.headers));
+    if (!isChunk(data)) throw new UpstreamFailure('bad_response', 'The upstream streamed something that is not a chat completion chunk.');
+    return data;
+  }
+
+  /** Whatever follows `[DONE]` is read and dropped, so that the connection goes back to the pool. */
+  private finish(): IteratorResult<ChatChunk> {
+    this.done = true;
+    this.res.body.resume();
+    return { done: true, value: undefined };
+  }
+}
+
+const USER_AGENT = `colloquy (openai-node ${OPENAI_VERSION})`;
+
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function headersOf(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An abort of ours (the client left, a timeout) whatever undici rejected with (the signal's reason, a RequestAbortedError). */
+function asAbort(err: unknown, signal: AbortSignal): unknown {
+  return signal.aborted && !(err instanceof UpstreamFailure) && !(err instanceof APIError) ? new APIUserAbortError() : err;
 }
 
 function isCompletion(value: unknown): value is ChatCompletion {

@@ -9,7 +9,7 @@ import { answerClientError, lingerAfterResponse } from './common/http/connection
 import { setupSwagger } from './common/http/swagger.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { ChatSocket } from './modules/chat/chat-socket.js';
-import { type AppLogger, NestPinoLogger } from './common/logging/logger.js';
+import { type AppLogger, createAccessLogger, NestPinoLogger } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** Response headers browsers may read across origins. */
@@ -73,6 +73,7 @@ export async function createApp(config: AppConfig, logger: AppLogger, runtime: A
   // Bodies are JSON (or multipart where a route says so); anything else is a 415, not a 400.
   fastify.removeContentTypeParser(['text/plain']);
   const metrics = app.get(MetricsService);
+  const accessLog = createAccessLogger(logger);
   // Graceful shutdown: responses finishing after close began end their connection, so that a
   // kept-alive socket does not hold the server open once its last request is answered.
   let closing = false;
@@ -91,7 +92,7 @@ export async function createApp(config: AppConfig, logger: AppLogger, runtime: A
       const ms = elapsedMs(request);
       metrics.httpRequests.inc({ method: request.method, route, status });
       metrics.httpDuration.observe({ method: request.method, route, status }, ms / 1000);
-      logger.info(
+      accessLog.info(
         {
           reqId: request.id,
           method: request.method,

@@ -42,6 +42,24 @@ CROSS JOIN LATERAL (
   FROM usage_records r WHERE r.session_id = s.id
 ) AS u`;
 
+const SESSION_COLUMNS = 'id, user_id, created_at, last_activity_at, ended_at, metadata';
+const ACTIVE_SESSION = `SELECT ${SESSION_COLUMNS} FROM sessions
+WHERE user_id = $1::uuid AND ended_at IS NULL AND last_activity_at >= $2
+ORDER BY last_activity_at DESC LIMIT 1`;
+
+interface RawSession {
+  id: string;
+  user_id: string;
+  created_at: Date;
+  last_activity_at: Date;
+  ended_at: Date | null;
+  metadata: Prisma.JsonValue;
+}
+
+function sessionOf(r: RawSession): SessionRow {
+  return { id: r.id, userId: r.user_id, createdAt: r.created_at, lastActivityAt: r.last_activity_at, endedAt: r.ended_at, metadata: r.metadata };
+}
+
 @Injectable()
 export class SessionsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -50,16 +68,25 @@ export class SessionsRepository {
     return dbOf(tx, this.prisma).session.create({ data: { id: uuidv7(), userId, metadata: metadata as Prisma.InputJsonObject } });
   }
 
-  findById(id: string): Promise<SessionRow | null> {
-    return this.prisma.session.findUnique({ where: { id } });
+  /** On the driver: every /chat turn that names its session reads it. */
+  async findById(id: string): Promise<SessionRow | null> {
+    const [row] = await this.prisma.query<RawSession>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1::uuid`, [id]);
+    return row ? sessionOf(row) : null;
   }
 
-  /** The user's most recently active session that is not ended and was active since `since`. */
-  findActive(userId: string, since: Date, tx?: Tx): Promise<SessionRow | null> {
-    return dbOf(tx, this.prisma).session.findFirst({
-      where: { userId, endedAt: null, lastActivityAt: { gte: since } },
-      orderBy: { lastActivityAt: 'desc' },
-    });
+  /**
+   * The user's most recently active session that is not ended and was active since `since`.
+   * Outside a transaction it is read on the driver (the lookup of every /chat turn without a session id).
+   */
+  async findActive(userId: string, since: Date, tx?: Tx): Promise<SessionRow | null> {
+    if (tx) {
+      return dbOf(tx, this.prisma).session.findFirst({
+        where: { userId, endedAt: null, lastActivityAt: { gte: since } },
+        orderBy: { lastActivityAt: 'desc' },
+      });
+    }
+    const [row] = await this.prisma.query<RawSession>(ACTIVE_SESSION, [userId, since]);
+    return row ? sessionOf(row) : null;
   }
 
   list(userId: string, query: ListQuery, active: { since: Date } | { notSince: Date } | null): Promise<SessionRow[]> {

@@ -7,10 +7,11 @@ export type AppLogger = Logger;
 /** Log lines held while stdout does not take them (a stuck reader); past this they are dropped. */
 const MAX_BUFFERED_LOG_BYTES = 16 * 1024 * 1024;
 /**
- * Lines are written to stdout in batches of this many bytes, and at least every
- * LOG_FLUSH_MS: under load one write per ~20 request lines instead of one per line or two.
+ * Lines go to stdout in batches of about this many characters, and at the latest LOG_FLUSH_MS
+ * after the first of a batch: under load one write per ~20 request lines instead of one or two
+ * per line (measured at ~10% of the CPU of a /v1 request).
  */
-const LOG_BATCH_BYTES = 4096;
+const LOG_BATCH_CHARS = 4096;
 const LOG_FLUSH_MS = 100;
 
 const BASE_OPTIONS = {
@@ -46,8 +47,50 @@ export function createLogger(level: string, destination?: DestinationStream): Ap
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ sync: false, maxLength: MAX_BUFFERED_LOG_BYTES, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    destination ?? batchedStdout(),
   );
+}
+
+/** Gathers log lines and hands them to the stdout stream a batch at a time, as one string. */
+class LineBatcher {
+  private lines: string[] = [];
+  private chars = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(readonly target: DestinationStream) {}
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= LOG_BATCH_CHARS) this.release();
+    else this.timer ??= setTimeout(() => this.release(), LOG_FLUSH_MS).unref();
+  }
+
+  /** Hands what is gathered to the stream now. */
+  release(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.lines.length) return;
+    const text = this.lines.join('');
+    this.lines = [];
+    this.chars = 0;
+    this.target.write(text);
+  }
+}
+
+function batchedStdout(): LineBatcher {
+  const stdout = pino.destination({ sync: false, maxLength: MAX_BUFFERED_LOG_BYTES });
+  const batcher = new LineBatcher(stdout);
+  // pino writes the stream's rest synchronously at exit; the batch not handed over yet goes with it.
+  process.once('exit', () => {
+    batcher.release();
+    try {
+      stdout.flushSync();
+    } catch {
+      // Not open yet, or stdout gone: nothing more can be done at exit.
+    }
+  });
+  return batcher;
 }
 
 /**
@@ -65,9 +108,6 @@ function streamOf(logger: AppLogger): unknown {
 /** The part of pino's asynchronous stdout destination (sonic-boom) the exit path relies on. */
 interface AsyncDestination extends EventEmitter {
   flushSync(): void;
-  flush(): void;
-  /** sonic-boom's own count of bytes logged and not yet written. */
-  _len?: number;
   /** sonic-boom's own flag: a write is in flight, and whatever was logged since waits behind it. */
   _writing?: boolean;
 }
@@ -78,7 +118,11 @@ interface AsyncDestination extends EventEmitter {
  * ever while stdout is a pipe nobody reads (or whose reader went away).
  */
 export function drainLogger(logger: AppLogger, timeoutMs: number): Promise<void> {
-  const stream = streamOf(logger) as Partial<AsyncDestination> | undefined;
+  let stream = streamOf(logger) as Partial<AsyncDestination> | LineBatcher | undefined;
+  if (stream instanceof LineBatcher) {
+    stream.release();
+    stream = stream.target as Partial<AsyncDestination>;
+  }
   if (!stream || typeof stream.flushSync !== 'function' || typeof stream.once !== 'function') return Promise.resolve();
   const destination = stream as AsyncDestination;
   return new Promise((resolve) => {
@@ -91,8 +135,6 @@ export function drainLogger(logger: AppLogger, timeoutMs: number): Promise<void>
       resolve();
     };
     const timer = setTimeout(finish, Math.max(0, timeoutMs));
-    // Lines still batched: start writing them, and wait for that write like any other.
-    if (!destination._writing && destination._len && typeof destination.flush === 'function') destination.flush();
     if (!destination._writing) return finish();
     destination.once('drain', finish);
     destination.once('error', finish);

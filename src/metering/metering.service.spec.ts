@@ -166,18 +166,42 @@ describe('Metering', () => {
       const second = admission.settle(ok(usage(5_000, 5_000)));
 
       expect(second).toBe(first);
-      await expect(first).resolves.toEqual({ costMicros: 400, recordId: null });
+      await expect(first).resolves.toEqual({ costMicros: 400 });
       await recorder.flush();
       expect(store.rows.map((r) => r.promptTokens)).toEqual([100]);
       expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 400, reserved: 0 });
     });
 
-    it('writes the record before settle returns when asked, and answers its id', async () => {
+    it("hands the record to the caller's statement when asked, before settle returns", async () => {
       const admission = await metering.admit(caller, plan, { requestId: 'req-3', endpoint: '/chat' });
-      const { recordId } = await admission.settle(ok(usage(10, 1)), { write: 'now', links: { sessionId: 'session-1' } });
+      const stored: unknown[] = [];
+      const settlement = await admission.settle(ok(usage(10, 1)), {
+        links: { sessionId: 'session-1' },
+        storeWith: async (record) => void stored.push(record),
+      });
 
-      expect(recordId).toEqual(expect.any(String));
-      expect(store.rows).toEqual([expect.objectContaining({ id: recordId, requestId: 'req-3', sessionId: 'session-1' })]);
+      expect(settlement).toEqual({ costMicros: 30 });
+      expect(stored).toEqual([
+        expect.objectContaining({ id: expect.any(String), at: expect.any(Date), requestId: 'req-3', sessionId: 'session-1', costMicros: 30 }),
+      ]);
+      await recorder.flush();
+      expect(store.rows).toEqual([]);
+    });
+
+    it("writes the record alone when the caller's statement fails, and hands back that failure", async () => {
+      const admission = await metering.admit(caller, plan, { requestId: 'req-5', endpoint: '/chat' });
+      const failure = new Error('conversation gone');
+      let handed: { id: string } | null = null;
+      const settlement = await admission.settle(ok(usage(10, 1)), {
+        storeWith: async (record) => {
+          handed = record;
+          throw failure;
+        },
+      });
+
+      expect(settlement).toEqual({ costMicros: 30, storeError: failure });
+      expect(store.rows).toEqual([expect.objectContaining({ id: handed!.id, requestId: 'req-5', costMicros: 30 })]);
+      expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 30, reserved: 0 });
     });
 
     it('carries the x-ratelimit-*-tokens headers of the hold', async () => {

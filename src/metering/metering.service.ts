@@ -6,23 +6,25 @@ import type { Answered } from '../llm/llm-gateway.service.js';
 import type { TokenUsage } from '../llm/pricing.js';
 import { callCost, unanswered } from './billing.js';
 import type { CallContext, CallOutcome, CallPlan } from './call.js';
-import { usageEntry, type UsageLinks } from './ledger/usage-entry.js';
+import { usageEntry, type UsageEntry, type UsageLinks } from './ledger/usage-entry.js';
 import { UsageRecorder } from './ledger/usage-recorder.service.js';
 import { LimitsService, type LimitsHold } from './limits/limits.service.js';
 
-/** What a settled call cost, and the id of its usage record when it was written at once. */
+/** What a settled call cost. */
 export interface Settlement {
   costMicros: number;
-  recordId: string | null;
+  /** With `storeWith`: why the caller's statement failed (the record was then written alone). */
+  storeError?: Error;
 }
 
 export interface SettleOptions {
   links?: UsageLinks;
   /**
-   * `batched` (the default): the record joins the next multi-row insert, a few milliseconds
-   * later. `now`: it is written before settle returns (a conversation turn links its messages to it).
+   * Without it the record joins the next multi-row insert, a few milliseconds later. With it the
+   * record is written before settle returns, in the caller's own statement (a conversation turn
+   * stores it with its messages: one commit), or alone should that statement fail.
    */
-  write?: 'batched' | 'now';
+  storeWith?: (record: UsageEntry & { id: string; at: Date }) => Promise<void>;
 }
 
 /**
@@ -54,9 +56,12 @@ export class Admission {
     const costMicros = callCost(this.plan, outcome);
     await this.hold.release(outcome.usage, costMicros);
     const entry = usageEntry(this.caller, this.plan, outcome, this.context, options.links);
-    if (options.write === 'now') return { costMicros, recordId: await this.recorder.write(entry) };
+    if (options.storeWith) {
+      const { storeError } = await this.recorder.writeWith(entry, options.storeWith);
+      return storeError === undefined ? { costMicros } : { costMicros, storeError };
+    }
     this.recorder.record(entry);
-    return { costMicros, recordId: null };
+    return { costMicros };
   }
 }
 

@@ -15,8 +15,8 @@ const MAX_PENDING = 200_000;
 /**
  * Writes usage records. Stateless calls (/v1/chat/completions) are written in small batches, a
  * few milliseconds after the response, so metering costs one multi-row insert per batch instead
- * of a round trip per request; a conversation turn writes its record at once, before it stores
- * the conversation, so that no failure of the latter can lose it. Pending records are flushed at
+ * of a round trip per request; a conversation turn writes its record in the statement that stores
+ * its messages, and alone should that statement fail, so that no failure of the latter can lose it. Pending records are flushed at
  * shutdown and retried while the database is away; every row is made storable (see the repository).
  */
 @Injectable()
@@ -49,23 +49,29 @@ export class UsageRecorder implements BeforeApplicationShutdown {
   }
 
   /**
-   * Writes a record now, on its own (not in anyone's transaction), and answers its id. While the
-   * database is away it waits in the queue like a batched one; it is never lost to a failure of
-   * what the caller stores next.
+   * Writes a record with the caller's own rows, in the caller's statement (`store`: one commit
+   * for a chat turn's record and messages). Should that statement fail, the record is written on
+   * its own (queued while the database is away), so that the failure never loses it; the failure
+   * is returned for the caller to report.
    */
-  async write(entry: UsageEntry): Promise<string> {
+  async writeWith(
+    entry: UsageEntry,
+    store: (record: UsageEntry & { id: string; at: Date }) => Promise<void>,
+  ): Promise<{ id: string; storeError?: Error }> {
     this.metrics.recordCall(entry);
     const row = { ...entry, id: entry.id ?? uuidv7(), at: entry.at ?? new Date() };
     try {
-      await this.repo.insertMany([row]);
-    } catch (err) {
-      if (translatePrismaError(err)?.kind !== 'unavailable') {
-        this.logger.error({ err: (err as Error).message, requestId: row.requestId, userId: row.userId }, 'usage record could not be written');
-        return row.id;
+      await store(row);
+      return { id: row.id };
+    } catch (storeError) {
+      try {
+        await this.repo.insertMany([row]);
+      } catch (err) {
+        if (translatePrismaError(err)?.kind === 'unavailable') this.enqueue(row);
+        else this.logger.error({ err: (err as Error).message, requestId: row.requestId, userId: row.userId }, 'usage record could not be written');
       }
-      this.enqueue(row);
+      return { id: row.id, storeError: storeError instanceof Error ? storeError : new Error(String(storeError)) };
     }
-    return row.id;
   }
 
   /** Writes everything queued so far (tests and shutdown wait on it). */

@@ -63,6 +63,25 @@ INSERT INTO usage_records (${COLUMNS.join(', ')})
 SELECT ${COLUMNS.map((c) => (c === 'status' ? 'status::usage_status' : c)).join(', ')}
 FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${COLUMNS.join(', ')})`;
 
+/**
+ * The INSERT of one usage record read from a jsonb parameter (see `recordJson`), for a statement
+ * that writes the record with other rows in one commit (a chat turn's messages). `conversationId`
+ * is the SQL of the conversation it links to, when that conversation is written by the same statement.
+ */
+export function insertRecordFromJson(param: string, conversationId: string): string {
+  const columns = COLUMNS.map((c) =>
+    c === 'status' ? 'r.status::usage_status' : c === 'conversation_id' ? `coalesce(r.conversation_id, ${conversationId})` : `r.${c}`,
+  );
+  const types = COLUMNS.map((c, i) => `${c} ${ARRAY_TYPES[i]}`);
+  return `INSERT INTO usage_records (${COLUMNS.join(', ')}) SELECT ${columns.join(', ')} FROM jsonb_to_record(${param}) AS r(${types.join(', ')})`;
+}
+
+/** The jsonb parameter of `insertRecordFromJson`: the record made storable, as a JSON object of its columns. */
+export function recordJson(entry: UsageEntry): string {
+  const row = toRow(entry);
+  return JSON.stringify(Object.fromEntries(COLUMNS.map((c, i) => [c, ROW_KEYS[i] === 'costMicros' ? row.costMicros.toString() : row[ROW_KEYS[i]]])));
+}
+
 @Injectable()
 export class UsageRepository extends UsageStore {
   constructor(private readonly prisma: PrismaService) {
@@ -100,6 +119,9 @@ export class UsageRepository extends UsageStore {
 }
 
 type Row = ReturnType<typeof toRow>;
+
+/** The key of `toRow` for each of COLUMNS. */
+const ROW_KEYS = COLUMNS.map((c) => c.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase())) as Array<keyof Row>;
 
 /**
  * The row of an entry, made storable whatever the entry holds: a usage record must be written

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { dbOf, type Tx } from '../../persistence/transaction-runner.js';
+import { insertRecordFromJson } from '../../metering/ledger/usage.repository.js';
 import type { NewMessage } from '../conversations/conversations.repository.js';
 
 /** How stale a session's last activity may get before a turn writes it again (the idle timeout is minutes). */
 export const SESSION_TOUCH_SECONDS = 5;
 
-/** What one /chat turn writes, besides its usage record (written before, on its own). */
+/** What one /chat turn writes: its usage record, and what the turn produced. */
 export interface ExchangeWrite {
   /** The conversation the messages go to; null when the turn stores no messages (a failed first call). */
   conversationId: string | null;
@@ -19,13 +20,13 @@ export interface ExchangeWrite {
   model: string;
   profile: string | null;
   messages: NewMessage[];
-  /** The turn's usage record: a conversation started by the turn is linked to it. */
-  recordId: string | null;
+  /** The turn's usage record (see recordJson), linked to the conversation the messages go to. */
+  record: string;
 }
 
-// One statement (one round trip, atomic) for the whole exchange: the conversation started or
-// brought up to date, its messages and their file links, the usage record pointed at a new
-// conversation, and the session's last activity at most every few seconds. No running total is
+// One statement (one round trip, one commit) for the whole exchange: the conversation started or
+// brought up to date, its messages and their file links, the usage record (linked to the
+// conversation), and the session's last activity at most every few seconds. No running total is
 // written: conversation and session totals are read from the messages and the usage records.
 // Every parameter is text, a number or a boolean, so the statement runs the same on the driver
 // and inside a Prisma transaction.
@@ -50,8 +51,8 @@ WITH started AS (
 ), linked_files AS (
   INSERT INTO message_files (message_id, file_id)
   SELECT (f ->> 0)::uuid, (f ->> 1)::uuid FROM jsonb_array_elements($11::jsonb) AS f
-), linked_record AS (
-  UPDATE usage_records SET conversation_id = $1::uuid WHERE id = $12::uuid AND $9::bool
+), recorded AS (
+  ${insertRecordFromJson('$12::jsonb', '$1::uuid')}
 ), touched AS (
   UPDATE sessions SET last_activity_at = now()
   WHERE id = $3::uuid AND $13::bool AND last_activity_at < now() - interval '${SESSION_TOUCH_SECONDS} seconds'
@@ -59,8 +60,8 @@ WITH started AS (
 SELECT 1`;
 
 /**
- * The one write of a /chat turn that spans several tables (the conversation, its messages, the
- * usage record's link, the session's activity), as a single statement: a turn holds no lock
+ * The one write of a /chat turn, across the tables it spans (the conversation, its messages, the
+ * usage record, the session's activity), as a single statement: a turn holds no lock
  * beyond it, so concurrent turns of one user or one session never queue behind each other.
  */
 @Injectable()
@@ -69,7 +70,6 @@ export class ChatExchangesRepository {
 
   /** Stores the exchange; in `tx` when something else must commit with it (a remembered fact). */
   async store(w: ExchangeWrite, tx?: Tx): Promise<void> {
-    if (!w.conversationId && !w.touchSession) return;
     const rows = w.messages.map((m) => ({
       id: uuidv7(),
       role: m.role,
@@ -97,7 +97,7 @@ export class ChatExchangesRepository {
       w.start !== null && w.conversationId !== null,
       JSON.stringify(w.conversationId ? rows : []),
       JSON.stringify(w.conversationId ? files : []),
-      w.recordId,
+      w.record,
       w.touchSession,
     ];
     if (tx) await dbOf(tx, this.prisma).$executeRawUnsafe(STORE_EXCHANGE, ...params);

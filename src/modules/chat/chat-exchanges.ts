@@ -5,6 +5,8 @@ import { InjectLogger } from '../../common/logging/logger.token.js';
 import type { ChatMessage } from '../../llm/chat-types.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import type { CallStatus } from '../../metering/call.js';
+import type { UsageEntry } from '../../metering/ledger/usage-entry.js';
+import { recordJson } from '../../metering/ledger/usage.repository.js';
 import { TransactionRunner } from '../../persistence/transaction-runner.js';
 import type { ChatRun } from '../completions/completion-runner.js';
 import type { NewMessage } from '../conversations/conversations.repository.js';
@@ -21,8 +23,8 @@ const MESSAGE_STATUS: Record<CallStatus, NonNullable<NewMessage['status']>> = {
 };
 
 /**
- * Stores what a metered turn produced: the new messages and the answer, in one statement (a
- * transaction only when a fact is remembered with it), before the response ends, so that the
+ * Stores what a metered turn produced: its usage record, the new messages and the answer, in one
+ * statement (a transaction only when a fact is remembered with it), before the response ends, so that the
  * next turn always sees this one. No running total is written: the conversation's and the
  * session's are read from the messages and the usage records. A call that failed before
  * answering stores nothing (no conversation is created for it: the client never learnt its id);
@@ -43,8 +45,8 @@ export class ChatExchanges {
     return run.outcome.status === 'ok' || run.text !== '' || run.toolCalls !== null;
   }
 
-  /** `recordId`: the turn's usage record, written already; a new conversation is linked to it. Throws `storage_failed`. */
-  async store(turn: Turn, run: ChatRun, recordId: string | null): Promise<void> {
+  /** Stores the turn with its usage record (`record`), in one commit. Throws `storage_failed`. */
+  async store(turn: Turn, run: ChatRun, record: UsageEntry): Promise<void> {
     const answered = this.answered(run);
     const { outcome } = run;
     const createsConversation = !turn.thread && answered;
@@ -80,7 +82,7 @@ export class ChatExchanges {
       model: turn.call.responseModel,
       profile: turn.persona?.id ?? null,
       messages,
-      recordId,
+      record: recordJson(record),
     };
     const remember = turn.body.save_memory && outcome.status === 'ok';
     try {

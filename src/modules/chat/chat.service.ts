@@ -17,8 +17,8 @@ export type ChatAnswer = ChatCompletion & { conversation_id: string; session_id:
 /**
  * A conversation turn, on any transport (POST /chat, a WebSocket turn, a background job): the
  * turn is prepared from the stored history, admitted against the caller's limits and budgets,
- * run (streamed into the session's sink when asked), metered (the usage record first, on its
- * own), and stored. The same body gives the same stored messages, records and errors whichever
+ * run (streamed into the session's sink when asked), metered and stored (the usage record with
+ * the messages, in one commit; alone should storing fail). The same body gives the same stored messages, records and errors whichever
  * way it came.
  */
 @Injectable()
@@ -74,11 +74,11 @@ export class ChatService {
     return STREAMED;
   }
 
-  /** The usage record first (linked to the conversation when it exists already), then the exchange. */
+  /** The usage record and the exchange in one commit; should storing fail, the record is written alone and the failure thrown. */
   private async settleAndStore(turn: Turn, run: ChatRun, admission: Admission): Promise<number> {
     const links = { conversationId: turn.thread ? turn.conversationId : null, sessionId: turn.sessionId };
-    const { costMicros, recordId } = await admission.settle(run.outcome, { links, write: 'now' });
-    await this.exchanges.store(turn, run, recordId);
+    const { costMicros, storeError } = await admission.settle(run.outcome, { links, storeWith: (record) => this.exchanges.store(turn, run, record) });
+    if (storeError !== undefined) throw storeError;
     return costMicros;
   }
 }

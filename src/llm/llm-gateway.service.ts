@@ -92,7 +92,8 @@ export class LlmGateway {
         { ...body, model: candidate.upstreamId, stream: true, stream_options: { include_usage: true } },
         attemptSignal,
       );
-      const first = await withIdleTimeout(source, idleMs, controller);
+      const idle = new IdleWatch(idleMs, controller);
+      const first = await idle.next(source);
       if (first.done) {
         await source.cancel();
         throw new UpstreamFailure('bad_response', 'The upstream ended the stream without any chunk.');
@@ -104,7 +105,7 @@ export class LlmGateway {
         model: candidate,
         next: async () => {
           try {
-            const result = await withIdleTimeout(source, idleMs, controller);
+            const result = await idle.next(source);
             // Ended: release the attempt's timer and listeners.
             if (result.done) controller.abort({ kind: 'client' } satisfies AbortReason);
             return result;
@@ -232,20 +233,52 @@ function toFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
   return new UpstreamFailure('connection', (err as Error)?.message ?? 'The upstream call failed.');
 }
 
-/** The next chunk, or an idle-timeout failure (which also aborts the upstream request). */
-async function withIdleTimeout(source: ChunkSource, idleMs: number, controller: AbortController): Promise<IteratorResult<ChatChunk>> {
-  let timer: NodeJS.Timeout | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort({ kind: 'timeout' } satisfies AbortReason);
-      reject(new UpstreamFailure('timeout', `The upstream stream was silent for ${idleMs} ms.`));
-    }, idleMs);
-  });
-  try {
-    return await Promise.race([source.next(), idle]);
-  } catch (err) {
-    throw toFailure(err, controller.signal);
-  } finally {
-    clearTimeout(timer);
+/**
+ * The upstream's silence, measured only while a chunk is awaited (a slow client holding the
+ * relay back is not the upstream's silence). One timer per stream, re-armed lazily: a chunk
+ * costs two assignments, not a timer and a promise race.
+ */
+class IdleWatch {
+  private waitingSince = 0;
+  private timedOut = false;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly idleMs: number,
+    private readonly controller: AbortController,
+  ) {
+    this.timer = this.arm(idleMs);
+    controller.signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+  }
+
+  /** The next chunk, or an idle-timeout failure (which also aborts the upstream request). */
+  async next(source: ChunkSource): Promise<IteratorResult<ChatChunk>> {
+    this.waitingSince = Date.now();
+    try {
+      return await source.next();
+    } catch (err) {
+      if (this.timedOut) throw new UpstreamFailure('timeout', `The upstream stream was silent for ${this.idleMs} ms.`);
+      throw toFailure(err, this.controller.signal);
+    } finally {
+      this.waitingSince = 0;
+    }
+  }
+
+  private arm(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.check(), ms);
+    timer.unref();
+    return timer;
+  }
+
+  /** Fires at most once per idle period: aborts a wait that has lasted it, else waits for the rest of it. */
+  private check(): void {
+    if (this.controller.signal.aborted) return;
+    const silentMs = this.waitingSince ? Date.now() - this.waitingSince : 0;
+    if (silentMs >= this.idleMs) {
+      this.timedOut = true;
+      this.controller.abort({ kind: 'timeout' } satisfies AbortReason);
+      return;
+    }
+    this.timer = this.arm(this.idleMs - silentMs);
   }
 }

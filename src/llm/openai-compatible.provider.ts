@@ -192,8 +192,7 @@ class SseChunkSource implements ChunkSource {
     } catch {
       throw new SyntaxError('Error reading response: malformed server-sent event JSON.');
     }
-    if (sse.event === 'error')
-      throw new APIError(undefined, (data?.error ?? data ?? undefined), undefined, headersOf(this.res.headers));
+    if (sse.event === 'error') throw new APIError(undefined, data?.error ?? data ?? undefined, undefined, headersOf(this.res.headers));
     if (data && data.error) throw new APIError(undefined, data.error, undefined, headersOf(this.res.headers));
     if (!isChunk(data)) throw new UpstreamFailure('bad_response', 'The upstream streamed something that is not a chat completion chunk.');
     return data;

@@ -18,6 +18,7 @@ export class SseWriter implements ChunkSink {
   private pingTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private disconnected = false;
+  private corked = false;
   private readonly closeListeners: Array<() => void> = [];
 
   constructor(
@@ -91,6 +92,15 @@ export class SseWriter implements ChunkSink {
   private async write(frame: string): Promise<void> {
     if (this.clientGone || this.ended) return;
     this.schedulePing();
+    // Frames written in the same tick (chunks that arrived in one read) leave in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.res.uncork();
+      });
+    }
     if (!this.res.write(frame)) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -105,7 +115,10 @@ export class SseWriter implements ChunkSink {
   }
 
   private schedulePing(): void {
-    clearTimeout(this.pingTimer);
+    if (this.pingTimer) {
+      this.pingTimer.refresh();
+      return;
+    }
     this.pingTimer = setTimeout(() => {
       if (!this.clientGone && !this.ended) {
         this.res.write(': ping\n\n');

@@ -33,10 +33,11 @@ export class StreamAccumulator {
       if (Array.isArray(delta.tool_calls)) this.addToolCalls(delta.tool_calls as PartialToolCall[]);
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
     }
-    const out: ChatChunk = { ...chunk, model: this.responseModel };
-    delete out.usage;
-    for (const choice of out.choices) if (choice.logprobs === undefined) choice.logprobs = null;
-    return out;
+    // The chunk is ours (parsed for this call): rewritten in place rather than copied, per chunk.
+    chunk.model = this.responseModel;
+    if (chunk.usage !== undefined) delete chunk.usage;
+    for (const choice of chunk.choices) if (choice.logprobs === undefined) choice.logprobs = null;
+    return chunk;
   }
 
   /** The calls in index order, as the client's SDK assembles them from the same chunks. */

@@ -31,7 +31,7 @@ const COLUMNS = [
   'status',
   'estimated',
   'error_code',
-];
+] as const;
 const ARRAY_TYPES = [
   'uuid',
   'timestamptz',
@@ -78,8 +78,31 @@ export function insertRecordFromJson(param: string, conversationId: string): str
 
 /** The jsonb parameter of `insertRecordFromJson`: the record made storable, as a JSON object of its columns. */
 export function recordJson(entry: UsageEntry): string {
-  const row = toRow(entry);
-  return JSON.stringify(Object.fromEntries(COLUMNS.map((c, i) => [c, ROW_KEYS[i] === 'costMicros' ? row.costMicros.toString() : row[ROW_KEYS[i]]])));
+  const r = toRow(entry);
+  return JSON.stringify({
+    id: r.id,
+    created_at: r.createdAt,
+    request_id: r.requestId,
+    user_id: r.userId,
+    api_key_id: r.apiKeyId,
+    end_user: r.endUser,
+    endpoint: r.endpoint,
+    requested_model: r.requestedModel,
+    upstream_model: r.upstreamModel,
+    provider: r.provider,
+    conversation_id: r.conversationId,
+    session_id: r.sessionId,
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    cached_tokens: r.cachedTokens,
+    reasoning_tokens: r.reasoningTokens,
+    cost_micros: r.costMicros.toString(),
+    latency_ms: r.latencyMs,
+    ttft_ms: r.ttftMs,
+    status: r.status,
+    estimated: r.estimated,
+    error_code: r.errorCode,
+  } satisfies Record<(typeof COLUMNS)[number], unknown>);
 }
 
 @Injectable()
@@ -119,9 +142,6 @@ export class UsageRepository extends UsageStore {
 }
 
 type Row = ReturnType<typeof toRow>;
-
-/** The key of `toRow` for each of COLUMNS. */
-const ROW_KEYS = COLUMNS.map((c) => c.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase())) as Array<keyof Row>;
 
 /**
  * The row of an entry, made storable whatever the entry holds: a usage record must be written

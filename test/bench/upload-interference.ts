@@ -36,13 +36,15 @@ export async function measureUploadInterference(ctx: MeasureContext, server: Ser
       await fetch(`${server.origin}/files/${body.data[0].id}`, { method: 'DELETE', headers: auth });
     }
   })();
+  let duringUploads: Figures;
   try {
-    const duringUploads = await measure(ctx, server, [], ONE_CLIENT);
-    return { alone, duringUploads, uploads: uploadMs.length, uploadMs };
+    duringUploads = await measure(ctx, server, [], ONE_CLIENT);
   } finally {
     running = false;
     await uploader;
   }
+  // Counted once the last upload has finished.
+  return { alone, duringUploads, uploads: uploadMs.length, uploadMs };
 }
 
 export function renderInterference(i: Interference): string {

@@ -143,6 +143,11 @@ function pct(n: number): string {
   return Number.isFinite(n) ? `${Math.round(n * 100)}%` : '—';
 }
 
+/** The bench's own processes on core 1 (stand-in + load generator) nearly saturated it: the load side, not the server, may cap the figure. */
+function loadBound(f: Figures): boolean {
+  return f.core1Busy > 0.9;
+}
+
 type Get = (id: ScenarioId, kind: ServerKind) => Figures | undefined;
 
 function getter(r: BenchResults): Get {
@@ -152,7 +157,7 @@ function getter(r: BenchResults): Get {
 /** A figure's marks: errors fail it, foreign load past the limit (after the retries) makes it doubtful. */
 function mark(r: BenchResults, f: Figures | undefined): string {
   if (!f) return '';
-  return `${f.errors ? ' **FAILED**' : ''}${f.foreignCores > r.foreignLimit ? ' †' : ''}`;
+  return `${f.errors ? ' **FAILED**' : ''}${f.foreignCores > r.foreignLimit ? ' †' : ''}${loadBound(f) ? ' ‡' : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,7 +231,9 @@ export function renderTable(r: BenchResults): string {
   const widths = header.map((_, i) => Math.max(...all.map((cells) => cells[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(header), rule, ...body.map(line)].join('\n');
+  const legend =
+    '† disturbed by other processes (after the retries); ‡ core 1 over 90% busy: the load side may cap the figure; **FAILED**: request errors';
+  return [line(header), rule, ...body.map(line), '', legend].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,6 +447,17 @@ export function renderMarkdown(meta: ReportMeta, r: BenchResults, targets: Targe
     disturbed.length
       ? `- **† disturbed by other processes on the machine (> ${r.foreignLimit} core after retries):** ${disturbed.join('; ')}`
       : `- no measurement was disturbed by other processes (each under ${r.foreignLimit} core)`,
+  );
+  const bound = SCENARIOS.flatMap((s) =>
+    SERVER_KINDS.filter((k) => {
+      const f = r.figures[s.id]?.[k];
+      return f !== undefined && loadBound(f);
+    }).map((k) => `${SHORT[k]} ${scenarioTitle(s)}`),
+  );
+  out.push(
+    bound.length
+      ? `- ‡ core 1 (stand-in + load generator) over 90% busy, so the load side may cap the figure: ${bound.join('; ')}`
+      : '- the load side (core 1) stayed under 90% busy in every measurement',
     '',
   );
   out.push(renderTable(r), '');

@@ -11,7 +11,8 @@ import { Pool } from 'undici';
 export interface LoadOptions {
   origin: string;
   path: string;
-  headers: Record<string, string>;
+  /** Request headers, the same for every client or per client (client 0…concurrency−1: one API key each, say). */
+  headers: Record<string, string> | ((client: number) => Record<string, string>);
   body: string;
   stream: boolean;
   concurrency: number;
@@ -63,7 +64,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     headersTimeout: 30_000,
     bodyTimeout: 30_000,
   });
-  const headers = { 'content-type': 'application/json', ...opts.headers };
+  const headers = Array.from({ length: opts.concurrency }, (_, i) => ({
+    'content-type': 'application/json',
+    ...(typeof opts.headers === 'function' ? opts.headers(i) : opts.headers),
+  }));
   // `#N#` in the body is replaced by a per-request counter (see run.ts).
   const [bodyHead, bodyTail] = opts.body.includes('#N#') ? opts.body.split('#N#') : [opts.body, null];
   let sequence = 0;
@@ -85,7 +89,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
 
   // The low-level dispatch API: no Readable stream or promise per chunk, so the load side stays cheap.
-  function exchange(): Promise<{ status: number; first: number; ok: boolean; why: string }> {
+  function exchange(client: number): Promise<{ status: number; first: number; ok: boolean; why: string }> {
     return new Promise((done) => {
       const t0 = performance.now();
       let status = 0;
@@ -93,7 +97,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       let tail = '';
       let text = '';
       pool.dispatch(
-        { method: 'POST', path: opts.path, headers, body: nextBody() },
+        { method: 'POST', path: opts.path, headers: headers[client], body: nextBody() },
         {
           // (undici recognises the new handler API by onRequestStart)
           onRequestStart() {},
@@ -126,9 +130,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     });
   }
 
-  async function one(): Promise<void> {
+  async function one(client: number): Promise<void> {
     const t0 = performance.now();
-    const { first, ok: good, why } = await exchange();
+    const { first, ok: good, why } = await exchange(client);
     const elapsed = performance.now() - t0;
     if (!measuring || stopping) {
       if (!good) fail(why);
@@ -141,11 +145,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (opts.stream) ttfc.push(first);
   }
 
-  async function client(): Promise<void> {
-    while (!stopping) await one();
+  async function client(index: number): Promise<void> {
+    while (!stopping) await one(index);
   }
 
-  const clients = Array.from({ length: opts.concurrency }, () => client());
+  const clients = Array.from({ length: opts.concurrency }, (_, i) => client(i));
   await sleep(opts.warmupMs);
   opts.onWindowStart?.();
   const start = performance.now();

@@ -1,452 +1,80 @@
-import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { request } from 'undici';
-import { measureHostileMix, renderHostileMix } from './hostile-mix.js';
-import { percentile, runLoad, type LoadResult } from './load.js';
-import { CLK_TCK, coreTimes, cpuMicros, cpuMicrosOfCommand, cpuModel, freePort, memory, pinSelf, spawnNode, TASKSET } from './proc.js';
-import { renderMarkdown, renderScenario, renderTargets, type Figures, type Scenario, type Target } from './report.js';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { measureHostileMix, renderHostileMix, type HostileMix } from './hostile-mix.js';
+import { FOREIGN_LIMIT, measure, measureClean, PROMPT, RETRIES, standInContentChunks, waitIdle, type MeasureContext } from './measure.js';
+import { CLK_TCK, coreTimes, cpuMicros, cpuMicrosOfCommand, cpuModel, memory, pinSelf, TASKSET } from './proc.js';
+import {
+  checkTargets,
+  renderMarkdown,
+  renderScenario,
+  renderTable,
+  renderTargets,
+  SCENARIOS,
+  SERVER_KINDS,
+  SERVER_LABEL,
+  STREAM_CONTENT_CHUNKS,
+  type BenchResults,
+  type ReportMeta,
+  type ScenarioSpec,
+} from './report.js';
+import {
+  addTempDir,
+  ADMIN_KEY,
+  benchDatabaseName,
+  cleanup,
+  createBenchDatabase,
+  keepTempDirs,
+  log,
+  loud,
+  MODEL,
+  sleep,
+  startBaseline,
+  startColloquy,
+  startStandIn,
+  type Server,
+} from './servers.js';
+import { measureUploadInterference, renderInterference, type Interference } from './upload-interference.js';
 
 /**
- * `npm run bench`: colloquy's hot path against a fast local stand-in upstream, beside a minimal
- * Fastify + undici pass-through proxy (the baseline), one scenario at a time.
+ * `npm run bench`: the issue's table in one run. The bare pass-through, colloquy on PostgreSQL
+ * (when DATABASE_URL is set) and colloquy on the embedded PGlite, measured one after the other
+ * in each scenario against a fast local stand-in upstream:
  *
- *   core 0: the server under test (colloquy, then the baseline; never both under load at once)
+ *   core 0: the servers (only the one measured is under load; the others wait idle)
  *   core 1: the stand-in upstream (its own process) and this process (the load generator)
  *
- * Environment: BENCH_SECONDS (measure window, default 6), BENCH_WARMUP_SECONDS (default 2),
- * BENCH_QUICK=1 (short smoke run), BENCH_CONCURRENCY (default "1,16,64"), BENCH_KEEP=1 (keep the
- * temp dir with the servers' logs), BENCH_STANDIN=support (use test/support's stand-in),
- * DATABASE_URL (PostgreSQL server: a fresh database is created for the run and dropped after;
- * without it colloquy uses the embedded PGlite under a temp DATA_DIR).
+ * See README.md for the environment variables.
  */
 
-const here = dirname(fileURLToPath(import.meta.url));
 const root = process.cwd();
 const quick = process.env.BENCH_QUICK === '1';
 const measureSeconds = Number(process.env.BENCH_SECONDS ?? (quick ? 1.5 : 6));
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? (quick ? 0.5 : 2));
-const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64')
-  .split(',')
-  .map((s) => Number(s.trim()))
-  .filter((n) => n > 0);
-const keep = process.env.BENCH_KEEP === '1';
-/** `hostile-mix`: only the availability measurement (skips the scenarios and the upload interference). */
+/** Seconds a server rests after priming before its idle RSS is read. */
+const settleSeconds = quick ? 1 : 3;
+const extras = process.env.BENCH_EXTRAS === '1';
+/** `hostile-mix`: only the availability measurement (no scenarios). */
 const only = process.env.BENCH_ONLY ?? '';
-const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
-const ENDPOINTS = ['/v1/chat/completions', '/chat'] as const;
-const PROMPT =
-  'Summarise in two short sentences why a gateway in front of a language model should keep its own overhead ' +
-  'small, measure it against a plain proxy, and report the ratio so that regressions are caught early please.';
-
-const children = new Set<ChildProcess>();
-const tempDirs: string[] = [];
-let benchDb: { adminUrl: string; name: string } | null = null;
-let cleaningUp: Promise<void> | null = null;
-
-function log(msg: string): void {
-  process.stdout.write(`${msg}\n`);
-}
-
-function loud(msg: string): void {
-  process.stderr.write(`\n!!!!!!!! ${msg}\n\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    children.delete(child);
-    return;
-  }
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  children.delete(child);
-}
-
-function waitForLine(child: ChildProcess, prefix: string, name: string, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms`)), timeoutMs);
-    child.once('exit', (code) => reject(new Error(`${name} exited (code ${code}) before it was ready`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const line = buffered.split('\n').find((l) => l.startsWith(prefix));
-      if (line) {
-        clearTimeout(timer);
-        resolvePromise(line.slice(prefix.length).trim());
-      }
-    });
-    child.stdout!.resume();
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, name: string, logFile: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) break;
-    try {
-      const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
-      last = `HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 300)}`;
-      if (res.statusCode === 200) return;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(100);
-  }
-  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n') : '';
-  throw new Error(`${name} did not become ready (${last}); last log lines:\n${tail}`);
-}
-
-interface Server {
-  name: Target;
-  pid: number;
-  origin: string;
-  child: ChildProcess;
-  logFile: string;
-}
-
-async function startStandIn(): Promise<{ child: ChildProcess; origin: string }> {
-  const child = spawnNode([join(here, 'stand-in.js')], {
-    core: 1,
-    env: { PATH: process.env.PATH, BENCH_STANDIN: process.env.BENCH_STANDIN, NODE_ENV: 'production' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  children.add(child);
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[stand-in] ${d.toString()}`));
-  const port = await waitForLine(child, 'LISTENING ', 'the stand-in upstream');
-  return { child, origin: `http://127.0.0.1:${port}` };
-}
-
-async function startColloquy(tmp: string, upstreamOrigin: string, databaseUrl: string | null): Promise<Server> {
-  const port = await freePort();
-  const configFile = join(tmp, 'colloquy.yaml');
-  writeFileSync(
-    configFile,
-    [
-      'providers:',
-      `  bench: { base_url: "${upstreamOrigin}/v1", api_key: "sk-bench" }`,
-      'models:',
-      '  - { id: bench-model, provider: bench, upstream_id: bench-upstream, context_window: 128000, max_output_tokens: 4096, pricing: { input: 2.5, output: 10 } }',
-      'defaults: { model: bench-model }',
-      '',
-    ].join('\n'),
-  );
-  const dataDir = join(tmp, 'data');
-  mkdirSync(dataDir);
-  const logFile = join(tmp, 'colloquy.log');
-  const fd = openSync(logFile, 'a');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    TMPDIR: process.env.TMPDIR,
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    CONFIG_FILE: configFile,
-    COLLOQUY_ADMIN_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_RPM: '100000000',
-    RATE_LIMIT_TPM: '100000000',
-    SHUTDOWN_GRACE_MS: '2000',
-  };
-  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
-  if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const child = spawnNode([join(root, 'dist/main.js')], { core: 0, env, stdout: fd, stderr: fd });
-  closeSync(fd);
-  children.add(child);
-  const origin = `http://127.0.0.1:${port}`;
-  await waitReady(`${origin}/health/ready`, child, 'colloquy', logFile, databaseUrl ? 60_000 : 120_000);
-  return { name: 'colloquy', pid: child.pid!, origin, child, logFile };
-}
-
-async function startBaseline(tmp: string, upstreamOrigin: string): Promise<Server> {
-  const port = await freePort();
-  const logFile = join(tmp, 'baseline.log');
-  const fd = openSync(logFile, 'a');
-  const child = spawnNode([join(here, 'baseline-proxy.js')], {
-    core: 0,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', UPSTREAM_ORIGIN: upstreamOrigin },
-    stdout: fd,
-    stderr: fd,
-  });
-  closeSync(fd);
-  children.add(child);
-  const origin = `http://127.0.0.1:${port}`;
-  await waitReady(`${origin}/health/ready`, child, 'the baseline proxy', logFile);
-  return { name: 'baseline', pid: child.pid!, origin, child, logFile };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Database
-
-async function createBenchDatabase(url: string): Promise<string> {
-  const name = `colloquy_bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${process.pid}`;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-  benchDb = { adminUrl: url, name };
-  const dbUrl = new URL(url);
-  dbUrl.pathname = `/${name}`;
-  return dbUrl.toString();
-}
-
-async function dropBenchDatabase(): Promise<void> {
-  if (!benchDb) return;
-  const { adminUrl, name } = benchDb;
-  benchDb = null;
-  const client = new pg.Client({ connectionString: adminUrl });
-  try {
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } catch (err) {
-    loud(`could not drop the bench database ${name}: ${(err as Error).message}`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup
-
-function cleanup(): Promise<void> {
-  cleaningUp ??= (async () => {
-    await Promise.all([...children].map((c) => stopChild(c)));
-    await dropBenchDatabase();
-    if (!keep) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-    else for (const dir of tempDirs) log(`kept ${dir}`);
-  })();
-  return cleaningUp;
-}
-
-process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  if (!keep) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    loud(`${signal}: stopping`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// One measurement
-
-const FOREIGN_LIMIT = Number(process.env.BENCH_FOREIGN_LIMIT ?? 0.1);
-const RETRIES = Number(process.env.BENCH_RETRIES ?? 2);
-
-/** Measures again (up to RETRIES times) while other processes on the machine took more than FOREIGN_LIMIT of a core. */
-async function measureClean(run: () => Promise<Figures>, label: string): Promise<Figures> {
-  let best = await run();
-  let attempts = 1;
-  while (best.foreignCores > FOREIGN_LIMIT && attempts <= RETRIES) {
-    log(`  (other processes used ${(best.foreignCores * 100).toFixed(0)}% of a core during ${label}: measuring again)`);
-    await sleep(1000);
-    const again = await run();
-    attempts++;
-    // Errors count whichever attempt is kept: a discarded attempt's errors still fail the scenario.
-    const [keep, drop] = again.foreignCores < best.foreignCores ? [again, best] : [best, again];
-    keep.errors += drop.errors;
-    keep.errorSamples.push(...drop.errorSamples.slice(0, Math.max(0, 5 - keep.errorSamples.length)));
-    drop.errors = 0;
-    best = keep;
-  }
-  best.attempts = attempts;
-  return best;
-}
-
-/** Waits until a CPU counter grows by under 5% of a core over 250 ms (background work of the last scenario). */
-async function waitIdle(cpu: () => number, maxMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + maxMs;
-  let before = cpu();
-  while (Date.now() < deadline) {
-    await sleep(250);
-    const now = cpu();
-    if (now - before < 0.05 * 250_000) return true;
-    before = now;
-  }
-  return false;
-}
-
-async function measure(
-  server: Server,
-  other: Server | null,
-  standInPid: number,
-  endpoint: string,
-  stream: boolean,
-  concurrency: number,
-  withPostgres: boolean,
-  warmupMs = warmupSeconds * 1000,
-  measureMs = measureSeconds * 1000,
-): Promise<Figures> {
-  // Each request's prompt ends with its own number (the #N# marker), so no cache along the way
-  // (token counts, for one) sees the same text twice: the figures are those of fresh prompts.
-  const body = JSON.stringify({
-    model: 'bench-model',
-    messages: [{ role: 'user', content: `${PROMPT} (request #N#)` }],
-    ...(stream ? { stream: true } : {}),
-  });
-  let cpu0 = { server: 0, other: 0, standIn: 0, self: 0, postgres: 0 };
-  let cpu1 = { ...cpu0 };
-  let peakRss = 0;
-  let cores0 = coreTimes();
-  let cores1 = cores0;
-  let sampler: NodeJS.Timeout | null = null;
-  const read = () => ({
-    server: cpuMicros(server.pid) ?? NaN,
-    other: other ? (cpuMicros(other.pid) ?? NaN) : 0,
-    standIn: cpuMicros(standInPid) ?? NaN,
-    self: cpuMicros(process.pid) ?? NaN,
-    postgres: withPostgres ? cpuMicrosOfCommand('postgres') : 0,
-  });
-  const sample = (): void => {
-    const m = memory(server.pid);
-    if (m && m.rss > peakRss) peakRss = m.rss;
-  };
-  const result: LoadResult = await runLoad({
-    origin: server.origin,
-    path: endpoint,
-    headers: server.name === 'colloquy' ? { authorization: `Bearer ${ADMIN_KEY}` } : {},
-    body,
-    stream,
-    concurrency,
-    warmupMs,
-    measureMs,
-    onWindowStart: () => {
-      cores0 = coreTimes();
-      cpu0 = read();
-      sample();
-      sampler = setInterval(sample, 100);
-    },
-    onWindowEnd: () => {
-      cpu1 = read();
-      cores1 = coreTimes();
-      sample();
-      if (sampler) clearInterval(sampler);
-    },
-  });
-  const hwm = memory(server.pid)?.hwm ?? NaN;
-  const latency = result.latencyMs.sort();
-  const ttfc = result.ttfcMs.sort();
-  const per = (us: number) => (result.ok ? us / result.ok : NaN);
-  const windowUs = result.windowMs * 1000;
-  // Everything the machine's cores ran in the window, minus what the bench's own processes ran:
-  // other people's work (builds, tests) sharing these two cores.
-  const allBusyUs = (cores1.reduce((sum, c, i) => sum + (c.busy - c.steal) - ((cores0[i]?.busy ?? 0) - (cores0[i]?.steal ?? 0)), 0) * 1e6) / CLK_TCK;
-  const oursUs =
-    cpu1.server - cpu0.server + (cpu1.other - cpu0.other) + (cpu1.standIn - cpu0.standIn) + (cpu1.self - cpu0.self) + (cpu1.postgres - cpu0.postgres);
-  const coreShare = (i: number, key: 'busy' | 'steal') => {
-    const total = (cores1[i]?.total ?? 0) - (cores0[i]?.total ?? 0);
-    return total > 0 ? ((cores1[i]?.[key] ?? 0) - (cores0[i]?.[key] ?? 0)) / total : NaN;
-  };
-  return {
-    requests: result.requests,
-    ok: result.ok,
-    errors: result.errors + result.warmupErrors,
-    errorSamples: result.errorSamples,
-    windowMs: result.windowMs,
-    rps: result.rps,
-    p50: percentile(latency, 50),
-    p99: percentile(latency, 99),
-    ttfcP50: stream ? percentile(ttfc, 50) : null,
-    ttfcP99: stream ? percentile(ttfc, 99) : null,
-    cpuPerReqUs: per(cpu1.server - cpu0.server),
-    serverCoreBusy: (cpu1.server - cpu0.server) / windowUs,
-    otherServerBusy: (cpu1.other - cpu0.other) / windowUs,
-    standInCpuPerReqUs: per(cpu1.standIn - cpu0.standIn),
-    loadgenCpuPerReqUs: per(cpu1.self - cpu0.self),
-    core1Busy: (cpu1.standIn - cpu0.standIn + cpu1.self - cpu0.self) / windowUs,
-    foreignCores: (allBusyUs - oursUs) / windowUs,
-    attempts: 1,
-    core0BusyAll: coreShare(0, 'busy'),
-    core1BusyAll: coreShare(1, 'busy'),
-    stealCore0: coreShare(0, 'steal'),
-    stealCore1: coreShare(1, 'steal'),
-    postgresCpuPerReqUs: withPostgres ? per(cpu1.postgres - cpu0.postgres) : null,
-    peakRssMb: peakRss / 2 ** 20,
-    hwmMb: hwm / 2 ** 20,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface Interference {
-  alone: Figures;
-  duringUploads: Figures;
-  uploads: number;
-  uploadMs: number[];
-}
-
-/**
- * The issue's measure for text extraction staying off the main thread: /v1/chat/completions
- * latency (1 client) alone, then while another client keeps uploading a 200-page PDF.
- */
-async function measureUploadInterference(server: Server, standInPid: number): Promise<Interference> {
-  const pdf = readFileSync(join(root, 'test/fixtures/documents/long-200-pages.pdf'));
-  const alone = await measure(server, null, standInPid, '/v1/chat/completions', false, 1, false);
-  let running = true;
-  const uploadMs: number[] = [];
-  const uploader = (async () => {
-    while (running) {
-      const form = new FormData();
-      form.append('file', new Blob([pdf]), 'long-200-pages.pdf');
-      const t0 = performance.now();
-      const res = await fetch(`${server.origin}/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` }, body: form });
-      const body = (await res.json()) as { data?: Array<{ id: string; pages: number }> };
-      if (res.status !== 201 || body.data?.[0]?.pages !== 200) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-      uploadMs.push(performance.now() - t0);
-      await fetch(`${server.origin}/files/${body.data[0].id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    }
-  })();
-  const duringUploads = await measure(server, null, standInPid, '/v1/chat/completions', false, 1, false);
-  running = false;
-  await uploader;
-  return { alone, duringUploads, uploads: uploadMs.length, uploadMs };
-}
-
-function renderInterference(i: Interference): string {
-  const f = (n: number) => n.toFixed(2);
-  const up = [...i.uploadMs].sort((a, b) => a - b);
-  return [
-    `/v1/chat/completions, 1 client: p50 ${f(i.alone.p50)} ms, p99 ${f(i.alone.p99)} ms alone;`,
-    `p50 ${f(i.duringUploads.p50)} ms, p99 ${f(i.duringUploads.p99)} ms while ${i.uploads} uploads of a 200-page PDF ran back to back`,
-    `(upload + extraction p50 ${f(up[Math.floor(up.length / 2)] ?? NaN)} ms).`,
-  ].join(' ');
-}
+const picked = new Set((process.env.BENCH_SCENARIOS ?? '').split(',').filter(Boolean));
+if (process.env.BENCH_KEEP === '1') keepTempDirs();
 
 async function main(): Promise<void> {
-  if (!existsSync(join(root, 'dist/main.js'))) throw new Error(`run from the project root after npm run build (no ${join(root, 'dist/main.js')})`);
-  const pinned = pinSelf(1);
-  if (!pinned) loud(`taskset ${TASKSET ? 'failed' : 'is missing'}: running UNPINNED (server, stand-in and load generator share all cores)`);
-  const tmp = mkdtempSync(join(tmpdir(), 'colloquy-bench-'));
-  tempDirs.push(tmp);
-  const adminUrl = process.env.DATABASE_URL?.trim() || null;
-  const database = adminUrl ? 'postgres' : 'pglite';
   const started = new Date();
+  if (!existsSync(join(root, 'dist/main.js'))) throw new Error(`run from the project root after npm run build (no ${join(root, 'dist/main.js')})`);
+  const unknown = [...picked].filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+  const pinned = pinSelf(1);
+  if (!pinned) loud(`taskset ${TASKSET ? 'failed' : 'is missing'}: running UNPINNED (servers, stand-in and load generator share all cores)`);
+  const tmp = mkdtempSync(join(tmpdir(), 'colloquy-bench-'));
+  addTempDir(tmp);
+  const adminUrl = process.env.DATABASE_URL?.trim() || null;
 
   log(
-    `colloquy bench: ${database}, ${measureSeconds}s measured after ${warmupSeconds}s warm-up per scenario, concurrency ${concurrencies.join('/')}`,
+    `colloquy bench: pass-through, ${adminUrl ? 'PostgreSQL and ' : ''}embedded; ${measureSeconds}s measured after ${warmupSeconds}s warm-up per measurement`,
   );
-  log(`pinning: ${pinned ? 'server under test on core 0; stand-in + load generator on core 1' : 'NONE (taskset unavailable)'}`);
+  if (!adminUrl) log('(DATABASE_URL is not set: the PostgreSQL column is not measured)');
+  log(`pinning: ${pinned ? 'servers under test on core 0; stand-in + load generator on core 1' : 'NONE (taskset unavailable)'}`);
 
   const idleBefore = coreTimes();
   await sleep(1000);
@@ -460,101 +88,148 @@ async function main(): Promise<void> {
   }
 
   const standIn = await startStandIn();
-  const dbUrl = adminUrl ? await createBenchDatabase(adminUrl) : null;
-  if (benchDb) log(`database: fresh PostgreSQL database ${benchDb.name} (dropped at the end)`);
-  const colloquy = await startColloquy(tmp, standIn.origin, dbUrl);
-  const baseline = await startBaseline(tmp, standIn.origin);
-  log(
-    `stand-in ${standIn.origin} (pid ${standIn.child.pid}), colloquy ${colloquy.origin} (pid ${colloquy.pid}), baseline ${baseline.origin} (pid ${baseline.pid})`,
-  );
+  const chunks = await standInContentChunks(standIn.origin);
+  if (chunks !== STREAM_CONTENT_CHUNKS) {
+    const why = `the stand-in streams ${chunks} content chunks per answer, not ${STREAM_CONTENT_CHUNKS}`;
+    if (process.env.BENCH_STANDIN === 'support') loud(why);
+    else throw new Error(why);
+  }
+  log(`stand-in ${standIn.origin} (pid ${standIn.child.pid}): ${chunks} content chunks per stream`);
 
-  // Prime both servers (JIT, connection pools, first rows) before anything is recorded.
-  const primeMs = quick ? 300 : 1000;
-  for (const server of [colloquy, baseline]) {
-    for (const endpoint of ENDPOINTS) {
-      for (const stream of [false, true]) {
-        const f = await measure(server, null, standIn.child.pid!, endpoint, stream, 16, false, 0, primeMs);
-        if (f.errors) {
-          throw new Error(`${server.name} fails while priming ${endpoint} stream=${stream}: ${f.errorSamples.join(' | ')}`);
-        }
-      }
+  const servers: Server[] = [await startBaseline(tmp, standIn.origin)];
+  if (adminUrl) {
+    const dbUrl = await createBenchDatabase(adminUrl);
+    log(`database: fresh PostgreSQL database ${benchDatabaseName()} (dropped at the end)`);
+    servers.push(await startColloquy(join(tmp, 'postgres'), standIn.origin, dbUrl));
+  }
+  servers.push(await startColloquy(join(tmp, 'embedded'), standIn.origin, null));
+  for (const s of servers) log(`${SERVER_LABEL[s.kind]}: ${s.origin} (pid ${s.pid})`);
+
+  const ctx: MeasureContext = {
+    standInPid: standIn.child.pid!,
+    postgres: adminUrl !== null,
+    warmupMs: warmupSeconds * 1000,
+    measureMs: measureSeconds * 1000,
+  };
+  const results: BenchResults = { measured: servers.map((s) => s.kind), figures: {}, idleRssMb: {}, endRssMb: {}, foreignLimit: FOREIGN_LIMIT };
+  const others = (server: Server) => servers.filter((s) => s !== server);
+
+  // Prime every server (JIT, connection pools, each key's first use and session) before anything is recorded.
+  const prime: MeasureContext = { ...ctx, warmupMs: 0, measureMs: quick ? 300 : 1000 };
+  for (const server of servers) {
+    const specs: Array<Pick<ScenarioSpec, 'endpoint' | 'stream' | 'concurrency' | 'distinctKeys'>> = [];
+    for (const endpoint of ['/v1/chat/completions', '/chat'] as const) {
+      for (const stream of [false, true]) specs.push({ endpoint, stream, concurrency: 16, distinctKeys: false });
+    }
+    if (server.kind !== 'baseline') specs.push({ endpoint: '/chat', stream: false, concurrency: 16, distinctKeys: true });
+    for (const spec of specs) {
+      const f = await measure(prime, server, others(server), spec);
+      if (f.errors)
+        throw new Error(`${SERVER_LABEL[server.kind]} fails while priming ${spec.endpoint} stream=${spec.stream}: ${f.errorSamples.join(' | ')}`);
     }
   }
 
-  const scenarios: Scenario[] = [];
-  for (const endpoint of only ? [] : ENDPOINTS) {
-    for (const stream of [false, true]) {
-      for (const concurrency of concurrencies) {
-        const figures = {} as Record<Target, Figures>;
-        for (const [server, other] of [
-          [colloquy, baseline],
-          [baseline, colloquy],
-        ] as const) {
-          // The other server shares core 0: let it finish what the last scenario left it (metering writes).
-          for (const s of [other, server]) {
-            if (!(await waitIdle(() => cpuMicros(s.pid) ?? 0))) loud(`${s.name} is still busy 20 s after its last scenario; measuring anyway`);
-          }
-          if (database === 'postgres' && !(await waitIdle(() => cpuMicrosOfCommand('postgres')))) {
-            loud('PostgreSQL is still busy 20 s after the last scenario; measuring anyway');
-          }
-          figures[server.name] = await measureClean(
-            () => measure(server, other, standIn.child.pid!, endpoint, stream, concurrency, database === 'postgres'),
-            `${server.name} ${endpoint} stream=${stream} c=${concurrency}`,
-          );
-        }
-        const scenario: Scenario = { endpoint, stream, concurrency, colloquy: figures.colloquy, baseline: figures.baseline };
-        scenarios.push(scenario);
-        log(renderScenario(scenario));
-        for (const target of ['colloquy', 'baseline'] as const) {
-          const f = figures[target];
-          if (f.errors)
-            loud(`FAILED: ${target} ${endpoint} stream=${stream} c=${concurrency}: ${f.errors} errors, e.g. ${f.errorSamples.join(' | ')}`);
-        }
-      }
+  // Idle RSS: once every server has finished what priming left it, and rested a little.
+  await waitForQuiet(servers, ctx.postgres);
+  await sleep(settleSeconds * 1000);
+  for (const server of servers) results.idleRssMb[server.kind] = (memory(server.pid)?.rss ?? NaN) / 2 ** 20;
+  log(`idle RSS: ${servers.map((s) => `${SERVER_LABEL[s.kind]} ${results.idleRssMb[s.kind]!.toFixed(0)} MB`).join(', ')}`);
+
+  for (const spec of only ? [] : SCENARIOS) {
+    if (picked.size && !picked.has(spec.id)) continue;
+    const figures: NonNullable<BenchResults['figures'][typeof spec.id]> = {};
+    results.figures[spec.id] = figures;
+    for (const server of servers) {
+      if (server.kind === 'baseline' && !spec.baseline) continue;
+      // All servers share core 0: let each finish what the last measurement left it (metering writes) first.
+      await waitForQuiet(servers, ctx.postgres);
+      figures[server.kind] = await measureClean(() => measure(ctx, server, others(server), spec), `${SERVER_LABEL[server.kind]}, ${spec.id}`);
     }
+    log(renderScenario(results, spec));
   }
 
-  const interference = only ? null : await measureUploadInterference(colloquy, standIn.child.pid!);
-  if (interference) log(renderInterference(interference));
-  const hostileMix = await measureHostileMix({ origin: colloquy.origin, adminKey: ADMIN_KEY, model: 'bench-model' }, measureSeconds);
-  log(renderHostileMix(hostileMix));
+  if (!only) {
+    await waitForQuiet(servers, ctx.postgres);
+    await sleep(settleSeconds * 1000);
+    for (const server of servers) results.endRssMb[server.kind] = (memory(server.pid)?.rss ?? NaN) / 2 ** 20;
+  }
 
-  const meta = {
+  // The main colloquy: on PostgreSQL when there is one.
+  const primary = servers.find((s) => s.kind === 'postgres') ?? servers.find((s) => s.kind === 'embedded')!;
+  let interference: Interference | null = null;
+  let hostileMix: HostileMix | null = null;
+  if (extras && !only) {
+    await waitForQuiet(servers, ctx.postgres);
+    interference = await measureUploadInterference(ctx, primary);
+    log(`\nchat latency during uploads (${SERVER_LABEL[primary.kind]}): ${renderInterference(interference)}`);
+  }
+  if (extras || only === 'hostile-mix') {
+    await waitForQuiet(servers, ctx.postgres);
+    hostileMix = await measureHostileMix({ origin: primary.origin, adminKey: ADMIN_KEY, model: MODEL }, measureSeconds);
+    log(`\nhostile mix (${SERVER_LABEL[primary.kind]}): ${renderHostileMix(hostileMix)}`);
+  }
+
+  const targets = checkTargets(results);
+  const table = renderTable(results);
+  log(`\n${table}\n\n${renderTargets(targets)}\n`);
+
+  const meta: ReportMeta & Record<string, unknown> = {
     date: started.toISOString(),
     node: process.version,
     cpu: cpuModel(),
-    cores: (await import('node:os')).cpus().length,
-    database,
+    cores: cpus().length,
+    databases: adminUrl
+      ? 'PostgreSQL (a fresh database on DATABASE_URL) and embedded PGlite (temp DATA_DIR)'
+      : 'embedded PGlite only (DATABASE_URL not set)',
     measureSeconds,
     warmupSeconds,
     quick,
     pinned,
-    pinning: pinned ? 'server under test: core 0; stand-in upstream + load generator: core 1' : 'none',
+    pinning: pinned ? 'servers under test: core 0, one under load at a time; stand-in upstream + load generator: core 1' : 'none',
     standIn: process.env.BENCH_STANDIN === 'support' ? 'test/support/stand-in-upstream.ts' : 'test/bench/stand-in.ts',
+    standInContentChunks: chunks,
     clkTck: CLK_TCK,
     machineBusyAtStartCores: Number(machineBusy.toFixed(2)),
     foreignLimitCores: FOREIGN_LIMIT,
     retries: RETRIES,
     prompt: PROMPT,
+    scenarios: picked.size ? [...picked] : 'all',
+    durationSeconds: (Date.now() - started.getTime()) / 1000,
   };
-  const { text: targetsText, targets } = renderTargets(scenarios);
-  log(targetsText);
-
-  const failed = scenarios.filter((s) => s.colloquy.errors || s.baseline.errors);
   const outDir = join(root, 'test/bench/results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ meta, targets, scenarios, interference, hostileMix }, null, 2)}\n`);
   writeFileSync(
-    join(outDir, 'latest.md'),
-    `${renderMarkdown(meta, scenarios, targetsText)}\n## Chat latency during a 200-page PDF upload\n\n${interference ? renderInterference(interference) : '(not measured)'}\n\n## Chat latency and probes under a hostile mix\n\n${renderHostileMix(hostileMix)}\n`,
+    join(outDir, 'latest.json'),
+    `${JSON.stringify({ meta, table, targets, idleRssMb: results.idleRssMb, endRssMb: results.endRssMb, figures: results.figures, interference, hostileMix }, null, 2)}\n`,
   );
-  log(`results: ${resolve(outDir, 'latest.json')}, ${resolve(outDir, 'latest.md')}`);
+  const extrasMd = [
+    '## Chat latency during a 200-page PDF upload',
+    '',
+    interference ? renderInterference(interference) : '(not measured: BENCH_EXTRAS=1)',
+    '',
+    '## Chat latency and probes under a hostile mix',
+    '',
+    hostileMix ? renderHostileMix(hostileMix) : '(not measured: BENCH_EXTRAS=1)',
+    '',
+  ].join('\n');
+  writeFileSync(join(outDir, 'latest.md'), `${renderMarkdown(meta, results, targets)}\n${extrasMd}`);
+  log(`results: ${resolve(outDir, 'latest.json')}, ${resolve(outDir, 'latest.md')} (${Math.round(meta.durationSeconds)} s)`);
 
+  const failed = SCENARIOS.flatMap((s) => SERVER_KINDS.filter((k) => results.figures[s.id]?.[k]?.errors).map((k) => `${SERVER_LABEL[k]}, ${s.id}`));
   if (failed.length) {
-    loud(`${failed.length} scenario(s) FAILED with errors: ${failed.map((s) => `${s.endpoint} stream=${s.stream} c=${s.concurrency}`).join('; ')}`);
-    if (!keep) log("(rerun with BENCH_KEEP=1 to keep the servers' logs)");
+    loud(`${failed.length} measurement(s) FAILED with request errors: ${failed.join('; ')}`);
+    if (process.env.BENCH_KEEP !== '1') log("(rerun with BENCH_KEEP=1 to keep the servers' logs)");
     process.exitCode = 1;
   }
+}
+
+/** Waits until every server (and PostgreSQL, when used) is idle; says so loudly when one stays busy. */
+async function waitForQuiet(servers: Server[], postgres: boolean): Promise<void> {
+  for (const s of servers) {
+    if (!(await waitIdle(() => cpuMicros(s.pid) ?? 0))) loud(`${SERVER_LABEL[s.kind]} is still busy 20 s after its last load; measuring anyway`);
+  }
+  if (postgres && !(await waitIdle(() => cpuMicrosOfCommand('postgres'))))
+    loud('PostgreSQL is still busy 20 s after the last load; measuring anyway');
 }
 
 main()

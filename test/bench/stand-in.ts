@@ -1,20 +1,21 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { estimateUsage, lastUserText, startStandInUpstream } from '../support/stand-in-upstream.js';
+import { STREAM_CONTENT_CHUNKS } from './report.js';
 
 /**
  * The benchmark's upstream, run as its own process (pinned to core 1 by run.ts). It speaks
  * OpenAI's wire format like test/support/stand-in-upstream.ts (same reply text and usage
  * estimate: "Stand-in reply to: <last user text>"), but renders each distinct request body once
  * and then replays the bytes, so that it costs as little CPU as possible and never becomes the
- * bottleneck. Streams: a role chunk, ~9 content chunks of 4 words, a finish chunk, a usage chunk
- * when `stream_options.include_usage` is true, then `data: [DONE]`; each frame is its own HTTP
- * chunk, all sent at once (no delay between chunks: the upstream is as fast as it gets).
+ * bottleneck. Streams: a role chunk, 20 content chunks (the reply's words spread evenly over them),
+ * a finish chunk, a usage chunk when `stream_options.include_usage` is true, then `data: [DONE]`;
+ * each frame is its own HTTP chunk, all sent at once (no delay between chunks: the upstream is as
+ * fast as it gets).
  *
- * BENCH_STANDIN=support uses the tests' stand-in instead (slower, for cross-checking).
+ * BENCH_STANDIN=support uses the tests' stand-in instead (slower, for cross-checking; 2 words per
+ * chunk, which is 21 content chunks with the bench's prompt).
  * Prints `LISTENING <port>` on stdout once ready.
  */
-
-const WORDS_PER_CHUNK = 4;
 
 interface Rendered {
   stream: boolean;
@@ -67,15 +68,25 @@ function render(raw: string): Rendered | null {
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   });
   const frames: unknown[] = [chunk({ role: 'assistant', content: '' }, null)];
-  const words = text.split(' ');
-  for (let i = 0; i < words.length; i += WORDS_PER_CHUNK) {
-    frames.push(chunk({ content: (i ? ' ' : '') + words.slice(i, i + WORDS_PER_CHUNK).join(' ') }, null));
-  }
+  for (const piece of split(text, STREAM_CONTENT_CHUNKS)) frames.push(chunk({ content: piece }, null));
   frames.push(chunk({}, 'stop'));
   if (includeUsage) frames.push({ ...chunk({}, null), choices: [], usage });
   const parts = frames.map((f) => Buffer.from(`data: ${JSON.stringify(f)}\n\n`));
   parts.push(Buffer.from('data: [DONE]\n\n'));
   return { stream, parts };
+}
+
+/** `text` in `n` non-empty pieces, cut between words (between characters when it has fewer than `n` words). */
+function split(text: string, n: number): string[] {
+  const words = text.split(' ');
+  if (words.length < n) {
+    const size = Math.ceil(text.length / n);
+    return Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
+  }
+  return Array.from(
+    { length: n },
+    (_, i) => (i ? ' ' : '') + words.slice(Math.floor((i * words.length) / n), Math.floor(((i + 1) * words.length) / n)).join(' '),
+  );
 }
 
 // The stand-in speaks HTTP/1.1 straight on the socket (keep-alive, Content-Length or chunked
@@ -196,7 +207,7 @@ function onConnection(socket: Socket): void {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_STANDIN === 'support') {
-    const upstream = await startStandInUpstream({ record: false, wordsPerChunk: WORDS_PER_CHUNK });
+    const upstream = await startStandInUpstream({ record: false, wordsPerChunk: 2 });
     process.stdout.write(`LISTENING ${new URL(upstream.baseUrl).port}\n`);
     return;
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule, type AppRuntimeOptions } from './app.module.js';
 import { DomainError } from './common/errors/domain-error.js';
 import { toHttpError } from './common/errors/error-table.js';
@@ -33,10 +33,22 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** How often Node looks for requests over their timeout (its default, 30 s, would stretch the bound). */
 const CONNECTIONS_CHECK_MS = 1_000;
 
+/**
+ * Nest sends whatever a handler returns. A streamed answer has taken the response over already
+ * (hijacked): there is nothing left to send, and Fastify would build (with its stack trace) an
+ * "already sent" error on every stream to say so.
+ */
+class StreamAwareFastifyAdapter extends FastifyAdapter {
+  override reply(response: FastifyReply, body: unknown, statusCode?: number): FastifyReply {
+    if (response.sent === true && body === undefined) return response;
+    return super.reply(response, body, statusCode);
+  }
+}
+
 /** Builds the whole HTTP application (not yet listening); main.ts and the tests share it. */
 export async function createApp(config: AppConfig, logger: AppLogger, runtime: AppRuntimeOptions = {}): Promise<NestFastifyApplication> {
   const requestTimeout = config.http.requestTimeoutMs;
-  const adapter = new FastifyAdapter({
+  const adapter = new StreamAwareFastifyAdapter({
     bodyLimit: config.http.maxBodyBytes,
     trustProxy: config.http.trustProxy,
     // Keep a well-formed incoming id so a request can be followed across services.

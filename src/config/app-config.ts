@@ -53,7 +53,7 @@ export class AppConfig {
   readonly http: HttpSettings;
   readonly dataDir: string;
   readonly personasDir: string;
-  readonly database: { url: string | null; poolSize: number };
+  readonly database: { url: string | null; poolSize: number; preparedStatements: boolean };
   readonly s3: S3Settings | null;
   readonly redis: { url: string | null; failOpen: boolean };
   readonly auth: { adminKey: string | null; cacheTtlMs: number };
@@ -94,7 +94,7 @@ export class AppConfig {
     };
     this.dataDir = resolve(shape.data_dir);
     this.personasDir = shape.personas_dir ? resolve(shape.personas_dir) : join(this.rootDir, 'config', 'personas');
-    this.database = { url: shape.database.url, poolSize: shape.database.pool_size };
+    this.database = { url: shape.database.url, poolSize: shape.database.pool_size, preparedStatements: shape.database.prepared_statements };
     const s3 = storage.s3;
     this.s3 = s3.bucket
       ? {

@@ -19,6 +19,7 @@ export const ENV_BINDINGS = [
   ['PERSONAS_DIR', 'personas_dir'],
   ['DATABASE_URL', 'database.url'],
   ['DATABASE_POOL_SIZE', 'database.pool_size'],
+  ['DATABASE_PREPARED_STATEMENTS', 'database.prepared_statements'],
   ['S3_BUCKET', 'storage.s3.bucket'],
   ['S3_ENDPOINT', 'storage.s3.endpoint'],
   ['S3_REGION', 'storage.s3.region'],

@@ -113,6 +113,7 @@ export const configSchema = z.strictObject({
   database: z.strictObject({
     url: url,
     pool_size: positiveInt.default(10),
+    prepared_statements: bool.default(true),
   }),
   storage: z.strictObject({
     s3: z.strictObject({

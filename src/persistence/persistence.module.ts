@@ -22,6 +22,7 @@ import { PrismaService } from './prisma.service.js';
             url: config.database.url,
             dataDir: config.dataDir,
             poolSize: config.database.poolSize,
+            preparedStatements: config.database.preparedStatements,
             migrationsDir: config.migrationsDir,
             embedded: embedded ?? undefined,
           },

@@ -13,6 +13,8 @@ export interface DatabaseOptions {
   url: string | null;
   dataDir: string;
   poolSize: number;
+  /** Prepare the hot driver statements once per connection (off behind a pooler that cannot keep them). Default true. */
+  preparedStatements?: boolean;
   migrationsDir: string;
   /** An embedded database already started (tests start one from a migrated snapshot); its owner closes it. */
   embedded?: EmbeddedDatabase;
@@ -124,7 +126,9 @@ export class PrismaService extends PrismaClient {
    * is prepared once per connection under its own name, so it is parsed and planned once, not on
    * every call (measured at half the server's CPU of a /chat turn). The embedded database runs
    * them unnamed: its one backend outlives the connections made to it (the tests' and the
-   * app's, a reconnect), which would not know what it has prepared.
+   * app's, a reconnect), which would not know what it has prepared. So does a server behind a
+   * pooler in transaction mode that cannot keep them (PgBouncer before 1.21):
+   * DATABASE_PREPARED_STATEMENTS=false.
    */
   async execute(sql: string, params: unknown[]): Promise<void> {
     await this.pool.query({ name: this.statementName(sql), text: sql, values: params });
@@ -138,7 +142,7 @@ export class PrismaService extends PrismaClient {
   private readonly statementNames = new Map<string, string>();
 
   private statementName(sql: string): string | undefined {
-    if (this.embedded) return undefined;
+    if (this.embedded || this.options.preparedStatements === false) return undefined;
     let name = this.statementNames.get(sql);
     if (!name) {
       if (this.statementNames.size >= MAX_PREPARED_STATEMENTS) throw new Error('too many distinct driver statements: their text must be constant');

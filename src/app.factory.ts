@@ -136,12 +136,15 @@ export async function createApp(config: AppConfig, logger: AppLogger, runtime: A
     }
   });
 
-  app.enableCors({
-    origin: corsOrigin(config.http.corsOrigins),
-    exposedHeaders: EXPOSED_HEADERS,
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'openai-organization', 'openai-project'],
-    maxAge: 600,
-  });
+  // Without allowed origins there is no CORS at all (not a hook that answers "no" on every request).
+  if (config.http.corsOrigins.length) {
+    app.enableCors({
+      origin: corsOrigin(config.http.corsOrigins),
+      exposedHeaders: EXPOSED_HEADERS,
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'openai-organization', 'openai-project'],
+      maxAge: 600,
+    });
+  }
   app.useSecurityHeaders({
     // Swagger UI needs its own inline styles and scripts; everything else is JSON or SSE.
     contentSecurityPolicy: {
@@ -159,9 +162,8 @@ export async function createApp(config: AppConfig, logger: AppLogger, runtime: A
   return app;
 }
 
-function corsOrigin(origins: string[]): boolean | string[] {
-  if (origins.includes('*')) return true;
-  return origins.length ? origins : false;
+function corsOrigin(origins: string[]): true | string[] {
+  return origins.includes('*') ? true : origins;
 }
 
 function elapsedMs(request: FastifyRequest): number {

@@ -90,6 +90,24 @@ describe('HTTP basics: errors, request ids, CORS, security headers, docs', () =>
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('without CORS_ORIGINS allows no origin at all: no preflight, no CORS headers', async () => {
+    const closed = await startTestApp();
+    try {
+      const preflight = await fetch(`${closed.url}/v1/models`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.status).toBe(404);
+      const simple = await fetch(`${closed.url}/health/live`, { headers: { origin: 'https://app.example.com' } });
+      expect(simple.status).toBe(200);
+      for (const res of [preflight, simple]) {
+        expect([...res.headers.keys()].filter((name) => name.startsWith('access-control-'))).toEqual([]);
+      }
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('sends security headers on every response, errors included', async () => {
     for (const res of [await fetch(`${t.url}/`), await fetch(`${t.url}/nope`)]) {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');

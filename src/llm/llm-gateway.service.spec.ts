@@ -289,6 +289,21 @@ describe('LlmGateway', () => {
       expect((await opened()).error).toMatchObject({ kind: 'upstream_error', message: expect.stringContaining('invalid response') });
       expect(empty.cancelled).toBe(true);
       expect(primary.calls).toHaveLength(1);
+      // Neither its idle watch nor its overall timeout outlives the failed attempt.
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('releases a stream that ended without aborting its request (its connection goes back to the pool)', async () => {
+      const stream = new FakeStream().push(chunk('one')).end();
+      primary.willStream({ answer: stream });
+      const opened = await gateway.openStream(catalog.resolve('main'), body, client.signal);
+
+      await expect(opened.next()).resolves.toMatchObject({ done: true });
+      expect(primary.calls[0].signal.aborted).toBe(false);
+      expect(jest.getTimerCount()).toBe(0);
+      // The client leaving afterwards no longer reaches the finished request.
+      client.abort();
+      expect(primary.calls[0].signal.aborted).toBe(false);
     });
 
     it('cancel() aborts the upstream request and releases its source', async () => {

@@ -86,7 +86,7 @@ export class LlmGateway {
 
   async openStream(model: ResolvedModel, body: ChatRequestBody, signal: AbortSignal): Promise<OpenedStream> {
     const idleMs = this.config.upstream.idleTimeoutMs;
-    return this.withPolicy(model, signal, async (candidate, attemptSignal, controller) => {
+    return this.withPolicy(model, signal, async (candidate, attemptSignal, controller, release) => {
       const provider = this.providers.get(candidate.provider);
       const source = await provider.stream(
         { ...body, model: candidate.upstreamId, stream: true, stream_options: { include_usage: true } },
@@ -106,8 +106,12 @@ export class LlmGateway {
         next: async () => {
           try {
             const result = await idle.next(source);
-            // Ended: release the attempt's timer and listeners.
-            if (result.done) controller.abort({ kind: 'client' } satisfies AbortReason);
+            // Ended: the attempt's timers and listeners go, not its connection (aborting would
+            // destroy a response whose last bytes are still on their way, and the kept-alive socket with it).
+            if (result.done) {
+              idle.close();
+              release();
+            }
             return result;
           } catch (err) {
             throw this.toClientError(err, candidate);
@@ -124,12 +128,13 @@ export class LlmGateway {
   /**
    * Runs `attempt` against the model and then its fallbacks. The attempt's AbortController lives
    * as long as what it returns (a stream keeps using it), so its timeout is cleared only for
-   * failed attempts and completed calls.
+   * failed attempts and completed calls; a stream calls `release` when it has ended. A failed
+   * attempt is aborted, which lets go of its request and of whatever watched it.
    */
   private async withPolicy<T>(
     model: ResolvedModel,
     clientSignal: AbortSignal,
-    attempt: (candidate: ResolvedModel, signal: AbortSignal, controller: AbortController) => Promise<T>,
+    attempt: (candidate: ResolvedModel, signal: AbortSignal, controller: AbortController, release: () => void) => Promise<T>,
   ): Promise<T> {
     const candidates = [model, ...this.fallbacksOf(model)];
     let lastFailure: UpstreamFailure | null = null;
@@ -144,11 +149,14 @@ export class LlmGateway {
         }
         clientSignal.addEventListener('abort', onClientAbort, { once: true });
         const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies AbortReason), this.config.upstream.timeoutMs);
+        const release = () => {
+          clearTimeout(timer);
+          clientSignal.removeEventListener('abort', onClientAbort);
+        };
         try {
-          const result = await attempt(candidate, controller.signal, controller);
+          const result = await attempt(candidate, controller.signal, controller, release);
           if (!isStream(result)) {
-            clearTimeout(timer);
-            clientSignal.removeEventListener('abort', onClientAbort);
+            release();
           } else {
             // The stream keeps the timer (an overall bound) until it ends or is cancelled.
             controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
@@ -156,9 +164,9 @@ export class LlmGateway {
           }
           return result;
         } catch (err) {
-          clearTimeout(timer);
-          clientSignal.removeEventListener('abort', onClientAbort);
+          release();
           const failure = toFailure(err, controller.signal);
+          if (!controller.signal.aborted) controller.abort({ kind: 'client' } satisfies AbortReason);
           if (failure.kind === 'aborted') throw failure;
           lastFailure = failure;
           lastCandidate = candidate;
@@ -241,6 +249,7 @@ function toFailure(err: unknown, signal: AbortSignal): UpstreamFailure {
 class IdleWatch {
   private waitingSince = 0;
   private timedOut = false;
+  private closed = false;
   private timer: NodeJS.Timeout;
 
   constructor(
@@ -249,6 +258,12 @@ class IdleWatch {
   ) {
     this.timer = this.arm(idleMs);
     controller.signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+  }
+
+  /** Stops watching (the stream ended). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
   }
 
   /** The next chunk, or an idle-timeout failure (which also aborts the upstream request). */
@@ -272,7 +287,7 @@ class IdleWatch {
 
   /** Fires at most once per idle period: aborts a wait that has lasted it, else waits for the rest of it. */
   private check(): void {
-    if (this.controller.signal.aborted) return;
+    if (this.closed || this.controller.signal.aborted) return;
     const silentMs = this.waitingSince ? Date.now() - this.waitingSince : 0;
     if (silentMs >= this.idleMs) {
       this.timedOut = true;

@@ -50,6 +50,10 @@ export class OpenAICompatibleProvider extends LlmProvider {
       maxRetries: 0,
       timeout: options.timeoutMs,
       defaultHeaders: settings.headers,
+      // Only the provider's settings shape what is sent (as on the chat path): not OPENAI_ORG_ID
+      // or OPENAI_PROJECT_ID from the server's environment.
+      organization: null,
+      project: null,
       fetch: options.fetch,
       // Every failure reaches the gateway as an error, which it logs through the structured logger
       // (upstream text at warn); the SDK's own console lines (and OPENAI_LOG) would bypass that.

@@ -128,6 +128,24 @@ describe('HTTP connections: slow clients, early answers, long streams', () => {
     expect(text.trim().endsWith('data: [DONE]')).toBe(true);
   });
 
+  it('keeps its upstream connection across streams whose body ends a moment after [DONE]', async () => {
+    stack.upstream.setDefault({ kind: 'reply', text: 'short answer', endDelayMs: 30 });
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${stack.t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.t.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'standin-gpt', stream: true, messages: [{ role: 'user', content: `stream ${i}` }] }),
+      });
+      const text = await res.text();
+      expect(text).toContain('"content":" answer"');
+      expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+      await stack.upstream.idle();
+    }
+    // The pool's kept-alive connections (two: the next stream may start before the last one's end
+    // was read), not new ones per stream (a stream aborted at [DONE] took its socket with it: 10).
+    expect(stack.upstream.connectionsAccepted()).toBeLessThanOrEqual(2);
+  });
+
   it('keeps a WebSocket open longer than the request timeout', async () => {
     const ws = await connectChatSocket(stack.t.url, { key: stack.t.adminKey });
     // Idle past the timeout and Node's check interval: a request timeout would have closed it.

@@ -28,6 +28,8 @@ export type Behavior =
       until?: Promise<unknown>;
       /** Pause between streamed chunks. */
       chunkDelayMs?: number;
+      /** Streams: pause between `data: [DONE]` and the end of the body (as TLS upstreams often send them apart). */
+      endDelayMs?: number;
       finishReason?: string;
     }
   /** Answers with one tool call. */
@@ -70,6 +72,8 @@ export interface StandInUpstream {
   setDefault(behavior: Behavior): void;
   /** Requests currently open (hanging or streaming). */
   openConnections(): number;
+  /** TCP connections accepted since the start (or the last reset). */
+  connectionsAccepted(): number;
   /** Resolves with the next request to arrive (call it before sending the request). */
   nextRequest(): Promise<RecordedRequest>;
   /** Resolves once no request is open: at once if none is, else when the last one closes. */
@@ -122,7 +126,9 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
       route(req, res, path, body);
     });
   });
+  let accepted = 0;
   server.on('connection', (socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -243,7 +249,11 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
         }
         if (includeUsage && usageField !== undefined && usageField !== null)
           sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageField });
-        res.end('data: [DONE]\n\n');
+        if (behavior.endDelayMs) {
+          res.write('data: [DONE]\n\n');
+          await sleep(behavior.endDelayMs);
+          res.end();
+        } else res.end('data: [DONE]\n\n');
         return;
       }
     }
@@ -289,11 +299,13 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     script: (...behaviors) => void queue.push(...behaviors),
     setDefault: (behavior) => void (fallback = behavior),
     openConnections: () => open,
+    connectionsAccepted: () => accepted,
     nextRequest: () => new Promise((resolve) => arrivals.push(resolve)),
     idle: () => (open === 0 ? Promise.resolve() : new Promise((resolve) => idlers.push(resolve))),
     reset: () => {
       requests.length = 0;
       queue.length = 0;
+      accepted = 0;
       fallback = { kind: 'reply' };
     },
     close: () =>

@@ -92,4 +92,19 @@ describe('UsageRepository (on the real database)', () => {
     expect(row.endUser).toHaveLength(256);
     expect(row.endUser!.startsWith('userxxx')).toBe(true);
   });
+
+  it('writes a record once, however often it is written (a commit the caller never heard of, then its retry)', async () => {
+    const once = entry({ id: '01a21232-0000-7000-8000-0000000000b1', requestId: 'twice' });
+    await repo.insertMany([once]);
+    await repo.insertMany([once, entry({ requestId: 'beside' })]);
+    const rows = await prisma.usageRecord.findMany({ where: { userId, requestId: { in: ['twice', 'beside'] } } });
+    expect(rows.map((r) => r.requestId).sort()).toEqual(['beside', 'twice']);
+  });
+
+  it('keeps a lone record whose conversation and session were deleted meanwhile, without those links', async () => {
+    const gone = '01a21232-0000-7000-8000-0000000000c1';
+    await repo.insertMany([entry({ requestId: 'orphan', conversationId: gone, sessionId: gone })]);
+    const [row] = await prisma.usageRecord.findMany({ where: { userId, requestId: 'orphan' } });
+    expect(row).toMatchObject({ conversationId: null, sessionId: null, costMicros: 123n });
+  });
 });

@@ -61,7 +61,8 @@ const ARRAY_TYPES = [
 const INSERT_MANY = `
 INSERT INTO usage_records (${COLUMNS.join(', ')})
 SELECT ${COLUMNS.map((c) => (c === 'status' ? 'status::usage_status' : c)).join(', ')}
-FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${COLUMNS.join(', ')})`;
+FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u(${COLUMNS.join(', ')})
+ON CONFLICT (id) DO NOTHING`;
 
 /**
  * The INSERT of one usage record read from a jsonb parameter (see `recordJson`), for a statement
@@ -111,8 +112,22 @@ export class UsageRepository extends UsageStore {
     super();
   }
 
+  /**
+   * Idempotent (a record written already, by a statement whose commit the caller never heard of,
+   * is not written twice). A lone record whose conversation or session was deleted meanwhile is
+   * written without those links rather than lost.
+   */
   override async insertMany(entries: UsageEntry[]): Promise<void> {
     const rows = entries.map(toRow);
+    try {
+      await this.insertRows(rows);
+    } catch (err) {
+      if (rows.length !== 1 || (err as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw err;
+      await this.insertRows([{ ...rows[0], conversationId: null, sessionId: null }]);
+    }
+  }
+
+  private async insertRows(rows: Row[]): Promise<void> {
     const column = <K extends keyof Row>(key: K) => rows.map((r) => r[key]);
     await this.prisma.execute(INSERT_MANY, [
       column('id'),
@@ -142,6 +157,8 @@ export class UsageRepository extends UsageStore {
 }
 
 type Row = ReturnType<typeof toRow>;
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * The row of an entry, made storable whatever the entry holds: a usage record must be written

@@ -1,4 +1,5 @@
 import { DEFAULT_IMAGE_TOKENS } from './part-bounds.js';
+import type { ChatMessage } from './chat-types.js';
 import { TokenCounter } from './token-counter.js';
 
 describe('TokenCounter', () => {
@@ -104,5 +105,37 @@ describe('TokenCounter', () => {
         },
       ]),
     ).toBe(2);
+  });
+
+  it('gives a ceiling from the size alone that no count exceeds', async () => {
+    const prompts: Array<[ChatMessage[], unknown]> = [
+      [[{ role: 'user', content: 'hello' }], null],
+      [
+        [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', name: 'ann', content: '日本語のテキスト、絵文字 🎉🎉 and English.' },
+        ],
+        null,
+      ],
+      [[{ role: 'user', content: 'x'.repeat(5000) }], [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]],
+      [
+        [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '\u0000\u0001 ÿ ' },
+              { type: 'image_url', image_url: { url: 'data:', detail: 'low' } },
+            ],
+          },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+          { role: 'tool', tool_call_id: 'c1', content: '{"ok":true}' },
+        ],
+        null,
+      ],
+    ];
+    for (const [messages, tools] of prompts) {
+      const counted = await tokens.countPrompt(messages, tools, DEFAULT_IMAGE_TOKENS);
+      expect(TokenCounter.promptCeiling(messages, tools, DEFAULT_IMAGE_TOKENS)).toBeGreaterThanOrEqual(counted);
+    }
   });
 });

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import tiktoken from 'tiktoken';
+import type tiktoken from 'tiktoken';
 import { DomainError } from '../common/errors/domain-error.js';
 import type { ChatMessage, ContentPart } from './chat-types.js';
 import { audioTokenBound, type ImageTokens, imagePartTokens } from './part-bounds.js';
@@ -27,6 +28,8 @@ const CACHE_MAX_CHARS = 8_000_000;
 const INLINE_CHARS = 16_384;
 
 const WORKER_URL = new URL('./tokens/tokenizer.worker.js', import.meta.url);
+/** tiktoken is loaded on the first real count: its WASM costs ~22 MB compiled, the encoder ~64 MB more. */
+const load = createRequire(import.meta.url);
 
 interface WorkerJob {
   id: number;
@@ -39,7 +42,8 @@ interface WorkerJob {
  * Counts tokens with tiktoken's o200k_base encoding, in time linear in the text (see
  * tokens/bpe-count.js). Short texts are counted inline; a request's long texts go to one worker
  * thread, so that counting never holds the event loop for more than a few milliseconds. One
- * encoder per thread, loaded on first use (each costs ~60 MB that WASM never gives back). User
+ * encoder per thread, loaded on first use (each costs ~60 MB that WASM never gives back), and
+ * none at all where an upper bound will do (promptCeiling: admission of a call that fits). User
  * text is encoded as ordinary text, so a prompt containing `<|endoftext|>` is counted, not refused.
  */
 @Injectable()
@@ -65,6 +69,21 @@ export class TokenCounter implements OnModuleDestroy {
       else if (Array.isArray(m.content)) for (const p of m.content) if (p.type === 'text') bytes += Buffer.byteLength(p.text);
     }
     return TokenCounter.lowerBound(bytes);
+  }
+
+  /**
+   * The most tokens `countPrompt` can give for these messages and tools, from their size alone: no
+   * o200k_base token is shorter than one UTF-8 byte, so a text has at most as many tokens as bytes;
+   * framing, images and audio cost what countPrompt charges them.
+   */
+  static promptCeiling(messages: readonly ChatMessage[], tools: unknown, images: ImageTokens): number {
+    let bytes = tools ? Buffer.byteLength(JSON.stringify(tools)) : 0;
+    const add = (text: string | null | undefined) => {
+      if (text) bytes += Buffer.byteLength(text);
+    };
+    let fixed = REPLY_PRIMING;
+    for (const message of messages) fixed += TokenCounter.frame(message, images, add);
+    return fixed + bytes;
   }
 
   /** Tokens of a short text, counted inline. Long texts: countMany, which keeps them off the main thread. */
@@ -117,25 +136,13 @@ export class TokenCounter implements OnModuleDestroy {
   async countMessages(messages: readonly ChatMessage[], images: ImageTokens): Promise<number[]> {
     const texts: string[] = [];
     const owner: number[] = [];
-    const fixed = messages.map((message, i) => {
-      const add = (text: string | null | undefined) => {
+    const fixed = messages.map((message, i) =>
+      TokenCounter.frame(message, images, (text) => {
         if (!text) return;
         texts.push(text);
         owner.push(i);
-      };
-      let n = TOKENS_PER_MESSAGE + ROLE_TOKENS;
-      if (message.name) {
-        n += TOKENS_PER_NAME;
-        add(message.name);
-      }
-      if (typeof message.content === 'string') add(message.content);
-      else if (Array.isArray(message.content)) {
-        for (const part of message.content) n += this.partTokens(part, images, add);
-      }
-      if (message.tool_calls) add(JSON.stringify(message.tool_calls));
-      if (message.tool_call_id) add(message.tool_call_id);
-      return n;
-    });
+      }),
+    );
     const counts = await this.countMany(texts);
     counts.forEach((c, k) => (fixed[owner[k]] += c));
     return fixed;
@@ -161,8 +168,24 @@ export class TokenCounter implements OnModuleDestroy {
     if (worker) return worker.terminate().then(() => undefined);
   }
 
+  /** A message's fixed cost (framing, name, images, audio), handing each of its texts to `add`. */
+  private static frame(message: ChatMessage, images: ImageTokens, add: (text: string | null | undefined) => void): number {
+    let n = TOKENS_PER_MESSAGE + ROLE_TOKENS;
+    if (message.name) {
+      n += TOKENS_PER_NAME;
+      add(message.name);
+    }
+    if (typeof message.content === 'string') add(message.content);
+    else if (Array.isArray(message.content)) {
+      for (const part of message.content) n += TokenCounter.partTokens(part, images, add);
+    }
+    if (message.tool_calls) add(JSON.stringify(message.tool_calls));
+    if (message.tool_call_id) add(message.tool_call_id);
+    return n;
+  }
+
   /** A content part's fixed cost, handing its text (if any) to `add`. */
-  private partTokens(part: ContentPart, images: ImageTokens, add: (text: string) => void): number {
+  private static partTokens(part: ContentPart, images: ImageTokens, add: (text: string) => void): number {
     switch (part.type) {
       case 'text':
         add(part.text);
@@ -180,7 +203,7 @@ export class TokenCounter implements OnModuleDestroy {
   }
 
   private encode(text: string): number {
-    this.encoder ??= tiktoken.get_encoding('o200k_base');
+    this.encoder ??= (load('tiktoken') as typeof tiktoken).get_encoding('o200k_base');
     return countTokens(this.encoder, text);
   }
 

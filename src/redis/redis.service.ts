@@ -1,8 +1,12 @@
+import { createRequire } from 'node:module';
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config.js';
 import type { AppLogger } from '../common/logging/logger.js';
 import { InjectLogger } from '../common/logging/logger.token.js';
+
+/** ioredis is loaded only when REDIS_URL is set (~10 MB that a single replica does without). */
+const load = createRequire(import.meta.url);
 
 export type RedisState = 'disabled' | 'up' | 'down';
 
@@ -68,7 +72,8 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   private connect(url: string, role: string): Redis {
-    const client = new Redis(url, {
+    const { Redis: Client } = load('ioredis') as typeof import('ioredis');
+    const client = new Client(url, {
       lazyConnect: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,

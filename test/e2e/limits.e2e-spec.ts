@@ -149,7 +149,9 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       // Settled to 10 real tokens, so two more calls fit at once; a fourth in flight would not.
       const both = await Promise.all([ask(u.api, { max_tokens: undefined }), ask(u.api, { max_tokens: undefined })]);
       expect(both.map((r) => r.status)).toEqual([200, 200]);
-      const big = await ask(u.api, { max_tokens: 2_990 });
+      // A call that fits the empty window (its prompt as held + max_tokens = 2,990) but not the 30 tokens used.
+      const bigOutput = 2_990 - (held - 1_024);
+      const big = await ask(u.api, { max_tokens: bigOutput });
       const error = expectError(big, 429, 'rate_limit_exceeded');
       expect(error.type).toBe('tokens');
       const retryAfter = Number(big.headers.get('retry-after'));

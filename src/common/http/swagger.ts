@@ -6,22 +6,26 @@ export interface SwaggerOptions {
   version: string;
 }
 
-/** Swagger UI at /docs and the OpenAPI 3 document at /docs-json, built from the zod schemas. */
+/**
+ * Swagger UI at /docs and the OpenAPI 3 document at /docs-json, built from the zod schemas on the
+ * first request for it (then kept): a server nobody reads the docs of never holds the document.
+ */
 export function setupSwagger(app: INestApplication, options: SwaggerOptions): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Colloquy')
-      .setDescription(
-        'Self-hosted, OpenAI-compatible multimodal chat backend. Authenticate with `Authorization: Bearer <key>` ' +
-          '(the first admin key is printed once at first start, or set with COLLOQUY_ADMIN_KEY). ' +
-          'Every error uses OpenAI\'s envelope `{"error":{"message","type","param","code"}}` and every ' +
-          'response carries `x-request-id`.',
-      )
-      .setVersion(options.version)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Colloquy API key (cq_…).' })
-      .build(),
-  );
+  const document = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Colloquy')
+        .setDescription(
+          'Self-hosted, OpenAI-compatible multimodal chat backend. Authenticate with `Authorization: Bearer <key>` ' +
+            '(the first admin key is printed once at first start, or set with COLLOQUY_ADMIN_KEY). ' +
+            'Every error uses OpenAI\'s envelope `{"error":{"message","type","param","code"}}` and every ' +
+            'response carries `x-request-id`.',
+        )
+        .setVersion(options.version)
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Colloquy API key (cq_…).' })
+        .build(),
+    );
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },

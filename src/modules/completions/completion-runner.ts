@@ -22,6 +22,13 @@ export interface PreparedCall extends CallPlan {
   body: ChatRequestBody;
   /** The client asked for the usage chunk. */
   includeUsage: boolean;
+  /**
+   * False when promptTokens is an upper bound (promptCeiling), not a count: admission holds it;
+   * what is billed without the upstream's usage is counted (exactPrompt).
+   */
+  promptCounted: boolean;
+  /** What parts the counter cannot see cost at most (inline documents), within promptTokens. */
+  extraTokens: number;
 }
 
 /** What a chat call did: its metered outcome, and what the answer said. */
@@ -79,11 +86,21 @@ export class CompletionRunner {
     if (!model.vision) assertNoImages(upstream.messages, model.id);
     const requestedOutput = upstream.max_completion_tokens ?? upstream.max_tokens ?? null;
     // A caller that already counted (the chat, whose documents are long) passes its figure on.
+    const extraTokens = options.extraTokens ?? 0;
     let promptTokens = options.promptTokens;
+    let promptCounted = true;
     if (promptTokens === undefined) {
       // What cannot fit whatever its tokens is refused from its size alone, before any counting.
       this.assertFits(TokenCounter.promptFloor(upstream.messages), requestedOutput, model);
-      promptTokens = (await this.tokens.countPrompt(upstream.messages, upstream.tools, model.imageTokens)) + (options.extraTokens ?? 0);
+      // A call whose upper bound fits whole (the answer's room unchanged by the prompt) is admitted
+      // at that bound, uncounted: settlement takes the upstream's usage. Only one that may not fit is counted.
+      const ceiling = TokenCounter.promptCeiling(upstream.messages, upstream.tools, model.imageTokens) + extraTokens;
+      if (ceiling <= this.config.limits.maxInputTokens && ceiling + (requestedOutput ?? model.maxOutputTokens) <= model.contextWindow) {
+        promptTokens = ceiling;
+        promptCounted = false;
+      } else {
+        promptTokens = (await this.tokens.countPrompt(upstream.messages, upstream.tools, model.imageTokens)) + extraTokens;
+      }
     }
     this.assertFits(promptTokens, requestedOutput, model);
     // Each of n choices may be as long as max_tokens: the worst case is per choice times n.
@@ -99,6 +116,8 @@ export class CompletionRunner {
       maxOutputTokens: perChoice * choices,
       reservedOutputTokens: reservedPerChoice * choices,
       includeUsage: body.stream_options?.include_usage === true,
+      promptCounted,
+      extraTokens,
     };
   }
 
@@ -221,8 +240,10 @@ export class CompletionRunner {
     };
   }
 
-  private failed(call: PreparedCall, err: unknown, start: number): ChatRun {
-    const { status, usage, estimated, error } = unanswered(call, err);
+  private async failed(call: PreparedCall, err: unknown, start: number): Promise<ChatRun> {
+    const { status, usage: billed, estimated, error } = unanswered(call, err);
+    // Billed its prompt (abandoned after it was sent): our count, not the bound it was admitted at.
+    const usage = billed.promptTokens && !call.promptCounted ? { ...billed, promptTokens: await this.exactPrompt(call) } : billed;
     return {
       outcome: { status, answered: null, usage, estimated, latencyMs: performance.now() - start, ttftMs: null, error },
       text: '',
@@ -257,8 +278,14 @@ export class CompletionRunner {
 
   /** Our own count, within what the call allowed (our tokenizer may count more than the upstream's). */
   private async estimate(call: PreparedCall, answerText: string): Promise<TokenUsage> {
-    const completion = Math.min(await this.tokens.countText(answerText), call.maxOutputTokens);
-    return { promptTokens: call.promptTokens, completionTokens: completion, cachedTokens: 0, reasoningTokens: 0 };
+    const [prompt, answer] = await Promise.all([this.exactPrompt(call), this.tokens.countText(answerText)]);
+    return { promptTokens: prompt, completionTokens: Math.min(answer, call.maxOutputTokens), cachedTokens: 0, reasoningTokens: 0 };
+  }
+
+  /** The call's prompt as counted (the figure admitted when it was counted, else counted now). */
+  private async exactPrompt(call: PreparedCall): Promise<number> {
+    if (call.promptCounted) return call.promptTokens;
+    return (await this.tokens.countPrompt(call.body.messages, call.body.tools, call.model.imageTokens)) + call.extraTokens;
   }
 }
 

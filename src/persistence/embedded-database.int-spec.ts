@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { SNAPSHOT_ENV } from '../../test/support/test-database.js';
 import { EmbeddedDatabase } from './embedded-database.js';
@@ -59,5 +62,47 @@ describe('EmbeddedDatabase (PGlite in its own thread, over the wire protocol)', 
     expect((await b.query('SELECT count(*)::int AS n FROM gone')).rows[0].n).toBe(0);
     await b.query('BEGIN');
     await b.query('COMMIT');
+  });
+
+  it('reopens its data directory in a fresh thread: the data is there, and a connection made meanwhile waits for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-embedded-'));
+    const own = new EmbeddedDatabase({ dataDir: join(dir, 'db') });
+    const open = (): pg.Client => {
+      const client = new pg.Client({ user: 'postgres', database: 'postgres', stream: () => own.connect() });
+      client.on('error', () => undefined);
+      clients.push(client);
+      return client;
+    };
+    try {
+      await own.ready;
+      const before = open();
+      await before.connect();
+      await before.query('CREATE TABLE kept (n int)');
+      await before.query('INSERT INTO kept VALUES (42)');
+
+      let ended = false;
+      const restarted = own.restart(() => {
+        ended = true;
+        void before.end();
+      });
+      expect(ended).toBe(true);
+      expect(own.available).toBe(false);
+      const during = open();
+      const answer = during.connect().then(() => during.query('SELECT n FROM kept'));
+      await restarted;
+
+      expect((await answer).rows).toEqual([{ n: 42 }]);
+      expect(own.available).toBe(true);
+      await expect(own.ping()).resolves.toBeUndefined();
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to reopen a database that lives only in memory', async () => {
+    expect(db.persistent).toBe(false);
+    await expect(db.restart()).rejects.toThrow(/kept in a directory/);
   });
 });

@@ -31,25 +31,41 @@ const WORKER_FILE = fileURLToPath(new URL('./pglite.worker.mjs', import.meta.url
 export class EmbeddedDatabase {
   /** Resolves once PGlite is open (after initdb on a first start); rejects if it cannot open. */
   readonly ready: Promise<void>;
-  private readonly worker: Worker;
+  private worker!: Worker;
   private isReady = false;
   private closed = false;
   private gone = false;
-  private readonly exited: Promise<void>;
+  private exited!: Promise<void>;
   private pings = 0;
   private readonly pongs = new Map<number, () => void>();
+  /** While the thread is replaced (restart): the connections made meanwhile, handed to the new one. */
+  private waiting: MessagePort[] | null = null;
+  private restarting: Promise<void> | null = null;
 
-  constructor(options: EmbeddedDatabaseOptions = {}) {
+  constructor(private readonly options: EmbeddedDatabaseOptions = {}) {
     if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-    this.worker = new Worker(WORKER_FILE, { workerData: { dataDir: options.dataDir ?? null, dumpFile: options.dumpFile ?? null } });
+    this.ready = this.startWorker();
+    // Whoever needs the database awaits `ready` and sees the failure there.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Its data lives in a directory (a restart finds it again), not only in memory. */
+  get persistent(): boolean {
+    return !!this.options.dataDir && !this.options.dumpFile;
+  }
+
+  private startWorker(): Promise<void> {
+    const worker = new Worker(WORKER_FILE, { workerData: { dataDir: this.options.dataDir ?? null, dumpFile: this.options.dumpFile ?? null } });
+    this.worker = worker;
+    this.gone = false;
     this.exited = new Promise((resolve) =>
-      this.worker.once('exit', () => {
-        this.gone = true;
+      worker.once('exit', () => {
+        if (this.worker === worker) this.gone = true;
         resolve();
       }),
     );
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.worker.on('message', (event: WorkerEvent) => {
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (event: WorkerEvent) => {
         if (event.type === 'ready') {
           this.isReady = true;
           resolve();
@@ -59,14 +75,42 @@ export class EmbeddedDatabase {
           this.pongs.get(event.id)?.();
           this.pongs.delete(event.id);
         } else if (event.type === 'log') {
-          options.onWarning?.(event.message);
+          this.options.onWarning?.(event.message);
         }
       });
-      this.worker.once('error', reject);
-      this.worker.once('exit', (code) => reject(new Error(`the embedded database stopped (exit code ${code})`)));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the embedded database stopped (exit code ${code})`)));
     });
-    // Whoever needs the database awaits `ready` and sees the failure there.
-    this.ready.catch(() => undefined);
+  }
+
+  /**
+   * Closes PGlite and opens the same data directory again in a fresh thread. PGlite's
+   * WebAssembly memory only grows: after initdb and the migrations of a first start it holds
+   * ~500 MB more than a fresh open of the same data, which a new thread gives back. Connections
+   * made from the call on wait and are served by the new thread; `beforeClose` runs first, for
+   * the caller to end the connections it holds (others still open are cut).
+   */
+  restart(beforeClose: () => void = () => undefined): Promise<void> {
+    if (!this.persistent) return Promise.reject(new Error('only an embedded database kept in a directory can be reopened'));
+    this.restarting ??= (async () => {
+      this.waiting = [];
+      this.isReady = false;
+      beforeClose();
+      await this.stopWorker();
+      try {
+        await this.startWorker();
+      } finally {
+        const waiting = this.waiting;
+        this.waiting = null;
+        for (const port of waiting) {
+          if (this.isReady && !this.closed) this.worker.postMessage({ type: 'session', port }, [port]);
+          else port.close();
+        }
+      }
+    })().finally(() => {
+      this.restarting = null;
+    });
+    return this.restarting;
   }
 
   /** Open (initdb done), and neither closed nor stopped. */
@@ -91,6 +135,11 @@ export class EmbeddedDatabase {
   /** A new connection for `pg` (its `stream` option). */
   connect(): Duplex {
     const { port1, port2 } = new MessageChannel();
+    if (this.waiting && !this.closed) {
+      // What is written meanwhile waits in the channel for the new thread.
+      this.waiting.push(port2);
+      return new WorkerConnection(port1, false);
+    }
     const refused = this.closed || this.gone;
     if (!refused) this.worker.postMessage({ type: 'session', port: port2 }, [port2]);
     return new WorkerConnection(port1, refused);
@@ -100,6 +149,11 @@ export class EmbeddedDatabase {
   async close(timeoutMs = 10_000): Promise<void> {
     if (this.closed) return this.exited;
     this.closed = true;
+    await this.restarting?.catch(() => undefined);
+    await this.stopWorker(timeoutMs);
+  }
+
+  private async stopWorker(timeoutMs = 10_000): Promise<void> {
     this.worker.postMessage({ type: 'close' });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));

@@ -86,7 +86,16 @@ export class PrismaService extends PrismaClient {
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
       }
-    } finally {
+    } catch (err) {
+      client.release();
+      throw err;
+    }
+    // The embedded database's memory grew with initdb and the migrations and never shrinks: it
+    // is reopened in a fresh thread (~900 → ~400 MB after a first start). Queries arriving
+    // meanwhile wait for it; this connection is ended first, so that none goes to the old one.
+    if (result.applied.length && this.embedded?.persistent && !this.options.embedded) {
+      await this.embedded.restart(() => client.release(true));
+    } else {
       client.release();
     }
     this.migrated = true;

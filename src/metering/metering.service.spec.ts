@@ -204,6 +204,26 @@ describe('Metering', () => {
       expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 30, reserved: 0 });
     });
 
+    it("keeps a batched record's id when its batch is written again (a commit whose answer was lost)", async () => {
+      let lost = true;
+      const insert = store.insertMany.bind(store);
+      store.insertMany = async (entries) => {
+        await insert(entries);
+        if (lost) {
+          lost = false;
+          throw Object.assign(new Error('connection reset after the commit'), { code: 'ECONNRESET' });
+        }
+      };
+      const admission = await metering.admit(caller, plan, { requestId: 'req-6', endpoint: '/v1/chat/completions' });
+      await admission.settle(ok(usage(10, 1)));
+      await recorder.flush();
+      await recorder.flush();
+
+      expect(store.rows).toHaveLength(2);
+      expect(store.rows[1].id).toEqual(store.rows[0].id);
+      expect(store.rows[0].id).toEqual(expect.any(String));
+    });
+
     it('carries the x-ratelimit-*-tokens headers of the hold', async () => {
       const admission = await metering.admit(caller, plan, { requestId: 'req-4', endpoint: '/chat' });
       expect(admission.headers).toMatchObject({ 'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': String(1_000 - 120 - 500) });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -96,6 +96,28 @@ describe('EmbeddedDatabase (PGlite in its own thread, over the wire protocol)', 
       await expect(own.ping()).resolves.toBeUndefined();
     } finally {
       await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('after a reopen that fails, says it stopped and refuses connections at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-embedded-'));
+    const dataDir = join(dir, 'db');
+    const own = new EmbeddedDatabase({ dataDir });
+    try {
+      await own.ready;
+      const ruin = () => {
+        rmSync(dataDir, { recursive: true, force: true });
+        writeFileSync(dataDir, 'not a data directory');
+      };
+      await expect(own.restart(ruin)).rejects.toThrow();
+      expect(own.stopped).toBe(true);
+      expect(own.available).toBe(false);
+      const client = new pg.Client({ user: 'postgres', database: 'postgres', stream: () => own.connect() });
+      client.on('error', () => undefined);
+      await expect(client.connect()).rejects.toThrow();
+    } finally {
       await own.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -49,6 +49,11 @@ export class EmbeddedDatabase {
     this.ready.catch(() => undefined);
   }
 
+  /** Its thread ended (it could not open, or died) while nobody closed it: restart() may bring it back. */
+  get stopped(): boolean {
+    return this.gone && !this.closed;
+  }
+
   /** Its data lives in a directory (a restart finds it again), not only in memory. */
   get persistent(): boolean {
     return !!this.options.dataDir && !this.options.dumpFile;
@@ -99,6 +104,11 @@ export class EmbeddedDatabase {
       await this.stopWorker();
       try {
         await this.startWorker();
+      } catch (err) {
+        // A thread that could not open is not left running: connections are refused from now on.
+        await this.worker.terminate();
+        await this.exited;
+        throw err;
       } finally {
         const waiting = this.waiting;
         this.waiting = null;

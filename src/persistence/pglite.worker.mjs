@@ -235,5 +235,10 @@ open().then(
     port.postMessage({ type: 'ready' });
     pump();
   },
-  (err) => port.postMessage({ type: 'failed', message: /** @type {Error} */ (err).message }),
+  (err) => {
+    port.postMessage({ type: 'failed', message: /** @type {Error} */ (err).message });
+    // Nothing to serve: the thread ends, so that connections are refused at once, not left unanswered.
+    port.close();
+    process.exit(1);
+  },
 );

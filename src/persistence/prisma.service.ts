@@ -75,8 +75,10 @@ export class PrismaService extends PrismaClient {
   /** Applies pending migrations (serialised across replicas on PostgreSQL). */
   async migrate(): Promise<MigrationResult> {
     const migrations = readMigrations(this.options.migrationsDir);
-    // On a first start the embedded database runs initdb first (in its own thread).
+    // On a first start the embedded database runs initdb first (in its own thread). One whose
+    // reopen failed (see below) is tried again with the migrations.
     if (this.embedded) await this.embedded.ready;
+    if (this.embedded?.stopped && this.embedded.persistent && !this.options.embedded) await this.embedded.restart();
     const client = await this.pool.connect();
     let result: MigrationResult;
     try {

@@ -112,6 +112,17 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       expect(estimate).toBeLessThan(60);
     });
 
+    it('serves a prompt whose size bound is over the limit but whose real count fits, holding the count', async () => {
+      const u = await newUser({}, { limits: { tpm: 2_000 } });
+      // ~6,000 bytes of prose, ~1,000 tokens: the byte bound alone would never fit 2,000.
+      const prose = 'hello world '.repeat(500);
+      const res = await ask(u.api, { max_tokens: 100, messages: [{ role: 'user', content: prose }] });
+      expect(res.status).toBe(200);
+      const held = 2_000 - Number(res.headers.get('x-ratelimit-remaining-tokens'));
+      expect(held).toBeGreaterThan(1_000);
+      expect(held).toBeLessThan(1_300);
+    });
+
     it('refuses what does not fit with retry-after, and what never can without it', async () => {
       const u = await newUser({}, { limits: { tpm: 300 } });
       // The first call is held at the upstream (its estimate reserved) until the second is answered.

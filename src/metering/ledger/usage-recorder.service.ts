@@ -35,7 +35,8 @@ export class UsageRecorder implements BeforeApplicationShutdown {
   /** Queues a record for the next batch. */
   record(entry: UsageEntry): void {
     this.metrics.recordCall(entry);
-    this.enqueue(entry.at ? entry : { ...entry, at: new Date() });
+    // Its id is fixed now, so that a batch written again (a commit whose answer was lost) is not written twice.
+    this.enqueue({ ...entry, id: entry.id ?? uuidv7(), at: entry.at ?? new Date() });
   }
 
   private enqueue(entry: UsageEntry): void {

@@ -103,18 +103,12 @@ export class CompletionRunner {
       }
     }
     this.assertFits(promptTokens, requestedOutput, model);
-    // Each of n choices may be as long as max_tokens: the worst case is per choice times n.
-    const choices = Math.max(1, upstream.n ?? 1);
-    const room = Math.min(model.maxOutputTokens, model.contextWindow - promptTokens);
-    const perChoice = Math.min(requestedOutput ?? model.maxOutputTokens, room);
-    const reservedPerChoice = requestedOutput === null ? Math.min(this.config.limits.rate.defaultOutputTokens, room) : perChoice;
     return {
       model,
       body: upstream,
       responseModel: options.responseModel ?? model.id,
       promptTokens,
-      maxOutputTokens: perChoice * choices,
-      reservedOutputTokens: reservedPerChoice * choices,
+      ...this.outputRoom(model, upstream, promptTokens),
       includeUsage: body.stream_options?.include_usage === true,
       promptCounted,
       extraTokens,
@@ -283,6 +277,30 @@ export class CompletionRunner {
   }
 
   /** The call's prompt as counted (the figure admitted when it was counted, else counted now). */
+  /**
+   * The call with its prompt counted exactly. Admission asks for it when the call, held at its
+   * prompt's upper bound (3–6× the tokens of prose), was refused by a limit its real count may fit.
+   */
+  async counted(call: PreparedCall): Promise<PreparedCall> {
+    if (call.promptCounted) return call;
+    const promptTokens = await this.exactPrompt(call);
+    return { ...call, promptTokens, promptCounted: true, ...this.outputRoom(call.model, call.body, promptTokens) };
+  }
+
+  /** Each of n choices may be as long as max_tokens: the worst case is per choice times n. */
+  private outputRoom(
+    model: ResolvedModel,
+    body: ChatRequestBody,
+    promptTokens: number,
+  ): Pick<PreparedCall, 'maxOutputTokens' | 'reservedOutputTokens'> {
+    const requestedOutput = body.max_completion_tokens ?? body.max_tokens ?? null;
+    const choices = Math.max(1, body.n ?? 1);
+    const room = Math.min(model.maxOutputTokens, model.contextWindow - promptTokens);
+    const perChoice = Math.min(requestedOutput ?? model.maxOutputTokens, room);
+    const reservedPerChoice = requestedOutput === null ? Math.min(this.config.limits.rate.defaultOutputTokens, room) : perChoice;
+    return { maxOutputTokens: perChoice * choices, reservedOutputTokens: reservedPerChoice * choices };
+  }
+
   private async exactPrompt(call: PreparedCall): Promise<number> {
     if (call.promptCounted) return call.promptTokens;
     return (await this.tokens.countPrompt(call.body.messages, call.body.tools, call.model.imageTokens)) + call.extraTokens;

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { ConfigShape, ModelEntry } from './config.schema.js';
+import type { ConfigShape, McpServerEntry, ModelEntry } from './config.schema.js';
 
 export interface HttpSettings {
   port: number;
@@ -46,6 +46,15 @@ export interface LimitSettings {
   rate: { rpm: number; tpm: number; defaultOutputTokens: number };
 }
 
+export interface ToolSettings {
+  /** Per role: API names, `builtin`, `plugin`, `mcp`, `mcp:<server>` or `*`. */
+  allow: { user: string[]; admin: string[] };
+  pluginsDir: string;
+  timeoutMs: number;
+  maxResultTokens: number;
+  maxRounds: number;
+}
+
 const MB = 1024 * 1024;
 
 /** The validated configuration, read once at boot and reached only through these typed fields. */
@@ -66,6 +75,8 @@ export class AppConfig {
   readonly files: { imageDelivery: 'data_url' | 'presigned_url' };
   readonly jobs: { concurrency: number; leaseMs: number; maxAttempts: number };
   readonly memory: { maxPromptTokens: number; maxPerUser: number };
+  readonly tools: ToolSettings;
+  readonly mcpServers: readonly McpServerEntry[];
   /** The installation: where prisma/migrations and the shipped config live. */
   readonly rootDir: string;
   readonly migrationsDir: string;
@@ -134,6 +145,14 @@ export class AppConfig {
     this.defaults = { model: shape.defaults.model, sessionIdleMinutes: shape.defaults.session_idle_minutes };
     this.files = { imageDelivery: shape.files.image_delivery };
     this.memory = { maxPromptTokens: shape.memory.max_prompt_tokens, maxPerUser: shape.memory.max_per_user };
+    this.tools = {
+      allow: { user: shape.tools.allow.user, admin: shape.tools.allow.admin },
+      pluginsDir: shape.tools.plugins_dir ? resolve(shape.tools.plugins_dir) : join(this.rootDir, 'config', 'tools'),
+      timeoutMs: shape.tools.timeout_ms,
+      maxResultTokens: shape.tools.max_result_tokens,
+      maxRounds: shape.tools.max_rounds,
+    };
+    this.mcpServers = shape.mcp_servers;
     this.jobs = { concurrency: shape.jobs.concurrency, leaseMs: shape.jobs.lease_ms, maxAttempts: shape.jobs.max_attempts };
     this.limits = {
       maxInputTokens: limits.max_input_tokens,
@@ -171,7 +190,8 @@ export function redact(value: unknown, key = ''): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v));
   if (typeof value === 'object') {
-    if (key === 'headers') return Object.fromEntries(Object.keys(value).map((k) => [k, '[redacted]']));
+    // Header values and an MCP server's environment are where its secrets are written.
+    if (key === 'headers' || key === 'env') return Object.fromEntries(Object.keys(value).map((k) => [k, '[redacted]']));
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
   }
   if (typeof value === 'string') {

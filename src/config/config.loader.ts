@@ -44,6 +44,10 @@ export const ENV_BINDINGS = [
   ['SESSION_IDLE_MINUTES', 'defaults.session_idle_minutes'],
   ['JOBS_CONCURRENCY', 'jobs.concurrency'],
   ['MEMORY_MAX_TOKENS', 'memory.max_prompt_tokens'],
+  ['TOOLS_PLUGINS_DIR', 'tools.plugins_dir'],
+  ['TOOLS_TIMEOUT_MS', 'tools.timeout_ms'],
+  ['TOOLS_MAX_RESULT_TOKENS', 'tools.max_result_tokens'],
+  ['TOOLS_MAX_ROUNDS', 'tools.max_rounds'],
   ['MAX_INPUT_TOKENS', 'limits.max_input_tokens'],
   ['MAX_FILE_MB', 'limits.max_file_mb'],
   ['MAX_FILES_PER_REQUEST', 'limits.max_files_per_request'],
@@ -114,9 +118,32 @@ export function loadConfigShape(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  // MCP servers' secrets stay in the environment: `${VAR}` in their url, headers and env is filled in from it.
+  if (Array.isArray(tree.mcp_servers)) {
+    tree.mcp_servers = tree.mcp_servers.map((server: unknown) => substituteServer(server, env));
+  }
+
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, fromEnv, file));
   return { config: parsed.data, file, rootDir };
+}
+
+/** `${NAME}` replaced from the environment (unset: empty). */
+export function substituteEnv(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => env[name] ?? '');
+}
+
+function substituteServer(server: unknown, env: Record<string, string | undefined>): unknown {
+  if (server === null || typeof server !== 'object') return server;
+  const out = { ...(server as Record<string, unknown>) };
+  if (typeof out.url === 'string') out.url = substituteEnv(out.url, env);
+  for (const key of ['headers', 'env']) {
+    const values = out[key];
+    if (values && typeof values === 'object' && !Array.isArray(values)) {
+      out[key] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? substituteEnv(v, env) : v]));
+    }
+  }
+  return out;
 }
 
 function readVersion(rootDir: string): string {

@@ -95,6 +95,35 @@ const rateSchema = z.strictObject({
   default_output_tokens: positiveInt.default(1024),
 });
 
+const envValue = z.string();
+const mcpServerName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'MCP server names are lowercase words (letters, digits, - and _)');
+const mcpServerSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    name: mcpServerName,
+    type: z.literal('stdio'),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    /** Added to the server's environment (PATH, HOME and the like are passed on); `${VAR}` is filled in from ours. */
+    env: z.record(z.string(), envValue).default({}),
+    cwd: optionalString,
+    timeout_ms: positiveInt.optional(),
+  }),
+  z.strictObject({
+    name: mcpServerName,
+    type: z.literal('streamable-http'),
+    url: z.string().refine((v) => URL.canParse(v), { message: 'must be a URL' }),
+    /** Sent with every request; `${VAR}` is filled in from the environment (keep secrets there). */
+    headers: z.record(z.string(), envValue).default({}),
+    timeout_ms: positiveInt.optional(),
+  }),
+]);
+
+/** Who may use which tools, by role: API names, `builtin`, `plugin`, `mcp` (every MCP tool), `mcp:<server>`, or `*`. */
+const toolAllowSchema = z.strictObject({
+  user: z.array(z.string().min(1)).default(['builtin']),
+  admin: z.array(z.string().min(1)).default(['*']),
+});
+
 export const configSchema = z.strictObject({
   server: z.strictObject({
     port: port.default(3000),
@@ -173,6 +202,23 @@ export const configSchema = z.strictObject({
       max_attempts: positiveInt.default(3),
     })
     .prefault({}),
+  tools: z
+    .strictObject({
+      allow: toolAllowSchema.prefault({}),
+      /** Plugin tools: every *.mjs file here; default config/tools in the installation. */
+      plugins_dir: optionalString,
+      /** The most one tool call may take before it is stopped. */
+      timeout_ms: positiveInt.default(30_000),
+      /** Tool output beyond this many tokens is cut, with a visible marker, before a model reads it. */
+      max_result_tokens: positiveInt.default(4_000),
+      /** /chat rounds of tool calls when the request does not say (max_tool_rounds). */
+      max_rounds: positiveInt.max(20).default(5),
+    })
+    .prefault({}),
+  mcp_servers: z
+    .array(mcpServerSchema)
+    .default([])
+    .refine((list) => new Set(list.map((s) => s.name)).size === list.length, { message: 'MCP server names must be unique' }),
   files: z.strictObject({
     /** How images reach a vision model: inline base64, or a presigned S3 URL the upstream fetches. */
     image_delivery: z.enum(['data_url', 'presigned_url']).default('data_url'),
@@ -196,4 +242,5 @@ export const configSchema = z.strictObject({
 
 export type ConfigShape = z.infer<typeof configSchema>;
 export type ModelEntry = z.infer<typeof modelSchema>;
+export type McpServerEntry = z.infer<typeof mcpServerSchema>;
 export type ProviderEntry = z.infer<typeof providerSchema>;

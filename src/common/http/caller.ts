@@ -12,6 +12,8 @@ export interface Caller {
   role: 'admin' | 'user';
   name: string;
   limits: { user: LimitSet; key: LimitSet };
+  /** The user's own tool allow list (PATCH /users/{id} `tools`); null or absent = what tools.allow gives the role. */
+  tools?: string[] | null;
 }
 
 export function isAdmin(caller: Caller): boolean {

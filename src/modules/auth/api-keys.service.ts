@@ -6,7 +6,7 @@ import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
 import { budgetView, limitColumns, limitsView, type LimitColumns } from '../users/limits.js';
 import { RedisService } from '../../redis/redis.service.js';
-import { UsersService } from '../users/users.service.js';
+import { toolList, UsersService } from '../users/users.service.js';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from './api-key-secret.js';
 import { ApiKeysRepository, type ApiKeyRow, type ApiKeyWithUser } from './api-keys.repository.js';
 import type { ApiKeyView, CreateKeyBody, CreatedApiKeyView, DeletedKeyView, ListKeysQuery, UpdateKeyBody } from './api-keys.schemas.js';
@@ -192,6 +192,7 @@ function callerOf(row: ApiKeyWithUser): Caller {
     role: row.user.role,
     name: row.user.name,
     limits: { user: limitSet(row.user), key: limitSet(row) },
+    tools: toolList(row.user.tools),
   };
 }
 

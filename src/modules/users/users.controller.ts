@@ -53,7 +53,8 @@ export class UsersController {
   @Patch(':id')
   @ApiOperation({
     summary: 'Update a user',
-    description: 'Name, role, disabled, limits and budget. Disabling takes effect on every replica within seconds.',
+    description:
+      "Name, role, disabled, limits, budget and tools (the user's own tool allow list; null = what tools.allow gives the role). Disabling takes effect on every replica within seconds.",
   })
   @ApiOk(userView)
   @ApiErrors(400, 403, 404, 409)

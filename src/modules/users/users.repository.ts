@@ -1,20 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma, User } from '../../generated/prisma/client.js';
+import { Prisma, type User } from '../../generated/prisma/client.js';
 import { uuidv7 } from '../../common/ids.js';
 import { cursorOrder, cursorWhere, type ListQuery } from '../../common/http/pagination.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { asTx, dbOf, Tx } from '../../persistence/transaction-runner.js';
 
 export type UserRow = User;
-export type NewUser = Omit<Prisma.UserUncheckedCreateInput, 'id'>;
-export type UserChanges = Prisma.UserUncheckedUpdateInput;
+/** `tools`: the user's own tool allow list, or null for what their role is given. */
+export type NewUser = Omit<Prisma.UserUncheckedCreateInput, 'id' | 'tools'> & { tools?: string[] | null };
+export type UserChanges = Omit<Prisma.UserUncheckedUpdateInput, 'tools'> & { tools?: string[] | null };
 
 @Injectable()
 export class UsersRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   create(data: NewUser, tx?: Tx): Promise<UserRow> {
-    return dbOf(tx, this.prisma).user.create({ data: { id: uuidv7(), ...data } });
+    return dbOf(tx, this.prisma).user.create({ data: { id: uuidv7(), ...data, tools: toolsColumn(data.tools) } });
   }
 
   findById(id: string, tx?: Tx): Promise<UserRow | null> {
@@ -30,7 +31,7 @@ export class UsersRepository {
   }
 
   update(id: string, data: UserChanges, tx?: Tx): Promise<UserRow> {
-    return dbOf(tx, this.prisma).user.update({ where: { id }, data });
+    return dbOf(tx, this.prisma).user.update({ where: { id }, data: { ...data, tools: toolsColumn(data.tools) } });
   }
 
   countActiveAdmins(tx?: Tx): Promise<number> {
@@ -52,4 +53,9 @@ export class UsersRepository {
       return work(asTx(tx));
     });
   }
+}
+
+/** A JSON column's null is Prisma.DbNull (SQL NULL), not the JSON value null. */
+function toolsColumn(tools: string[] | null | undefined): string[] | typeof Prisma.DbNull | undefined {
+  return tools === null ? Prisma.DbNull : tools;
 }

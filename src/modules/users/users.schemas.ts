@@ -21,12 +21,22 @@ export const budgetInput = z
 export const userIdParams = z.strictObject({ id: z.uuid() });
 export type UserIdParams = z.infer<typeof userIdParams>;
 
+/** A user's own tool allow list: tool names and the groups tools.allow takes. */
+export const toolsInput = z
+  .array(z.string().trim().min(1).max(200))
+  .max(500)
+  .nullable()
+  .describe(
+    "Tools this user may use, replacing what tools.allow gives their role: names (`calculator`, `everything.add`), `builtin`, `plugin`, `mcp`, `mcp:<server>` or `*`; null = the role's.",
+  );
+
 export const createUserBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   email: z.email().max(320).optional(),
   role: z.enum(['admin', 'user']).default('user'),
   limits: limitsInput.optional(),
   budget: budgetInput.optional(),
+  tools: toolsInput.optional(),
 });
 export type CreateUserBody = z.infer<typeof createUserBody>;
 
@@ -36,6 +46,7 @@ export const updateUserBody = z.strictObject({
   disabled: z.boolean().optional(),
   limits: limitsInput.optional(),
   budget: budgetInput.optional(),
+  tools: toolsInput.optional(),
 });
 export type UpdateUserBody = z.infer<typeof updateUserBody>;
 
@@ -57,6 +68,7 @@ export const userView = z
     disabled: z.boolean(),
     limits: limitsView,
     budget: budgetView,
+    tools: z.array(z.string()).nullable().describe("The user's own tool allow list; null = what tools.allow gives the role."),
     created_at: z.number().int().describe('Unix seconds.'),
     updated_at: z.number().int().describe('Unix seconds.'),
   })

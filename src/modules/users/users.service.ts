@@ -26,6 +26,7 @@ export class UsersService {
       name: input.name,
       email: input.email ?? null,
       role: input.role,
+      ...(input.tools !== undefined ? { tools: input.tools } : {}),
       ...limitColumns(input.limits, input.budget),
     });
     return toUserView(row);
@@ -55,6 +56,7 @@ export class UsersService {
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.role !== undefined ? { role: input.role } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+          ...(input.tools !== undefined ? { tools: input.tools } : {}),
           ...limitColumns(input.limits, input.budget),
         },
         tx,
@@ -101,7 +103,13 @@ export function toUserView(row: UserRow): UserView {
     disabled: row.disabled,
     limits: limitsView(row),
     budget: budgetView(row),
+    tools: toolList(row.tools),
     created_at: unixSeconds(row.createdAt)!,
     updated_at: unixSeconds(row.updatedAt)!,
   };
+}
+
+/** The stored allow list (a JSON array of names), or null. */
+export function toolList(value: unknown): string[] | null {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : null;
 }

@@ -28,6 +28,7 @@ import { SessionsModule } from './modules/sessions/sessions.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { ModelsModule } from './modules/models/models.module.js';
 import { SystemModule } from './modules/system/system.module.js';
+import { ToolsModule } from './modules/tools/tools.module.js';
 import { UsageModule } from './modules/usage/usage.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
@@ -70,6 +71,7 @@ export class AppModule {
         SessionsModule,
         ConversationsModule,
         FilesModule,
+        ToolsModule,
         ChatModule,
       ],
       providers: [

@@ -172,35 +172,40 @@ describe('Metering', () => {
       expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 400, reserved: 0 });
     });
 
-    it("hands the record to the caller's statement when asked, before settle returns", async () => {
-      const admission = await metering.admit(caller, plan, { requestId: 'req-3', endpoint: '/chat' });
-      const stored: unknown[] = [];
-      const settlement = await admission.settle(ok(usage(10, 1)), {
-        links: { sessionId: 'session-1' },
-        storeWith: async (record) => void stored.push(record),
-      });
+    it("defers the record to the caller's statement, which writes every round's record with its rows", async () => {
+      const first = await metering.admit(caller, plan, { requestId: 'req-3', endpoint: '/chat' });
+      const round1 = await first.settleDeferred(ok(usage(10, 1)), { sessionId: 'session-1' });
+      const second = await metering.admit(caller, plan, { requestId: 'req-3', endpoint: '/chat' });
+      const round2 = await second.settleDeferred(ok(usage(20, 2)), { sessionId: 'session-1' });
+      await expect(second.settleDeferred(ok(usage(1, 1)))).rejects.toThrow('settled once');
 
-      expect(settlement).toEqual({ costMicros: 30 });
+      expect(round1.costMicros).toBe(30);
+      expect(round2.costMicros).toBe(60);
+      expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 90, reserved: 0 });
+      await recorder.flush();
+      expect(store.rows).toEqual([]);
+
+      const stored: unknown[] = [];
+      const { storeError } = await metering.writeWith([round1.entry, round2.entry], async (records) => void stored.push(...records));
+      expect(storeError).toBeUndefined();
       expect(stored).toEqual([
-        expect.objectContaining({ id: expect.any(String), at: expect.any(Date), requestId: 'req-3', sessionId: 'session-1', costMicros: 30 }),
+        expect.objectContaining({ id: round1.entry.id, at: expect.any(Date), requestId: 'req-3', sessionId: 'session-1', costMicros: 30 }),
+        expect.objectContaining({ id: round2.entry.id, costMicros: 60 }),
       ]);
       await recorder.flush();
       expect(store.rows).toEqual([]);
     });
 
-    it("writes the record alone when the caller's statement fails, and hands back that failure", async () => {
+    it("writes the records alone when the caller's statement fails, and hands back that failure", async () => {
       const admission = await metering.admit(caller, plan, { requestId: 'req-5', endpoint: '/chat' });
+      const { entry } = await admission.settleDeferred(ok(usage(10, 1)));
       const failure = new Error('conversation gone');
-      let handed: { id: string } | null = null;
-      const settlement = await admission.settle(ok(usage(10, 1)), {
-        storeWith: async (record) => {
-          handed = record;
-          throw failure;
-        },
+      const { storeError } = await metering.writeWith([entry], async () => {
+        throw failure;
       });
 
-      expect(settlement).toEqual({ costMicros: 30, storeError: failure });
-      expect(store.rows).toEqual([expect.objectContaining({ id: handed!.id, requestId: 'req-5', costMicros: 30 })]);
+      expect(storeError).toBe(failure);
+      expect(store.rows).toEqual([expect.objectContaining({ id: entry.id, requestId: 'req-5', costMicros: 30 })]);
       expect(ledger.counter('user', 'user-1', TOTAL)).toEqual({ spent: 30, reserved: 0 });
     });
 

@@ -6,25 +6,19 @@ import type { Answered } from '../llm/llm-gateway.service.js';
 import type { TokenUsage } from '../llm/pricing.js';
 import { callCost, unanswered } from './billing.js';
 import type { CallContext, CallOutcome, CallPlan } from './call.js';
-import { usageEntry, type UsageEntry, type UsageLinks } from './ledger/usage-entry.js';
-import { UsageRecorder } from './ledger/usage-recorder.service.js';
+import { uuidv7 } from '../common/ids.js';
+import { usageEntry, type UsageLinks } from './ledger/usage-entry.js';
+import { UsageRecorder, type StoredEntry } from './ledger/usage-recorder.service.js';
 import { LimitsService, type LimitsHold } from './limits/limits.service.js';
 
 /** What a settled call cost. */
 export interface Settlement {
   costMicros: number;
-  /** With `storeWith`: why the caller's statement failed (the record was then written alone). */
-  storeError?: Error;
 }
 
-export interface SettleOptions {
-  links?: UsageLinks;
-  /**
-   * Without it the record joins the next multi-row insert, a few milliseconds later. With it the
-   * record is written before settle returns, in the caller's own statement (a conversation turn
-   * stores it with its messages: one commit), or alone should that statement fail.
-   */
-  storeWith?: (record: UsageEntry & { id: string; at: Date }) => Promise<void>;
+/** A call settled without its record written yet: the caller writes it with its own rows (Metering.writeWith). */
+export interface DeferredSettlement extends Settlement {
+  entry: StoredEntry;
 }
 
 /**
@@ -47,21 +41,31 @@ export class Admission {
     return this.hold.headers;
   }
 
-  settle(outcome: CallOutcome, options: SettleOptions = {}): Promise<Settlement> {
-    this.settled ??= this.write(outcome, options);
+  /** Releases the holds to what the call used and queues its record for the next multi-row insert. */
+  settle(outcome: CallOutcome, links?: UsageLinks): Promise<Settlement> {
+    this.settled ??= this.release(outcome, links).then(({ costMicros, entry }) => {
+      this.recorder.record(entry);
+      return { costMicros };
+    });
     return this.settled;
   }
 
-  private async write(outcome: CallOutcome, options: SettleOptions): Promise<Settlement> {
+  /**
+   * Releases the holds to what the call used and hands back its record unwritten, for a statement
+   * that writes it with other rows (a chat turn: every round's record with the messages, one commit).
+   */
+  settleDeferred(outcome: CallOutcome, links?: UsageLinks): Promise<DeferredSettlement> {
+    const settled = this.release(outcome, links);
+    this.settled ??= settled;
+    return settled;
+  }
+
+  private async release(outcome: CallOutcome, links?: UsageLinks): Promise<DeferredSettlement> {
+    if (this.settled) throw new Error('an admission is settled once');
     const costMicros = callCost(this.plan, outcome);
     await this.hold.release(outcome.usage, costMicros);
-    const entry = usageEntry(this.caller, this.plan, outcome, this.context, options.links);
-    if (options.storeWith) {
-      const { storeError } = await this.recorder.writeWith(entry, options.storeWith);
-      return storeError === undefined ? { costMicros } : { costMicros, storeError };
-    }
-    this.recorder.record(entry);
-    return { costMicros };
+    const entry = usageEntry(this.caller, this.plan, outcome, this.context, links);
+    return { costMicros, entry: { ...entry, id: entry.id ?? uuidv7(), at: entry.at ?? new Date() } };
   }
 }
 
@@ -85,6 +89,14 @@ export class Metering {
     private readonly limits: LimitsService,
     private readonly recorder: UsageRecorder,
   ) {}
+
+  /**
+   * Writes deferred records (see Admission.settleDeferred) in the caller's statement; should it
+   * fail they are written alone, and the failure returned.
+   */
+  writeWith(entries: readonly StoredEntry[], store: (records: StoredEntry[]) => Promise<void>): Promise<{ storeError?: Error }> {
+    return this.recorder.writeWith(entries, store);
+  }
 
   /** Holds the call's worst case against the caller's token windows and budgets, or throws the 429. */
   async admit(caller: Caller, plan: CallPlan, context: CallContext): Promise<Admission> {

@@ -32,8 +32,8 @@ export type Behavior =
       endDelayMs?: number;
       finishReason?: string;
     }
-  /** Answers with one tool call. */
-  | { kind: 'tool_call'; name: string; arguments: string; usage?: StandInUsage }
+  /** Answers with one tool call, or with `calls` (several, in one answer), optionally after some `text`. */
+  | { kind: 'tool_call'; name?: string; arguments?: string; calls?: Array<{ name: string; arguments: string }>; text?: string; usage?: StandInUsage }
   /** An HTTP error with OpenAI's envelope unless `body` is given. */
   | { kind: 'error'; status: number; message?: string; code?: string; headers?: Record<string, string>; body?: string }
   /** Accepts the request and never answers. */
@@ -267,24 +267,25 @@ export async function startStandInUpstream(options: StandInOptions = {}): Promis
     behavior: Extract<Behavior, { kind: 'tool_call' }>,
   ): void {
     const usage = behavior.usage ?? { prompt_tokens: 20, completion_tokens: 10 };
-    const call = { id: `call_${randomBytes(6).toString('hex')}`, type: 'function', function: { name: behavior.name, arguments: behavior.arguments } };
+    const asked = behavior.calls ?? [{ name: behavior.name ?? 'tool', arguments: behavior.arguments ?? '{}' }];
+    const calls = asked.map((c) => ({
+      id: `call_${randomBytes(6).toString('hex')}`,
+      type: 'function',
+      function: { name: c.name, arguments: c.arguments },
+    }));
+    const text = behavior.text ?? null;
     if (!stream) {
-      const body = completion(model, null, usage, 'tool_calls');
-      body.choices[0].message.tool_calls = [call];
+      const body = completion(model, text, usage, 'tool_calls');
+      body.choices[0].message.tool_calls = calls;
       return json(res, 200, body);
     }
     const id = completionId();
     sseHead(res);
-    sse(
-      res,
-      chunk(
-        id,
-        model,
-        { role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: behavior.name, arguments: '' } }] },
-        null,
-      ),
-    );
-    sse(res, chunk(id, model, { tool_calls: [{ index: 0, function: { arguments: behavior.arguments } }] }, null));
+    sse(res, chunk(id, model, { role: 'assistant', content: text ?? null }, null));
+    calls.forEach((call, index) => {
+      sse(res, chunk(id, model, { tool_calls: [{ index, ...call, function: { name: call.function.name, arguments: '' } }] }, null));
+      sse(res, chunk(id, model, { tool_calls: [{ index, function: { arguments: call.function.arguments } }] }, null));
+    });
     sse(res, chunk(id, model, {}, 'tool_calls'));
     if (includeUsage) sse(res, { ...chunk(id, model, {}, null), choices: [], usage: usageBody(usage) });
     res.end('data: [DONE]\n\n');

@@ -7,6 +7,9 @@ import { translatePrismaError } from '../../persistence/prisma-errors.js';
 import type { UsageEntry } from './usage-entry.js';
 import { UsageStore } from './usage-store.js';
 
+/** A usage record whose id and time are fixed, as a statement that writes it with other rows takes it. */
+export type StoredEntry = UsageEntry & { id: string; at: Date };
+
 const FLUSH_EVERY_MS = 50;
 const FLUSH_AT = 500;
 /** While the database is down, records wait in memory up to this many; the oldest are logged, not lost silently. */
@@ -50,28 +53,29 @@ export class UsageRecorder implements BeforeApplicationShutdown {
   }
 
   /**
-   * Writes a record with the caller's own rows, in the caller's statement (`store`: one commit
-   * for a chat turn's record and messages). Should that statement fail, the record is written on
-   * its own (queued while the database is away), so that the failure never loses it; the failure
-   * is returned for the caller to report.
+   * Writes records with the caller's own rows, in the caller's statement (`store`: one commit for
+   * a chat turn's records, one per upstream round, and its messages). Should that statement fail,
+   * the records are written on their own (queued while the database is away), so that the failure
+   * never loses them; the failure is returned for the caller to report.
    */
-  async writeWith(
-    entry: UsageEntry,
-    store: (record: UsageEntry & { id: string; at: Date }) => Promise<void>,
-  ): Promise<{ id: string; storeError?: Error }> {
-    this.metrics.recordCall(entry);
-    const row = { ...entry, id: entry.id ?? uuidv7(), at: entry.at ?? new Date() };
+  async writeWith(entries: readonly UsageEntry[], store: (records: StoredEntry[]) => Promise<void>): Promise<{ storeError?: Error }> {
+    const rows = entries.map((entry) => ({ ...entry, id: entry.id ?? uuidv7(), at: entry.at ?? new Date() }));
+    for (const row of rows) this.metrics.recordCall(row);
     try {
-      await store(row);
-      return { id: row.id };
+      await store(rows);
+      return {};
     } catch (storeError) {
       try {
-        await this.repo.insertMany([row]);
+        if (rows.length) await this.repo.insertMany(rows);
       } catch (err) {
-        if (translatePrismaError(err)?.kind === 'unavailable') this.enqueue(row);
-        else this.logger.error({ err: (err as Error).message, requestId: row.requestId, userId: row.userId }, 'usage record could not be written');
+        if (translatePrismaError(err)?.kind === 'unavailable') for (const row of rows) this.enqueue(row);
+        else
+          this.logger.error(
+            { err: (err as Error).message, requestId: rows[0].requestId, userId: rows[0].userId },
+            'usage records could not be written',
+          );
       }
-      return { id: row.id, storeError: storeError instanceof Error ? storeError : new Error(String(storeError)) };
+      return { storeError: storeError instanceof Error ? storeError : new Error(String(storeError)) };
     }
   }
 

@@ -65,20 +65,25 @@ FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS u($
 ON CONFLICT (id) DO NOTHING`;
 
 /**
- * The INSERT of one usage record read from a jsonb parameter (see `recordJson`), for a statement
- * that writes the record with other rows in one commit (a chat turn's messages). `conversationId`
- * is the SQL of the conversation it links to, when that conversation is written by the same statement.
+ * The INSERT of usage records read from a jsonb array parameter (see `recordsJson`), for a
+ * statement that writes them with other rows in one commit (a chat turn's messages, one record per
+ * upstream round). `conversationId` is the SQL of the conversation they link to, when that
+ * conversation is written by the same statement.
  */
-export function insertRecordFromJson(param: string, conversationId: string): string {
+export function insertRecordsFromJson(param: string, conversationId: string): string {
   const columns = COLUMNS.map((c) =>
     c === 'status' ? 'r.status::usage_status' : c === 'conversation_id' ? `coalesce(r.conversation_id, ${conversationId})` : `r.${c}`,
   );
   const types = COLUMNS.map((c, i) => `${c} ${ARRAY_TYPES[i]}`);
-  return `INSERT INTO usage_records (${COLUMNS.join(', ')}) SELECT ${columns.join(', ')} FROM jsonb_to_record(${param}) AS r(${types.join(', ')})`;
+  return `INSERT INTO usage_records (${COLUMNS.join(', ')}) SELECT ${columns.join(', ')} FROM jsonb_to_recordset(${param}) AS r(${types.join(', ')})`;
 }
 
-/** The jsonb parameter of `insertRecordFromJson`: the record made storable, as a JSON object of its columns. */
-export function recordJson(entry: UsageEntry): string {
+/** The jsonb parameter of `insertRecordsFromJson`: the records made storable, as a JSON array of objects of their columns. */
+export function recordsJson(entries: readonly UsageEntry[]): string {
+  return `[${entries.map(recordJson).join(',')}]`;
+}
+
+function recordJson(entry: UsageEntry): string {
   const r = toRow(entry);
   return JSON.stringify({
     id: r.id,

@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '../../common/ids.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { dbOf, type Tx } from '../../persistence/transaction-runner.js';
-import { insertRecordFromJson } from '../../metering/ledger/usage.repository.js';
+import { insertRecordsFromJson } from '../../metering/ledger/usage.repository.js';
 import type { NewMessage } from '../conversations/conversations.repository.js';
 
 /** How stale a session's last activity may get before a turn writes it again (the idle timeout is minutes). */
 export const SESSION_TOUCH_SECONDS = 5;
 
-/** What one /chat turn writes: its usage record, and what the turn produced. */
+/** What one /chat turn writes: its usage records, and what the turn produced. */
 export interface ExchangeWrite {
   /** The conversation the messages go to; null when the turn stores no messages (a failed first call). */
   conversationId: string | null;
@@ -20,8 +20,8 @@ export interface ExchangeWrite {
   model: string;
   profile: string | null;
   messages: NewMessage[];
-  /** The turn's usage record (see recordJson), linked to the conversation the messages go to. */
-  record: string;
+  /** The turn's usage records, one per upstream round (see recordsJson), linked to the conversation the messages go to. */
+  records: string;
 }
 
 // One statement (one round trip, one commit) for the whole exchange: the conversation started or
@@ -52,7 +52,7 @@ WITH started AS (
   INSERT INTO message_files (message_id, file_id)
   SELECT (f ->> 0)::uuid, (f ->> 1)::uuid FROM jsonb_array_elements($11::jsonb) AS f
 ), recorded AS (
-  ${insertRecordFromJson('$12::jsonb', '$1::uuid')}
+  ${insertRecordsFromJson('$12::jsonb', '$1::uuid')}
 ), touched AS (
   UPDATE sessions SET last_activity_at = now()
   WHERE id = $3::uuid AND $13::bool AND last_activity_at < now() - interval '${SESSION_TOUCH_SECONDS} seconds'
@@ -97,7 +97,7 @@ export class ChatExchangesRepository {
       w.start !== null && w.conversationId !== null,
       JSON.stringify(w.conversationId ? rows : []),
       JSON.stringify(w.conversationId ? files : []),
-      w.record,
+      w.records,
       w.touchSession,
     ];
     if (tx) await dbOf(tx, this.prisma).$executeRawUnsafe(STORE_EXCHANGE, ...params);

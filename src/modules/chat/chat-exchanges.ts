@@ -6,13 +6,22 @@ import type { ChatMessage } from '../../llm/chat-types.js';
 import { TokenCounter } from '../../llm/token-counter.js';
 import type { CallStatus } from '../../metering/call.js';
 import type { UsageEntry } from '../../metering/ledger/usage-entry.js';
-import { recordJson } from '../../metering/ledger/usage.repository.js';
+import { recordsJson } from '../../metering/ledger/usage.repository.js';
 import { TransactionRunner } from '../../persistence/transaction-runner.js';
 import type { ChatRun } from '../completions/completion-runner.js';
+import type { ExecutedCall } from '../tools/tools.service.js';
 import type { NewMessage } from '../conversations/conversations.repository.js';
 import { MemoriesService } from '../memories/memories.service.js';
 import { ChatExchangesRepository, SESSION_TOUCH_SECONDS, type ExchangeWrite } from './chat-exchanges.repository.js';
 import type { Turn } from './chat-turns.js';
+
+/** One upstream round of a turn, as stored: the answer, and the server tools it ran. */
+export interface StoredRound {
+  run: ChatRun;
+  executed: readonly ExecutedCall[];
+  /** Overrides the answer's own (`length` when max_tool_rounds stopped the turn). */
+  finishReason?: string | null;
+}
 
 const TITLE_CHARS = 80;
 const MESSAGE_STATUS: Record<CallStatus, NonNullable<NewMessage['status']>> = {
@@ -40,31 +49,40 @@ export class ChatExchanges {
     @InjectLogger() private readonly logger: AppLogger,
   ) {}
 
-  /** Whether the turn produced anything to store (else its usage record is all there is). */
+  /** Whether the call produced anything to store (else its usage record is all there is). */
   answered(run: ChatRun): boolean {
     return run.outcome.status === 'ok' || run.text !== '' || run.toolCalls !== null;
   }
 
-  /** Stores the turn with its usage record (`record`), in one commit. Throws `storage_failed`. */
-  async store(turn: Turn, run: ChatRun, record: UsageEntry): Promise<void> {
-    const answered = this.answered(run);
-    const { outcome } = run;
+  /**
+   * Stores the turn with its usage records (one per upstream round), in one commit: the new
+   * messages, then per round the assistant's answer (its tool calls as the model spelt them) and
+   * the results of the server tools it ran, as `tool` messages. Throws `storage_failed`.
+   */
+  async store(turn: Turn, rounds: readonly StoredRound[], records: readonly UsageEntry[]): Promise<void> {
+    const answered = rounds.some((r) => this.answered(r.run));
     const createsConversation = !turn.thread && answered;
     const messages: NewMessage[] = answered ? turn.fresh.map((m, i) => newMessage(m, turn.freshTokens[i])) : [];
-    if (answered && (run.text || run.toolCalls)) {
-      const reply: ChatMessage = { role: 'assistant', content: run.text || null, ...(run.toolCalls ? { tool_calls: run.toolCalls } : {}) };
-      const [replyTokens] = await this.tokens.countMessages([reply], turn.model.imageTokens);
-      messages.push({
-        role: 'assistant',
-        content: reply.content,
-        toolCalls: run.toolCalls,
-        tokens: replyTokens,
-        promptTokens: outcome.usage.promptTokens,
-        completionTokens: outcome.usage.completionTokens,
-        model: turn.call.responseModel,
-        status: MESSAGE_STATUS[outcome.status],
-        finishReason: run.finishReason,
-      });
+    for (const round of answered ? rounds : []) {
+      const { run } = round;
+      if (run.text || run.toolCalls) {
+        const reply: ChatMessage = { role: 'assistant', content: run.text || null, ...(run.toolCalls ? { tool_calls: run.toolCalls } : {}) };
+        const [replyTokens] = await this.tokens.countMessages([reply], turn.model.imageTokens);
+        messages.push({
+          role: 'assistant',
+          content: reply.content,
+          toolCalls: run.toolCalls,
+          tokens: replyTokens,
+          promptTokens: run.outcome.usage.promptTokens,
+          completionTokens: run.outcome.usage.completionTokens,
+          model: turn.call.responseModel,
+          status: MESSAGE_STATUS[run.outcome.status],
+          finishReason: round.finishReason ?? run.finishReason,
+        });
+      }
+      const results: ChatMessage[] = round.executed.map((r) => ({ role: 'tool', content: r.text, tool_call_id: r.toolCallId }));
+      const resultTokens = results.length ? await this.tokens.countMessages(results, turn.model.imageTokens) : [];
+      results.forEach((m, i) => messages.push(newMessage(m, resultTokens[i])));
     }
     const conversationId = turn.thread || createsConversation ? turn.conversationId : null;
     const exchange: ExchangeWrite = {
@@ -82,9 +100,9 @@ export class ChatExchanges {
       model: turn.call.responseModel,
       profile: turn.persona?.id ?? null,
       messages,
-      record: recordJson(record),
+      records: recordsJson(records),
     };
-    const remember = turn.body.save_memory && outcome.status === 'ok';
+    const remember = turn.body.save_memory && rounds.at(-1)?.run.outcome.status === 'ok';
     try {
       if (!remember) await this.repo.store(exchange);
       else

@@ -13,6 +13,8 @@ import { ConversationsService, type ChatThread } from '../conversations/conversa
 import { AttachmentResolver } from '../files/attachment-resolver.service.js';
 import { MemoriesService } from '../memories/memories.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import type { OfferedTool } from '../tools/tool-types.js';
+import { ToolsService } from '../tools/tools.service.js';
 import type { ChatBody } from './chat.schemas.js';
 import { fitContext, type PromptItem } from './context-window.js';
 
@@ -29,6 +31,8 @@ const CHAT_ONLY_FIELDS = new Set([
   'file_ids',
   'use_memory',
   'save_memory',
+  'server_tools',
+  'max_tool_rounds',
 ]);
 
 /** A conversation turn ready to call the model: who, which conversation and session, what to send. */
@@ -47,6 +51,8 @@ export interface Turn {
   /** The session's last activity as read for this turn (it is written again only when stale). */
   sessionActiveAt: Date;
   call: PreparedCall;
+  /** The server tools offered to the model (server_tools), appended to the client's own `tools`. */
+  offered: OfferedTool[];
 }
 
 /**
@@ -65,6 +71,7 @@ export class ChatTurns {
     private readonly attachments: AttachmentResolver,
     private readonly memories: MemoriesService,
     private readonly config: AppConfig,
+    private readonly tools: ToolsService,
   ) {}
 
   async prepare(caller: Caller, body: ChatBody): Promise<Turn> {
@@ -109,6 +116,8 @@ export class ChatTurns {
     for (const [key, value] of Object.entries(body)) {
       if (!CHAT_ONLY_FIELDS.has(key) && value !== undefined) upstream[key] = value;
     }
+    const offered = this.offerTools(caller, body, model);
+    if (offered.length) upstream.tools = [...(upstream.tools ?? []), ...offered.map((o) => o.definition)];
     const keptTokens = fitted.items.reduce((n, i) => n + i.tokens, 0) + personaTokens + REPLY_PRIMING;
     const promptTokens = keptTokens + (upstream.tools ? await this.tokens.countText(JSON.stringify(upstream.tools)) : 0);
     const call = await this.runner.prepare(model, upstream, { persona: effectivePersona, responseModel: model.id, promptTokens });
@@ -124,7 +133,23 @@ export class ChatTurns {
       sessionId: session.id,
       sessionActiveAt: session.lastActivityAt,
       call,
+      offered,
     };
+  }
+
+  /** The server tools the turn offers, refusing a model without tools and a client tool of the same name. */
+  private offerTools(caller: Caller, body: ChatBody, model: ResolvedModel): OfferedTool[] {
+    if (!body.server_tools) return [];
+    if (!model.tools)
+      throw new DomainError('invalid', `The model '${model.id}' does not support tools.`, { param: 'server_tools', code: 'model_not_tool_capable' });
+    const offered = this.tools.offer(caller, body.server_tools);
+    const own = new Set(clientToolNames(body));
+    const clash = offered.find((o) => own.has(o.functionName));
+    if (clash)
+      throw new DomainError('invalid', `A tool of yours is named ${clash.functionName}, as the server tool ${clash.name} is offered.`, {
+        param: 'tools',
+      });
+    return offered;
   }
 }
 
@@ -146,4 +171,11 @@ function fromStored(row: MessageRow): ChatMessage {
   if (row.toolCalls) message.tool_calls = row.toolCalls as unknown as ChatMessage['tool_calls'];
   if (row.toolCallId) message.tool_call_id = row.toolCallId;
   return message;
+}
+
+/** The function names of the client's own tools (their calls go back to the client). */
+export function clientToolNames(body: ChatBody): string[] {
+  const tools = (body as { tools?: unknown }).tools;
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((t: { function?: { name?: unknown } }) => (typeof t?.function?.name === 'string' ? [t.function.name] : []));
 }

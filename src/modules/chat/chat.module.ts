@@ -8,6 +8,7 @@ import { ConversationsModule } from '../conversations/conversations.module.js';
 import { FilesModule } from '../files/files.module.js';
 import { MemoriesModule } from '../memories/memories.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { ToolsModule } from '../tools/tools.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatExchanges } from './chat-exchanges.js';
 import { ChatExchangesRepository } from './chat-exchanges.repository.js';
@@ -27,6 +28,7 @@ import { MultipartChatInterceptor } from './multipart-chat.interceptor.js';
     SessionsModule,
     FilesModule,
     MemoriesModule,
+    ToolsModule,
   ],
   controllers: [ChatController],
   providers: [ChatTurns, ChatExchanges, ChatExchangesRepository, ChatService, ChatSocket, MultipartChatInterceptor],

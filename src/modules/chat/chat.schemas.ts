@@ -21,6 +21,21 @@ export const chatBody = z
     file_ids: z.array(z.uuid()).max(100).optional().describe('Uploaded files to attach to the last user message.'),
     use_memory: z.boolean().optional().describe('Put your newest memories (GET /memories) in the prompt, up to MEMORY_MAX_TOKENS.'),
     save_memory: z.boolean().optional().describe("Remember this turn's user text (as a new memory) once it is answered."),
+    server_tools: z
+      .union([z.literal('auto'), z.array(z.string().min(1).max(200)).min(1).max(128)])
+      .optional()
+      .describe(
+        'Tools Colloquy runs for the model (GET /tools names, such as `calculator` or `everything.add`), or `auto` for every available tool you may use. ' +
+          'They are offered as function tools (`everything__add`) next to your own `tools`; their calls are run here and the model is asked again, ' +
+          'until it answers without them or max_tool_rounds is reached (finish_reason `length`). A call of one of your own tools ends the turn as OpenAI sends it.',
+      ),
+    max_tool_rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .optional()
+      .describe('Rounds of server tool calls in this turn (default TOOLS_MAX_ROUNDS, 5); every round is its own usage record.'),
     ...samplingFields,
     n: z.literal(1).nullish().describe('Only one choice: it is the one stored.'),
   })
@@ -37,6 +52,16 @@ export const chatResponseView = z
     usage: z.unknown(),
     conversation_id: z.uuid(),
     session_id: z.uuid(),
-    cost: z.number().describe('Cost of this call in USD.'),
+    cost: z.number().describe('Cost of this turn in USD (the sum over its rounds of tool calls).'),
+    colloquy: z
+      .object({
+        tool_rounds: z.number().int().describe('Rounds of server tool calls that ran.'),
+        tool_calls: z.array(
+          z.object({ name: z.string(), tool_call_id: z.string(), duration_ms: z.number().int(), is_error: z.boolean(), preview: z.string() }),
+        ),
+        note: z.string().optional().describe('Why the turn stopped early (max_tool_rounds, a limit reached between rounds).'),
+      })
+      .optional()
+      .describe('With server_tools: what the tool loop did.'),
   })
   .meta({ id: 'ChatResponse' });

@@ -49,6 +49,25 @@ CROSS JOIN LATERAL (
   FROM usage_records r WHERE r.conversation_id = c.id
 ) AS u`;
 
+/** A stored message that matched a search, with its conversation. */
+export interface MessageMatch {
+  conversation_id: string;
+  title: string | null;
+  last_used_at: Date;
+  role: string;
+  content: unknown;
+}
+
+// The newest matching user and assistant messages of the caller's live conversations. The match
+// is on the stored JSON text (a string, or content parts), case-insensitive, with the pattern's
+// own wildcards escaped by the caller.
+const SEARCH_MESSAGES = `
+SELECT m.conversation_id, c.title, c.last_used_at, m.role, m.content
+FROM messages m JOIN conversations c ON c.id = m.conversation_id
+WHERE c.user_id = $1::uuid AND c.deleted_at IS NULL AND m.role IN ('user', 'assistant') AND m.content::text ILIKE $2 ESCAPE '\\'
+ORDER BY m.id DESC
+LIMIT $3::int`;
+
 @Injectable()
 export class ConversationsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -85,6 +104,12 @@ export class ConversationsRepository {
 
   async softDelete(id: string): Promise<void> {
     await this.prisma.conversation.update({ where: { id }, data: { deletedAt: new Date() } });
+  }
+
+  /** The newest of the user's messages containing `text` (case-insensitive), at most `limit`. */
+  searchMessages(userId: string, text: string, limit: number): Promise<MessageMatch[]> {
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.prisma.query<MessageMatch>(SEARCH_MESSAGES, [userId, pattern, limit]);
   }
 
   /** Every message in order, for building the next prompt. */

@@ -96,6 +96,26 @@ export class ConversationsService {
     return toPage(await this.repo.listMessages(id, query), query, toMessageView);
   }
 
+  /**
+   * The caller's own conversations whose messages contain `text` (case-insensitive), newest first,
+   * each with up to three snippets around the matches (the search_conversations tool).
+   */
+  async searchMessages(caller: Caller, text: string, limit: number): Promise<ConversationMatch[]> {
+    const rows = await this.repo.searchMessages(caller.userId, text, SEARCH_SCAN);
+    const found = new Map<string, ConversationMatch>();
+    for (const row of rows) {
+      let match = found.get(row.conversation_id);
+      if (!match) {
+        if (found.size >= limit) continue;
+        match = { conversation_id: row.conversation_id, title: row.title, last_used_at: unixSeconds(new Date(row.last_used_at))!, snippets: [] };
+        found.set(row.conversation_id, match);
+      }
+      const snippet = snippetOf(messageText(row.content), text);
+      if (snippet && match.snippets.length < 3) match.snippets.push({ role: row.role, text: snippet });
+    }
+    return [...found.values()].filter((m) => m.snippets.length);
+  }
+
   /** The caller's own conversation and its stored history, to continue it. */
   async openForChat(caller: Caller, id: string): Promise<ChatThread> {
     const conversation = await this.repo.findLive(id);
@@ -160,4 +180,33 @@ export function toMessageView(row: MessageRow): MessageView {
     usage: row.promptTokens === null ? null : { prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens ?? 0 },
     created_at: unixSeconds(row.createdAt)!,
   };
+}
+
+/** Matching messages read per search: the snippets of a few conversations, newest first. */
+const SEARCH_SCAN = 200;
+const SNIPPET_CHARS = 160;
+
+/** A conversation found by searchMessages. */
+export interface ConversationMatch {
+  conversation_id: string;
+  title: string | null;
+  last_used_at: number;
+  snippets: Array<{ role: string; text: string }>;
+}
+
+/** The text of a stored message's content: a string, or its text parts joined. */
+function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((p: { type?: string; text?: unknown }) => (p?.type === 'text' && typeof p.text === 'string' ? p.text : '')).join(' ');
+}
+
+/** Some words either side of the first match of `needle`, or null when the text does not contain it (it matched in the JSON only). */
+function snippetOf(text: string, needle: string): string | null {
+  const flat = text.replace(/\s+/g, ' ');
+  const at = flat.toLowerCase().indexOf(needle.toLowerCase());
+  if (at < 0) return null;
+  const start = Math.max(0, at - Math.floor((SNIPPET_CHARS - needle.length) / 2));
+  const end = Math.min(flat.length, start + SNIPPET_CHARS);
+  return `${start > 0 ? '…' : ''}${flat.slice(start, end).trim()}${end < flat.length ? '…' : ''}`;
 }

@@ -6,11 +6,24 @@ import { canRead } from '../../common/http/ownership.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
 import { BlobStore } from '../../storage/blob-store.js';
+import { TokenCounter } from '../../llm/token-counter.js';
+import { trimToTokenBudget } from './documents/token-budget.js';
 import { FileIngestor } from './file-ingestor.service.js';
 import { FilesRepository, type FileMeta } from './files.repository.js';
 import { FILE_PURPOSES, type FileView, type ListFilesQuery, type OpenAIFileView } from './files.schemas.js';
 import type { FormPart } from '../../common/http/multipart.js';
 import { readMultipartForm } from './multipart-form.js';
+
+/** What read_file gives a model. */
+export interface FileText {
+  file_id: string;
+  filename: string;
+  pages: number | null;
+  /** Tokens of the whole text. */
+  tokens: number;
+  truncated: boolean;
+  text: string;
+}
 
 export interface FileDownload {
   /** A short-lived URL to redirect to (S3), or null to stream `body`. */
@@ -25,6 +38,7 @@ export class FilesService {
     private readonly repo: FilesRepository,
     private readonly ingestor: FileIngestor,
     private readonly blobs: BlobStore,
+    private readonly tokens: TokenCounter,
   ) {}
 
   /**
@@ -87,6 +101,30 @@ export class FilesService {
       if (url) return { redirect: url, body: null, file };
     }
     return { redirect: null, body: await this.blobs.get(meta.storageKey), file };
+  }
+
+  /**
+   * The extracted text of one of the caller's own files, cut to `maxTokens` (the read_file tool).
+   * Images and files without text are 400 invalid_tool_arguments, as they cannot be read as text.
+   */
+  async textOf(caller: Caller, id: string, maxTokens: number): Promise<FileText> {
+    const [file] = await this.repo.findOwnedWithText(caller.userId, [id]);
+    if (!file) throw new DomainError('not_found', `No file with id ${id}.`, { param: 'arguments.file_id', code: 'file_not_found' });
+    if (file.kind === 'image' || file.text === null) {
+      throw new DomainError('invalid', `The file ${file.filename} has no text to read.`, {
+        param: 'arguments.file_id',
+        code: 'invalid_tool_arguments',
+      });
+    }
+    const trimmed = await trimToTokenBudget(file.text, maxTokens, (s) => this.tokens.countText(s), file.textTokens ?? undefined);
+    return {
+      file_id: file.id,
+      filename: file.filename,
+      pages: file.pages,
+      tokens: trimmed.totalTokens,
+      truncated: trimmed.truncated,
+      text: trimmed.truncated ? `${trimmed.text}\n[truncated: ${trimmed.keptTokens} of ${trimmed.totalTokens} tokens]` : trimmed.text,
+    };
   }
 
   /** Files attached to a conversation's messages. */

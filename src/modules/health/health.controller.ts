@@ -33,11 +33,15 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Service health', description: 'Status, version, uptime and each dependency with its latency.' })
-  @ApiResponse({ status: 200, description: '`status` is `ok` or `degraded`.' })
+  @ApiResponse({
+    status: 200,
+    description:
+      "`status` is `ok` or `degraded` (a dependency is down; an MCP server that is down degrades, never unreadies). `dependencies.mcp_servers` has each configured MCP server's state.",
+  })
   @ApiShuttingDown()
   async status(): Promise<object> {
     const report = await this.health.readiness();
-    const degraded = !report.ready || Object.values(report.checks).some((c) => c.status === 'down');
+    const degraded = !report.ready || report.degraded || Object.values(report.checks).some((c) => c.status === 'down');
     return {
       status: degraded ? 'degraded' : 'ok',
       version: this.health.version,

@@ -5,9 +5,10 @@ import { HealthService } from './health.service.js';
 import { PersistenceModule } from '../../persistence/persistence.module.js';
 import { StorageModule } from '../../storage/storage.module.js';
 import { RedisModule } from '../../redis/redis.module.js';
+import { ToolsModule } from '../tools/tools.module.js';
 
 @Module({
-  imports: [PersistenceModule, StorageModule, RedisModule, AuthModule],
+  imports: [PersistenceModule, StorageModule, RedisModule, AuthModule, ToolsModule],
   controllers: [HealthController],
   providers: [HealthService],
 })

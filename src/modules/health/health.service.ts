@@ -6,6 +6,7 @@ import { DatabaseLifecycle } from '../../persistence/database-lifecycle.service.
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { RedisService } from '../../redis/redis.service.js';
 import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
+import { McpServers, type McpServerState } from '../tools/mcp/mcp-servers.js';
 
 export interface DependencyReport {
   status: 'up' | 'down';
@@ -17,7 +18,9 @@ export interface DependencyReport {
 
 export interface ReadinessReport {
   ready: boolean;
-  checks: Record<string, DependencyReport | { status: string; error?: string }>;
+  /** Something is down that the service can do without (Redis failing open, an MCP server). */
+  degraded: boolean;
+  checks: Record<string, DependencyReport | { status: string; error?: string } | Record<string, McpServerState>>;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -34,6 +37,7 @@ export class HealthService {
     private readonly blobs: BlobStore,
     private readonly bootstrap: AdminBootstrap,
     private readonly redis: RedisService,
+    private readonly mcp: McpServers,
   ) {}
 
   get uptimeSeconds(): number {
@@ -60,8 +64,12 @@ export class HealthService {
         ...(redis.status === 'down' ? { fallback: this.config.redis.failOpen ? 'local counters (fail open)' : 'none (fail closed)' } : {}),
       };
     }
+    // MCP servers are not critical: a server that is down makes its tools unavailable, never the service unready.
+    const mcp = this.mcp.states();
+    if (this.config.mcpServers.length) checks.mcp_servers = mcp;
     const ready = database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready && redisOk;
-    return { ready, checks };
+    const degraded = checks.redis?.status === 'down' || Object.values(mcp).some((server) => server.status !== 'connected');
+    return { ready, degraded, checks };
   }
 
   /** The readiness answer: the report when ready, else `not_ready` (503) carrying the same report. */
@@ -69,7 +77,7 @@ export class HealthService {
     const report = await this.readiness();
     if (report.ready) return { status: 'ready', checks: report.checks };
     const down = Object.entries(report.checks)
-      .filter(([, check]) => !['up', 'applied', 'done'].includes(check.status))
+      .filter(([name, check]) => name !== 'mcp_servers' && !['up', 'applied', 'done'].includes(typeof check.status === 'string' ? check.status : ''))
       .map(([name]) => name);
     throw new DomainError('unavailable', `Not ready: ${down.join(', ')}.`, {
       code: 'not_ready',

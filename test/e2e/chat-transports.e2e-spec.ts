@@ -475,6 +475,8 @@ describe('/chat over SSE and over the WebSocket: the same limits, storage and me
         const called = upstream.nextRequest();
         const { conversationId: id, ...seen } = await connection.turn({ ...turn, conversationId: turn.continues ? conversationId : null, called });
         conversationId = id ?? conversationId;
+        // How long to wait depends on when in the window the refusal fell (60 s or 61 s, rounded up): not on the transport.
+        if (seen.error) seen.error = { ...seen.error, message: seen.error.message.replace(/try again in \d+s/, 'try again in 60s') };
         turns.push(seen);
       }
       connections = connection.connections();

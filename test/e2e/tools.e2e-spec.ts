@@ -9,6 +9,7 @@ import { Stream } from 'openai/core/streaming';
 import { ChatCompletionStream } from 'openai/lib/ChatCompletionStream';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { McpServers } from '../../src/modules/tools/mcp/mcp-servers.js';
+import { connectChatSocket } from '../support/chat-socket-client.js';
 import { client, expectError } from '../support/http.js';
 import { startMcpHttpServer, type McpHttpServer } from '../support/mcp-http-server.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
@@ -41,7 +42,13 @@ export default {
 export const name = 'slow';
 export const parameters = { type: 'object', properties: {} };
 export function run(args, ctx) {
-  return new Promise((resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))));
+  const seen = (globalThis.colloquySlowTool = { started: true, aborted: false });
+  return new Promise((resolve, reject) =>
+    ctx.signal.addEventListener('abort', () => {
+      seen.aborted = true;
+      reject(new Error('stopped'));
+    }),
+  );
 }`,
   'verbose.mjs': `
 export const name = 'verbose';
@@ -453,6 +460,63 @@ describe('Tools', () => {
       expect(verbose.content.length).toBeLessThan(1000);
       expect(calculator.content).toContain('invalid_tool_arguments');
       expect(res.body.colloquy.tool_calls.map((c: any) => c.is_error)).toEqual([true, false, true]);
+    });
+  });
+
+  describe('the loop on every transport', () => {
+    const ask = () =>
+      upstream.script(
+        { kind: 'tool_call', name: 'calculator', arguments: '{"expression":"2^10"}' },
+        { kind: 'reply', text: 'It is 1024.', usage: { prompt_tokens: 50, completion_tokens: 5 } },
+      );
+    const turn = { model: 'standin-gpt', server_tools: ['calculator'], messages: [{ role: 'user', content: 'What is 2^10?' }] };
+
+    it('stops the loop and the running tool (its signal) when the client leaves', async () => {
+      const seen = () => (globalThis as { colloquySlowTool?: { started: boolean; aborted: boolean } }).colloquySlowTool;
+      upstream.script({ kind: 'tool_call', name: 'slow', arguments: '{}' }, { kind: 'reply', text: 'never asked' });
+      const controller = new AbortController();
+      const res = await fetch(`${t.url}/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...turn, server_tools: ['slow'], stream: true }),
+        signal: controller.signal,
+      });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes('"finish_reason":"tool_calls"')) text += new TextDecoder().decode((await reader.read()).value);
+      await waitFor(() => seen()?.started === true);
+      controller.abort();
+      await waitFor(async () => (await t.prisma.toolCall.count({ where: { tool: 'slow', errorCode: 'client_closed' } })) === 1);
+      expect(seen()?.aborted).toBe(true);
+      expect(upstream.requests).toHaveLength(1);
+      await waitFor(async () => (await usageRecords(t)).length === 1);
+    });
+
+    it('runs in background jobs', async () => {
+      ask();
+      const submitted = await admin.post('/jobs', turn);
+      expect(submitted.status).toBe(202);
+      let job: any;
+      await waitFor(async () => {
+        job = (await admin.get(`/jobs/${submitted.body.id}`)).body;
+        return ['succeeded', 'failed'].includes(job.status);
+      });
+      expect(job.result).toMatchObject({ choices: [{ message: { content: 'It is 1024.' } }], colloquy: { tool_rounds: 1 } });
+      expect(sent(1).messages.at(-1)).toMatchObject({ role: 'tool', content: '{"expression":"2^10","result":1024}' });
+      expect((await usageRecords(t)).map((r) => r.endpoint)).toEqual(['/jobs', '/jobs']);
+    });
+
+    it('runs over the WebSocket, tool results between the rounds', async () => {
+      ask();
+      const ws = await connectChatSocket(t.url, { key: t.adminKey });
+      ws.send({ type: 'chat', id: 'w1', ...turn });
+      const frames = await ws.nextTurn();
+      ws.socket.close();
+      const chunks = frames.filter((f) => f.type === 'chunk').map((f) => f.data);
+      expect(chunks.filter((c) => c.colloquy?.tool_result).map((c) => c.colloquy.tool_result.name)).toEqual(['calculator']);
+      expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe('It is 1024.');
+      expect(chunks.at(-1)).toMatchObject({ usage: { prompt_tokens: 70, completion_tokens: 15 }, colloquy: { tool_rounds: 1 } });
+      expect(frames.at(-1)).toMatchObject({ type: 'done' });
     });
   });
 

@@ -53,6 +53,33 @@ describe('loadConfig', () => {
     expect(config.database.url).toBeNull();
   });
 
+  it('reads MCP servers, filling ${VAR} in their url, headers and env from the environment, and keeps them out of GET /config', () => {
+    const file = yamlFile(
+      [
+        'mcp_servers:',
+        '  - { name: local, type: stdio, command: node, args: [server.js, "${NOT_SUBSTITUTED}"], env: { TOKEN: "${LOCAL_TOKEN}" } }',
+        '  - { name: remote, type: streamable-http, url: "https://mcp.example.com/${MCP_PATH}", headers: { Authorization: "Bearer ${REMOTE_TOKEN}" } }',
+      ].join('\n'),
+    );
+    const config = loadConfig({ env: { LOCAL_TOKEN: 'local-secret', REMOTE_TOKEN: 'remote-secret', MCP_PATH: 'mcp' }, file });
+    expect(config.mcpServers).toEqual([
+      { name: 'local', type: 'stdio', command: 'node', args: ['server.js', '${NOT_SUBSTITUTED}'], env: { TOKEN: 'local-secret' }, cwd: null },
+      { name: 'remote', type: 'streamable-http', url: 'https://mcp.example.com/mcp', headers: { Authorization: 'Bearer remote-secret' } },
+    ]);
+    expect(config.tools).toMatchObject({ allow: { user: ['builtin'], admin: ['*'] }, timeoutMs: 30_000, maxResultTokens: 4_000, maxRounds: 5 });
+    expect(JSON.stringify(config.redacted())).not.toMatch(/local-secret|remote-secret/);
+  });
+
+  it('refuses MCP servers it cannot use, naming the key', () => {
+    const bad = (yaml: string) => () => loadConfig({ env: {}, file: yamlFile(yaml) });
+    expect(bad('mcp_servers: [{ name: "Bad.Name", type: stdio, command: x }]')).toThrow(/mcp_servers\.0\.name/);
+    expect(bad('mcp_servers: [{ name: a, type: stdio }]')).toThrow(/mcp_servers\.0\.command/);
+    expect(bad('mcp_servers: [{ name: a, type: websocket, url: "ws://x" }]')).toThrow(/mcp_servers\.0\.type/);
+    expect(bad('mcp_servers: [{ name: a, type: streamable-http, url: "not a url" }]')).toThrow(/mcp_servers\.0\.url/);
+    expect(bad('mcp_servers: [{ name: a, type: stdio, command: x }, { name: a, type: stdio, command: y }]')).toThrow(/unique/);
+    expect(() => loadConfig({ env: { TOOLS_MAX_ROUNDS: '21' }, file: yamlFile('{}') })).toThrow(/TOOLS_MAX_ROUNDS \(tools\.max_rounds\)/);
+  });
+
   it('names the variable and the key of a bad value', () => {
     expect(() => loadConfig({ env: { PORT: 'eighty' }, file: yamlFile('{}') })).toThrow(
       expect.objectContaining({ message: expect.stringContaining('PORT (server.port)') }),

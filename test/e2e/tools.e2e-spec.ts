@@ -209,6 +209,18 @@ describe('Tools', () => {
     });
   });
 
+  it('documents the routes and the loop fields in the OpenAPI document', async () => {
+    const doc = (await admin.get('/docs-json', { key: null })).body;
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/tools', '/tools/{name}', '/tools/{name}/call', '/call_tool']));
+    expect(Object.keys(doc.paths['/call_tool'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '502', '503', '504']));
+    expect(doc.components.schemas.SmartHostCallToolRequest.properties).toMatchObject({ name: {}, args: {}, kwargs: {} });
+    expect(doc.components.schemas.ChatRequest.properties).toMatchObject({
+      server_tools: { description: expect.any(String) },
+      max_tool_rounds: { maximum: 20 },
+    });
+    expect(doc.components.schemas.Tool.properties).toMatchObject({ name: {}, description: {}, input_schema: {}, source: {}, available: {} });
+  });
+
   describe('who may use what', () => {
     it('gives a user key the built-ins only, until PATCH /users/{id} gives it more; a tool it may not use is 404', async () => {
       const user = await createUser(t.url, t.adminKey);

@@ -35,3 +35,21 @@ export const isoInstant = (endOfDay = false) =>
       const d = new Date(v);
       return endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(d.getTime() + 86_400_000) : d;
     });
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a conversation reference is an id (a UUID) rather than a key. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/**
+ * A conversation's id, or the key a client gave it (`conv_abc123`, `story-123`): 1–200 of
+ * A–Z a–z 0–9 . _ : @ -. A value shaped like a UUID is always read as an id.
+ */
+export const conversationRef = () =>
+  z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'must be a conversation id or a key of letters, digits and . _ : @ -');

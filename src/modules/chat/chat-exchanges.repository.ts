@@ -13,7 +13,7 @@ export interface ExchangeWrite {
   /** The conversation the messages go to; null when the turn stores no messages (a failed first call). */
   conversationId: string | null;
   /** Set when the turn starts the conversation: its columns. */
-  start: { userId: string; title: string | null; tags: string[]; metadata: Record<string, unknown> } | null;
+  start: { userId: string; title: string | null; tags: string[]; metadata: Record<string, unknown>; key: string | null; endUser: string } | null;
   sessionId: string;
   /** Whether the session's last activity is old enough to be written again. */
   touchSession: boolean;
@@ -32,8 +32,8 @@ export interface ExchangeWrite {
 // and inside a Prisma transaction.
 const STORE_EXCHANGE = `
 WITH started AS (
-  INSERT INTO conversations (id, user_id, session_id, title, tags, metadata, model, profile, created_at, updated_at, last_used_at)
-  SELECT $1::uuid, $2::uuid, $3::uuid, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6::jsonb, $7, $8, now(), now(), now()
+  INSERT INTO conversations (id, user_id, session_id, title, tags, metadata, model, profile, key, end_user, created_at, updated_at, last_used_at)
+  SELECT $1::uuid, $2::uuid, $3::uuid, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6::jsonb, $7, $8, $14, coalesce($15, ''), now(), now(), now()
   WHERE $9::bool
   RETURNING id
 ), continued AS (
@@ -99,6 +99,8 @@ export class ChatExchangesRepository {
       JSON.stringify(w.conversationId ? files : []),
       w.records,
       w.touchSession,
+      w.start?.key ?? null,
+      w.start?.endUser ?? null,
     ];
     if (tx) await dbOf(tx, this.prisma).$executeRawUnsafe(STORE_EXCHANGE, ...params);
     else await this.prisma.execute(STORE_EXCHANGE, params);

@@ -93,6 +93,8 @@ export class ChatExchanges {
             title: turn.body.title ?? deriveTitle(turn.fresh),
             tags: turn.body.tags ?? [],
             metadata: turn.body.metadata ?? {},
+            key: turn.key,
+            endUser: turn.endUser,
           }
         : null,
       sessionId: turn.sessionId,
@@ -108,7 +110,7 @@ export class ChatExchanges {
       else
         await this.transactions.run(async (tx) => {
           await this.repo.store(exchange, tx);
-          await this.memories.saveFromChat(tx, turn.caller.userId, lastUserText(turn.fresh), conversationId);
+          await this.memories.saveFromChat(tx, turn.caller.userId, turn.endUser, lastUserText(turn.fresh), conversationId);
         });
     } catch (err) {
       this.logger.error({ err: (err as Error).message, userId: turn.caller.userId }, 'a chat turn was metered but could not be stored');

@@ -53,6 +53,10 @@ export interface Turn {
   call: PreparedCall;
   /** The server tools offered to the model (server_tools), appended to the client's own `tools`. */
   offered: OfferedTool[];
+  /** The conversation's key: its own, or the one a new conversation is created with. */
+  key: string | null;
+  /** The end user (OpenAI's `user`) the turn is for under the account; '' = the account itself. */
+  endUser: string;
 }
 
 /**
@@ -75,7 +79,9 @@ export class ChatTurns {
   ) {}
 
   async prepare(caller: Caller, body: ChatBody): Promise<Turn> {
-    const thread = body.conversation_id ? await this.conversations.openForChat(caller, body.conversation_id) : null;
+    const endUser = body.user ?? '';
+    const opened = body.conversation_id ? await this.conversations.openForChat(caller, body.conversation_id, endUser) : null;
+    const thread = opened?.thread ?? null;
     // `profile: null` turns the conversation's persona off; absent keeps it.
     const profile = body.profile === undefined ? (thread?.conversation.profile ?? null) : body.profile;
     const persona = profile ? this.catalog.persona(profile) : null;
@@ -96,7 +102,7 @@ export class ChatTurns {
     const system = [...stored.filter(isSystem), ...fresh.filter(isSystem)];
     const effectivePersona = persona ?? model.persona;
     let personaTokens = effectivePersona && !system.length ? this.tokens.count(effectivePersona.system_prompt) + 4 : 0;
-    const memory = body.use_memory ? await this.memories.promptMessage(caller.userId) : null;
+    const memory = body.use_memory ? await this.memories.promptMessage(caller.userId, endUser) : null;
     if (memory) {
       // The persona's prompt goes first, then the memories; both are sent, neither is stored.
       if (personaTokens) system.unshift({ message: { role: 'system', content: effectivePersona!.system_prompt }, tokens: personaTokens });
@@ -134,6 +140,8 @@ export class ChatTurns {
       sessionActiveAt: session.lastActivityAt,
       call,
       offered,
+      key: opened?.key ?? null,
+      endUser,
     };
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { metadataObject } from '../../common/validation/primitives.js';
+import { conversationRef, metadataObject } from '../../common/validation/primitives.js';
 import { chatMessage, samplingFields } from '../completions/completions.schemas.js';
 
 export const chatBody = z
@@ -13,7 +13,11 @@ export const chatBody = z
       .nullable()
       .optional()
       .describe("A persona id applied over the model (its system prompt and defaults); null turns the conversation's persona off."),
-    conversation_id: z.uuid().optional().describe('Continue this conversation; without it a new one is created.'),
+    conversation_id: conversationRef()
+      .optional()
+      .describe(
+        'Continue this conversation, by id or by key (`conv_abc123`: a key not used yet creates the conversation with it, under the account and `user`); without it a new one is created.',
+      ),
     session_id: z.uuid().optional().describe("Default: the caller's active session, else a new one."),
     title: z.string().trim().min(1).max(500).optional().describe('Title of a new conversation (default: from the first message).'),
     tags: z.array(z.string().trim().min(1).max(64)).max(32).optional(),
@@ -51,6 +55,7 @@ export const chatResponseView = z
     choices: z.array(z.unknown()),
     usage: z.unknown(),
     conversation_id: z.uuid(),
+    conversation_key: z.string().optional().describe("The conversation's key, when it has one."),
     session_id: z.uuid(),
     cost: z.number().describe('Cost of this turn in USD (the sum over its rounds of tool calls).'),
     colloquy: z

@@ -24,7 +24,13 @@ export interface ToolLoopReport {
 }
 
 /** What POST /chat answers without streaming. */
-export type ChatAnswer = ChatCompletion & { conversation_id: string; session_id: string; cost: number; colloquy?: ToolLoopReport };
+export type ChatAnswer = ChatCompletion & {
+  conversation_id: string;
+  conversation_key?: string;
+  session_id: string;
+  cost: number;
+  colloquy?: ToolLoopReport;
+};
 
 /** One upstream round of a turn: its call, what it did, its deferred usage record and cost. */
 interface Round extends StoredRound {
@@ -89,6 +95,7 @@ export class ChatService {
       {
         ...completion,
         conversation_id: turn.conversationId,
+        ...(turn.key ? { conversation_key: turn.key } : {}),
         session_id: turn.sessionId,
         cost: microsToUsd(cost),
         ...(report ? { colloquy: report } : {}),
@@ -194,6 +201,7 @@ export class ChatService {
       await sink.send({
         ...usage,
         conversation_id: turn.conversationId,
+        ...(turn.key ? { conversation_key: turn.key } : {}),
         session_id: turn.sessionId,
         cost: microsToUsd(cost),
         ...(report ? { colloquy: report } : {}),

@@ -83,7 +83,12 @@ export class ConversationsRepository {
     return this.prisma.conversation.findFirst({ where: { id, deletedAt: null } });
   }
 
-  list(userId: string, query: ListQuery, filters: { sessionId?: string; tag?: string; q?: string }): Promise<ConversationRow[]> {
+  /** The live conversation with this key under (user, end user). */
+  findLiveByKey(userId: string, endUser: string, key: string): Promise<ConversationRow | null> {
+    return this.prisma.conversation.findFirst({ where: { userId, endUser, key, deletedAt: null } });
+  }
+
+  list(userId: string, query: ListQuery, filters: { sessionId?: string; tag?: string; q?: string; endUser?: string }): Promise<ConversationRow[]> {
     return this.prisma.conversation.findMany({
       where: {
         userId,
@@ -92,6 +97,7 @@ export class ConversationsRepository {
         ...(filters.sessionId ? { sessionId: filters.sessionId } : {}),
         ...(filters.tag ? { tags: { has: filters.tag } } : {}),
         ...(filters.q ? { title: { contains: filters.q, mode: 'insensitive' as const } } : {}),
+        ...(filters.endUser !== undefined ? { endUser: filters.endUser } : {}),
       },
       orderBy: cursorOrder(query),
       take: query.limit + 1,
@@ -103,7 +109,8 @@ export class ConversationsRepository {
   }
 
   async softDelete(id: string): Promise<void> {
-    await this.prisma.conversation.update({ where: { id }, data: { deletedAt: new Date() } });
+    // Its key is freed: the next turn with that key starts a new conversation.
+    await this.prisma.conversation.update({ where: { id }, data: { deletedAt: new Date(), key: null } });
   }
 
   /** The newest of the user's messages containing `text` (case-insensitive), at most `limit`. */

@@ -1,14 +1,21 @@
 import { z } from 'zod';
-import { metadataObject } from '../../common/validation/primitives.js';
+import { conversationRef, isUuid, metadataObject } from '../../common/validation/primitives.js';
 import { listPageSchema, listQuery } from '../../common/http/pagination.js';
 
+/** A key: a conversation reference that is not an id. */
+const conversationKey = conversationRef().refine((v) => !isUuid(v), 'a key may not be shaped like an id (a UUID)');
 const tags = z.array(z.string().trim().min(1).max(64)).max(32);
 const metadata = metadataObject();
 
-export const conversationParams = z.strictObject({ id: z.uuid() });
+export const conversationParams = z.strictObject({
+  id: conversationRef().describe("The conversation's id, or its key (the account's own conversation with that key)."),
+});
 export type ConversationParams = z.infer<typeof conversationParams>;
 
 export const createConversationBody = z.strictObject({
+  key: conversationKey
+    .optional()
+    .describe('A name of your own for it (`conv_abc123`), usable wherever its id is; unique among your conversations (409 if taken).'),
   title: z.string().trim().min(1).max(500).optional(),
   tags: tags.optional(),
   metadata: metadata.optional(),
@@ -33,6 +40,7 @@ export const listConversationsQuery = listQuery.extend({
   tag: z.string().min(1).max(64).optional(),
   q: z.string().min(1).max(200).optional().describe('Case-insensitive match on the title.'),
   user_id: z.uuid().optional().describe("Admins only: another user's conversations."),
+  end_user: z.string().max(256).optional().describe("Only this end user's conversations (OpenAI's `user`); empty: the account's own."),
 });
 export type ListConversationsQuery = z.infer<typeof listConversationsQuery>;
 
@@ -53,6 +61,8 @@ export const conversationView = z
     metadata: z.record(z.string(), z.unknown()),
     model: z.string().nullable(),
     profile: z.string().nullable(),
+    key: z.string().nullable().describe('The name the client gave it (Smart-Host chat_id, Llamalith session_id), usable wherever its id is.'),
+    end_user: z.string().nullable().describe("The end user it belongs to under the account (OpenAI's `user`); null: the account's own."),
     message_count: z.number().int().describe('Messages stored in it.'),
     prompt_tokens: z.number().int(),
     completion_tokens: z.number().int(),

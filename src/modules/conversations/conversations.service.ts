@@ -6,6 +6,7 @@ import { unixSeconds } from '../../common/ids.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
 import { spendView } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
+import { isUuid } from '../../common/validation/primitives.js';
 import { FilesService } from '../files/files.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type {
@@ -44,8 +45,12 @@ export class ConversationsService {
     const session = input.session_id ? await this.sessions.get(caller, input.session_id) : null;
     if (session && session.user_id !== caller.userId)
       throw new DomainError('not_found', `No session with id ${input.session_id}.`, { param: 'session_id' });
+    if (input.key && (await this.repo.findLiveByKey(caller.userId, '', input.key))) {
+      throw new DomainError('conflict', `You already have a conversation with key ${input.key}.`, { param: 'key', code: 'conversation_key_taken' });
+    }
     const row = await this.repo.create({
       userId: caller.userId,
+      key: input.key ?? null,
       sessionId: session?.id ?? null,
       title: input.title ?? null,
       tags: input.tags ?? [],
@@ -58,19 +63,20 @@ export class ConversationsService {
 
   async list(caller: Caller, query: ListConversationsQuery): Promise<ListPage<ConversationView>> {
     const owner = query.user_id ? resolveOwner(caller, query.user_id) : caller.userId;
-    const rows = await this.repo.list(owner, query, { sessionId: query.session_id, tag: query.tag, q: query.q });
+    const rows = await this.repo.list(owner, query, { sessionId: query.session_id, tag: query.tag, q: query.q, endUser: query.end_user });
     const totals = await this.repo.totals(rows.slice(0, query.limit).map((r) => r.id));
     return toPage(rows, query, (row) => toConversationView(row, totals.get(row.id) ?? NO_CONVERSATION_TOTALS));
   }
 
-  async get(caller: Caller, id: string): Promise<ConversationView> {
-    const view = await this.view(await this.readable(caller, id));
-    const files = await this.files.forConversation(id);
+  async get(caller: Caller, ref: string): Promise<ConversationView> {
+    const row = await this.readable(caller, ref);
+    const view = await this.view(row);
+    const files = await this.files.forConversation(row.id);
     return { ...view, files: files.map((f) => ({ id: f.id, filename: f.filename, mime_type: f.mime_type, kind: f.kind, bytes: f.bytes })) };
   }
 
-  async update(caller: Caller, id: string, input: UpdateConversationBody): Promise<ConversationView> {
-    await this.owned(caller, id);
+  async update(caller: Caller, ref: string, input: UpdateConversationBody): Promise<ConversationView> {
+    const { id } = await this.owned(caller, ref);
     if (input.model) this.catalog.resolve(input.model);
     if (input.profile) this.catalog.persona(input.profile);
     const row = await this.repo.update(id, {
@@ -85,14 +91,14 @@ export class ConversationsService {
   }
 
   /** Soft delete: the conversation answers 404 afterwards; files it used stay with their owner. */
-  async remove(caller: Caller, id: string): Promise<{ id: string; object: 'conversation'; deleted: true }> {
-    await this.owned(caller, id);
+  async remove(caller: Caller, ref: string): Promise<{ id: string; object: 'conversation'; deleted: true }> {
+    const { id } = await this.owned(caller, ref);
     await this.repo.softDelete(id);
     return { id, object: 'conversation', deleted: true };
   }
 
-  async listMessages(caller: Caller, id: string, query: ListMessagesQuery): Promise<ListPage<MessageView>> {
-    await this.readable(caller, id);
+  async listMessages(caller: Caller, ref: string, query: ListMessagesQuery): Promise<ListPage<MessageView>> {
+    const { id } = await this.readable(caller, ref);
     return toPage(await this.repo.listMessages(id, query), query, toMessageView);
   }
 
@@ -116,13 +122,30 @@ export class ConversationsService {
     return [...found.values()].filter((m) => m.snippets.length);
   }
 
-  /** The caller's own conversation and its stored history, to continue it. */
-  async openForChat(caller: Caller, id: string): Promise<ChatThread> {
-    const conversation = await this.repo.findLive(id);
-    if (!conversation || conversation.userId !== caller.userId) {
-      throw new DomainError('not_found', `No conversation with id ${id}.`, { param: 'conversation_id' });
+  /**
+   * The conversation a turn continues, with its stored history: by id, the caller's own (any of
+   * its end users'); by key, the one with that key under (caller, end user), or none yet (the
+   * turn creates it with the key). `param` names the field at fault.
+   */
+  async openForChat(
+    caller: Caller,
+    ref: string,
+    endUser: string,
+    param = 'conversation_id',
+  ): Promise<{ thread: ChatThread | null; key: string | null }> {
+    const conversation = await this.findForChat(caller, ref, endUser, param);
+    if (!conversation) return { thread: null, key: ref };
+    return { thread: { conversation, history: await this.repo.history(conversation.id) }, key: conversation.key };
+  }
+
+  /** The conversation a reference names for a turn (see openForChat); null for a key not used yet. */
+  async findForChat(caller: Caller, ref: string, endUser: string, param = 'conversation_id'): Promise<ConversationRow | null> {
+    if (isUuid(ref)) {
+      const conversation = await this.repo.findLive(ref);
+      if (!conversation || conversation.userId !== caller.userId) throw new DomainError('not_found', `No conversation with id ${ref}.`, { param });
+      return conversation;
     }
-    return { conversation, history: await this.repo.history(id) };
+    return this.repo.findLiveByKey(caller.userId, endUser, ref);
   }
 
   private async view(row: ConversationRow): Promise<ConversationView> {
@@ -130,15 +153,16 @@ export class ConversationsService {
     return toConversationView(row, totals.get(row.id) ?? NO_CONVERSATION_TOTALS);
   }
 
-  private async readable(caller: Caller, id: string): Promise<ConversationRow> {
-    const row = await this.repo.findLive(id);
-    if (!row || !canRead(caller, row.userId)) throw new DomainError('not_found', `No conversation with id ${id}.`);
+  /** By id, one the caller may read (their own, or any for an admin); by key, the account's own (no end user). */
+  private async readable(caller: Caller, ref: string): Promise<ConversationRow> {
+    const row = isUuid(ref) ? await this.repo.findLive(ref) : await this.repo.findLiveByKey(caller.userId, '', ref);
+    if (!row || !canRead(caller, row.userId)) throw notFound(ref);
     return row;
   }
 
-  private async owned(caller: Caller, id: string): Promise<ConversationRow> {
-    const row = await this.repo.findLive(id);
-    if (!row || row.userId !== caller.userId) throw new DomainError('not_found', `No conversation with id ${id}.`);
+  private async owned(caller: Caller, ref: string): Promise<ConversationRow> {
+    const row = isUuid(ref) ? await this.repo.findLive(ref) : await this.repo.findLiveByKey(caller.userId, '', ref);
+    if (!row || row.userId !== caller.userId) throw notFound(ref);
     return row;
   }
 }
@@ -155,6 +179,8 @@ export function toConversationView(row: ConversationRow, totals: ConversationTot
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     model: row.model,
     profile: row.profile,
+    key: row.key,
+    end_user: row.endUser || null,
     message_count: totals.messages,
     ...spendView(totals),
     created_at: unixSeconds(row.createdAt)!,
@@ -180,6 +206,10 @@ export function toMessageView(row: MessageRow): MessageView {
     usage: row.promptTokens === null ? null : { prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens ?? 0 },
     created_at: unixSeconds(row.createdAt)!,
   };
+}
+
+function notFound(ref: string): DomainError {
+  return new DomainError('not_found', isUuid(ref) ? `No conversation with id ${ref}.` : `No conversation with key ${ref}.`);
 }
 
 /** Matching messages read per search: the snippets of a few conversations, newest first. */

@@ -28,12 +28,27 @@ export class JobsRepository extends JobQueue {
     return this.prisma.chatJob.findUnique({ where: { id } });
   }
 
-  list(userId: string | null, query: ListJobsQuery): Promise<JobRow[]> {
+  /**
+   * `conversation`: the jobs of a conversation, by its id, or (for a key) also those submitted
+   * with the key before the conversation existed.
+   */
+  list(
+    userId: string | null,
+    query: Omit<ListJobsQuery, 'conversation_id'>,
+    conversation?: { id: string | null; key: string | null },
+  ): Promise<JobRow[]> {
     return this.prisma.chatJob.findMany({
       where: {
         ...(userId ? { userId } : {}),
         ...(query.status ? { status: query.status } : {}),
-        ...(query.conversation_id ? { conversationId: query.conversation_id } : {}),
+        ...(conversation
+          ? {
+              OR: [
+                ...(conversation.id ? [{ conversationId: conversation.id }] : []),
+                ...(conversation.key ? [{ request: { path: ['conversation_id'], equals: conversation.key } }] : []),
+              ],
+            }
+          : {}),
         ...cursorWhere(query),
       },
       orderBy: cursorOrder(query),

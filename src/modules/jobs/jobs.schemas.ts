@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+import { conversationRef } from '../../common/validation/primitives.js';
 import { chatBody, chatResponseView } from '../chat/chat.schemas.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -15,7 +16,7 @@ export type SubmitJobBody = z.infer<typeof submitJobBody>;
 
 export const listJobsQuery = listQuery.extend({
   status: z.enum(JOB_STATUSES).optional().describe('Only jobs in this state.'),
-  conversation_id: z.uuid().optional().describe('Only jobs of this conversation.'),
+  conversation_id: conversationRef().optional().describe('Only jobs of this conversation (its id, or its key).'),
 });
 export type ListJobsQuery = z.infer<typeof listJobsQuery>;
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/primitives.js';
 import type { Caller } from '../../common/http/caller.js';
 import { DomainError, type ErrorRecord } from '../../common/errors/domain-error.js';
 import { errorView } from '../../common/errors/error-table.js';
@@ -25,13 +26,14 @@ export class JobsService {
   async submit(caller: Caller, body: SubmitJobBody): Promise<JobView> {
     if (body.model) this.catalog.resolve(body.model);
     if (body.profile) this.catalog.persona(body.profile);
-    if (body.conversation_id) await this.conversations.get(caller, body.conversation_id);
+    // By id it must be the caller's; a key not used yet names the conversation the job will create.
+    const conversation = body.conversation_id ? await this.conversations.findForChat(caller, body.conversation_id, body.user ?? '') : null;
     const row = await this.repo.create({
       userId: caller.userId,
       apiKeyId: caller.keyId,
       request: body,
       model: body.model ?? null,
-      conversationId: body.conversation_id ?? null,
+      conversationId: conversation?.id ?? null,
     });
     this.worker.poke();
     return toJobView(row);
@@ -42,7 +44,15 @@ export class JobsService {
   }
 
   async list(caller: Caller, query: ListJobsQuery): Promise<ListPage<JobView>> {
-    return toPage(await this.repo.list(caller.userId, query), query, toJobView);
+    return toPage(await this.repo.list(caller.userId, query, await this.conversationFilter(caller, query.conversation_id)), query, toJobView);
+  }
+
+  /** The conversation a list is filtered by: an id as given; a key as the conversation it names (if any) and the jobs sent with it. */
+  private async conversationFilter(caller: Caller, ref: string | undefined): Promise<{ id: string | null; key: string | null } | undefined> {
+    if (!ref) return undefined;
+    if (isUuid(ref)) return { id: ref, key: null };
+    const conversation = await this.conversations.findForChat(caller, ref, '').catch(() => null);
+    return { id: conversation?.id ?? null, key: ref };
   }
 
   /** Queued: cancelled at once. Running: stopped within moments, on whichever replica runs it. Finished: 409. */

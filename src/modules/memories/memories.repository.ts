@@ -9,6 +9,8 @@ export type MemoryRow = Memory;
 
 export interface NewMemory {
   userId: string;
+  /** The end user under the account it is about; '' = the account's own. */
+  endUser: string;
   content: string;
   source: 'api' | 'chat';
   conversationId: string | null;
@@ -23,22 +25,33 @@ export class MemoriesRepository {
   async add(memory: NewMemory, keep: number, tx?: Tx): Promise<MemoryRow> {
     const db = dbOf(tx, this.prisma);
     const row = await db.memory.create({ data: { id: uuidv7(), ...memory } });
-    const beyond = await db.memory.findMany({ where: { userId: memory.userId }, orderBy: { id: 'desc' }, skip: keep, select: { id: true } });
+    const beyond = await db.memory.findMany({
+      where: { userId: memory.userId, endUser: memory.endUser },
+      orderBy: { id: 'desc' },
+      skip: keep,
+      select: { id: true },
+    });
     if (beyond.length) await db.memory.deleteMany({ where: { id: { in: beyond.map((b) => b.id) } } });
     return row;
   }
 
-  list(userId: string, query: ListQuery): Promise<MemoryRow[]> {
-    return this.prisma.memory.findMany({ where: { userId, ...cursorWhere(query) }, orderBy: cursorOrder(query), take: query.limit + 1 });
+  list(userId: string, endUser: string, query: ListQuery): Promise<MemoryRow[]> {
+    return this.prisma.memory.findMany({ where: { userId, endUser, ...cursorWhere(query) }, orderBy: cursorOrder(query), take: query.limit + 1 });
   }
 
-  newest(userId: string, take: number): Promise<MemoryRow[]> {
-    return this.prisma.memory.findMany({ where: { userId }, orderBy: { id: 'desc' }, take });
+  newest(userId: string, endUser: string, take: number): Promise<MemoryRow[]> {
+    return this.prisma.memory.findMany({ where: { userId, endUser }, orderBy: { id: 'desc' }, take });
   }
 
-  /** Deletes one of the user's memories (or all of them without `id`); answers how many went. */
-  async remove(userId: string, id?: string): Promise<number> {
-    const { count } = await this.prisma.memory.deleteMany({ where: { userId, ...(id === undefined ? {} : { id }) } });
+  /** Deletes one of the (user, end user)'s memories (or all of them without `id`); answers how many went. */
+  async remove(userId: string, endUser: string, id?: string): Promise<number> {
+    const { count } = await this.prisma.memory.deleteMany({ where: { userId, endUser, ...(id === undefined ? {} : { id }) } });
     return count;
+  }
+
+  /** The end users of the account that have memories, with how many each (Smart-Host's memory status). */
+  async endUsers(userId: string): Promise<Array<{ endUser: string; count: number }>> {
+    const rows = await this.prisma.memory.groupBy({ by: ['endUser'], where: { userId }, _count: { _all: true } });
+    return rows.map((r) => ({ endUser: r.endUser, count: r._count._all }));
   }
 }

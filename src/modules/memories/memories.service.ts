@@ -30,21 +30,21 @@ export class MemoriesService {
   }
 
   async list(caller: Caller, query: ListMemoriesQuery): Promise<ListPage<MemoryView>> {
-    return toPage(await this.repo.list(caller.userId, query), query, toView);
+    return toPage(await this.repo.list(caller.userId, '', query), query, toView);
   }
 
   async remove(caller: Caller, id: string): Promise<DeletedMemoriesView> {
-    if (!(await this.repo.remove(caller.userId, id))) throw new DomainError('not_found', `No memory with id ${id}.`);
+    if (!(await this.repo.remove(caller.userId, '', id))) throw new DomainError('not_found', `No memory with id ${id}.`);
     return { object: 'memory.deleted', id, deleted: 1 };
   }
 
   async clear(caller: Caller): Promise<DeletedMemoriesView> {
-    return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId) };
+    return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId, '') };
   }
 
   /** The system message carrying the newest memories that fit, with its tokens; null when there are none. */
-  async promptMessage(userId: string): Promise<{ message: ChatMessage; tokens: number } | null> {
-    const rows = await this.repo.newest(userId, this.config.memory.maxPerUser);
+  async promptMessage(userId: string, endUser = ''): Promise<{ message: ChatMessage; tokens: number } | null> {
+    const rows = await this.repo.newest(userId, endUser, this.config.memory.maxPerUser);
     const lines: string[] = [];
     let tokens = this.tokens.count(PREAMBLE) + 4;
     for (const row of rows) {
@@ -57,14 +57,14 @@ export class MemoriesService {
   }
 
   /** Saves a chat turn's user text, inside the chat's transaction. */
-  async saveFromChat(tx: Tx, userId: string, content: string, conversationId: string | null): Promise<void> {
+  async saveFromChat(tx: Tx, userId: string, endUser: string, content: string, conversationId: string | null): Promise<void> {
     const text = content.trim().slice(0, MAX_MEMORY_CHARS);
-    if (text) await this.add(userId, text, 'chat', conversationId, tx);
+    if (text) await this.add(userId, text, 'chat', conversationId, tx, endUser);
   }
 
-  /** Adds one, forgetting the oldest beyond max_per_user. */
-  private add(userId: string, content: string, source: 'api' | 'chat', conversationId: string | null, tx?: Tx): Promise<MemoryRow> {
-    return this.repo.add({ userId, content, source, conversationId, tokens: this.tokens.count(content) }, this.config.memory.maxPerUser, tx);
+  /** Adds one, forgetting the oldest (of the same end user) beyond max_per_user. */
+  private add(userId: string, content: string, source: 'api' | 'chat', conversationId: string | null, tx?: Tx, endUser = ''): Promise<MemoryRow> {
+    return this.repo.add({ userId, endUser, content, source, conversationId, tokens: this.tokens.count(content) }, this.config.memory.maxPerUser, tx);
   }
 }
 

@@ -3,7 +3,8 @@ import { DomainError } from '../common/errors/domain-error.js';
 import { ConfigError } from '../config/config.loader.js';
 import { DEFAULT_IMAGE_TOKENS, type ImageTokens } from './part-bounds.js';
 import { FREE, type Pricing } from './pricing.js';
-import { loadPersonas, type Persona } from './personas.js';
+import { join } from 'node:path';
+import { loadPersonas, loadSmartHostProfiles, mergePersonas, SMART_HOST_FAMILY, type Persona } from './personas.js';
 
 export const ECHO_MODEL = 'colloquy/echo';
 export const EMBED_MODEL = 'colloquy/embed';
@@ -65,7 +66,10 @@ export class ModelCatalog {
   /** `personas` are read from PERSONAS_DIR unless given (unit specs give them, and touch no disk). */
   constructor(
     private readonly config: AppConfig,
-    personas: readonly Persona[] = loadPersonas(config.personasDir),
+    personas: readonly Persona[] = mergePersonas(
+      loadPersonas(config.personasDir),
+      loadSmartHostProfiles(join(config.rootDir, 'config', 'profiles.json')),
+    ),
   ) {
     this.models.set(ECHO_MODEL, {
       id: ECHO_MODEL,
@@ -165,14 +169,30 @@ export class ModelCatalog {
     return model;
   }
 
+  /**
+   * The model id a Smart-Host style `{provider, model}` names: the catalog model of that provider
+   * with that id or upstream id, else the provider-prefixed id (reached unpriced). Without a model:
+   * the default model when it is that provider's, else the provider's first catalog model of the kind.
+   */
+  idWithin(provider: string, model: string | undefined | null, kind: ModelKind = 'chat'): string {
+    if (!this.usable(provider)) {
+      throw new DomainError('not_found', `The provider '${provider}' is not configured.`, { param: 'provider', code: 'provider_not_found' });
+    }
+    const own = [...this.models.values()].filter((m) => m.provider === provider && m.kind === kind);
+    if (model) return own.find((m) => m.id === model || m.upstreamId === model)?.id ?? `${provider}/${model}`;
+    const fallback = kind === 'chat' && this.models.get(this.defaultModelId)?.provider === provider ? this.defaultModelId : own[0]?.id;
+    if (!fallback) throw new DomainError('invalid', `Name a model of the provider '${provider}': it has none in the catalog.`, { param: 'model' });
+    return fallback;
+  }
+
   /** Whether the id is a catalog model or a persona (for bounded metric labels). */
   isKnown(id: string): boolean {
     return this.models.has(id) || this.personas.has(id);
   }
 
-  /** A persona by id, for `profile` on /chat; 404 when unknown. */
+  /** A persona by id, for `profile` on /chat (a Smart-Host profile name, `programmer`, is its smart-host/ persona); 404 when unknown. */
   persona(id: string): Persona {
-    const persona = this.personas.get(id);
+    const persona = this.personas.get(id) ?? (id.includes('/') ? undefined : this.personas.get(`${SMART_HOST_FAMILY}/${id.toLowerCase()}`));
     if (!persona) {
       throw new DomainError('not_found', `The profile '${id}' does not exist.`, { param: 'profile', code: 'profile_not_found' });
     }

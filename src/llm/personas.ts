@@ -51,3 +51,40 @@ export function loadPersonas(dir: string): Persona[] {
   }
   return personas;
 }
+
+/** The family Smart-Host's prompt profiles live in: its `profile: "programmer"` is the persona smart-host/programmer. */
+export const SMART_HOST_FAMILY = 'smart-host';
+
+/**
+ * A Smart-Host `profiles.json` (`{"<name>": {"system": "…"}}`), when the file exists: each profile
+ * becomes the persona smart-host/<name> (replacing a shipped one of that name). A bad file stops
+ * the server, naming it.
+ */
+export function loadSmartHostProfiles(path: string): Persona[] {
+  if (!existsSync(path)) return [];
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = z.record(z.string().regex(/^[a-z0-9_.-]+$/i), z.looseObject({ system: z.string().min(1) })).safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${path}: ${issue.path.join('.') || 'profiles'}: ${issue.message}`);
+  }
+  return Object.entries(parsed.data).map(([name, profile]) => ({
+    id: `${SMART_HOST_FAMILY}/${name.toLowerCase()}`,
+    name: `Smart-Host ${name}`,
+    description: `The Smart-Host profile ${name} (profiles.json).`,
+    system_prompt: profile.system,
+    defaults: {},
+  }));
+}
+
+/** Personas with later ones replacing earlier ones of the same id. */
+export function mergePersonas(...lists: Persona[][]): Persona[] {
+  const byId = new Map<string, Persona>();
+  for (const persona of lists.flat()) byId.set(persona.id, persona);
+  return [...byId.values()];
+}

@@ -16,6 +16,8 @@ import { chatBody } from './chat.schemas.js';
 import { ChatService } from './chat.service.js';
 
 export const CHAT_SOCKET_PATH = '/chat/ws';
+/** Smart-Host's socket: its /chat body in, plain-text deltas out, then `[END]`. */
+export const SMART_HOST_SOCKET_PATH = '/ws_chat';
 /** The subprotocol a browser offers (with `bearer.<key>`, as browsers cannot set headers). */
 export const CHAT_SOCKET_PROTOCOL = 'colloquy.chat.v1';
 const BEARER_PROTOCOL = 'bearer.';
@@ -27,7 +29,8 @@ const BEARER_PROTOCOL = 'bearer.';
  * message is one /chat turn (the same body; always streamed), charged to the requests-per-minute
  * limit, admitted, stored and metered like one; `{"type":"cancel"}` stops the answer in flight.
  * The server sends `chunk` frames (the SSE stream's objects), `error` frames, and `done` at the
- * end of every turn.
+ * end of every turn. GET /ws_chat serves Smart-Host's clients the same turns in their framing:
+ * the /chat body as the message, the answer as plain-text deltas, then `[END]`.
  */
 @Injectable()
 export class ChatSocket implements BeforeApplicationShutdown {
@@ -52,9 +55,14 @@ export class ChatSocket implements BeforeApplicationShutdown {
         handleProtocols: (protocols: Set<string>) => (protocols.has(CHAT_SOCKET_PROTOCOL) ? CHAT_SOCKET_PROTOCOL : false),
       },
     });
-    fastify.get(CHAT_SOCKET_PATH, { websocket: true, preValidation: (request, reply) => this.authenticate(request, reply) }, (socket, request) =>
-      this.serve(socket, request),
-    );
+    for (const [path, framing] of [
+      [CHAT_SOCKET_PATH, COLLOQUY_FRAMING],
+      [SMART_HOST_SOCKET_PATH, SMART_HOST_FRAMING],
+    ] as const) {
+      fastify.get(path, { websocket: true, preValidation: (request, reply) => this.authenticate(request, reply) }, (socket, request) =>
+        this.serve(socket, request, path, framing),
+      );
+    }
   }
 
   /** Stops the answers in flight and waits until they are stored and metered, before the database closes. */
@@ -74,7 +82,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
     }
   }
 
-  private serve(socket: WebSocket, request: FastifyRequest): void {
+  private serve(socket: WebSocket, request: FastifyRequest, path: string, framing: Framing): void {
     const presented = credentials(request);
     let turn: { sink: SocketSink; controller: AbortController } | null = null;
     let turns = 0;
@@ -86,45 +94,39 @@ export class ChatSocket implements BeforeApplicationShutdown {
     });
     socket.on('message', (data, isBinary) => {
       // ws hands a message as one Buffer (its default binaryType, 'nodebuffer').
-      const message = parseMessage(isBinary ? null : (data as Buffer).toString());
-      if (message instanceof DomainError) return void sendError(socket, null, message);
-      const id = typeof message.id === 'string' ? message.id : null;
+      // A refused message is not a turn: GET /chat/ws answers it with an error frame alone (its
+      // done frame would read as the end of the turn in flight); Smart-Host's clients read to [END].
+      const refuse = (id: string | null, error: DomainError) => {
+        for (const frame of framing.refusal(id, error)) void write(socket, frame);
+      };
+      const message = framing.read(isBinary ? null : (data as Buffer).toString());
+      if (message instanceof DomainError) return refuse(null, message);
+      const { id } = message;
       if ((data as Buffer).length > this.config.http.maxBodyBytes + FRAME_ALLOWANCE_BYTES) {
         // What HTTP refuses before any guard (Fastify's body limit) is refused here the same way, uncharged.
-        const sink = new SocketSink(socket, id);
-        return void sink.fail(new DomainError('too_large', BODY_TOO_LARGE_MESSAGE)).finally(() => sink.end());
+        return refuse(id, new DomainError('too_large', BODY_TOO_LARGE_MESSAGE));
       }
-      if (message.type === 'cancel') {
+      if (message.kind === 'cancel') {
         turn?.sink.cancel();
         turn?.controller.abort({ kind: 'client' });
         return;
       }
-      if (message.type !== 'chat') {
-        return void sendError(socket, id, new DomainError('invalid', 'Messages are {"type": "chat", …} or {"type": "cancel"}.', { param: 'type' }));
-      }
       if (turn) {
-        return void sendError(
-          socket,
+        return refuse(
           id,
-          new DomainError('conflict', 'An answer is still streaming on this socket; cancel it or wait for its done frame.', { code: 'busy' }),
+          new DomainError('conflict', 'An answer is still streaming on this socket; cancel it or wait for its end.', { code: 'busy' }),
         );
       }
       if (this.stopping) {
-        return void sendError(
-          socket,
-          id,
-          new DomainError('unavailable', 'The server is shutting down; reconnect shortly.', { code: 'shutting_down' }),
-        );
+        return refuse(id, new DomainError('unavailable', 'The server is shutting down; reconnect shortly.', { code: 'shutting_down' }));
       }
-      const current = { sink: new SocketSink(socket, id), controller: new AbortController() };
+      const current = { sink: new SocketSink(socket, id, framing), controller: new AbortController() };
       turn = current;
       turns += 1;
-      const running = this.run(presented, socket, message, current, { requestId: `${request.id}:${turns}`, endpoint: CHAT_SOCKET_PATH }).finally(
-        () => {
-          this.turns.delete(running);
-          if (turn === current) turn = null;
-        },
-      );
+      const running = this.run(presented, socket, message.body, current, { requestId: `${request.id}:${turns}`, endpoint: path }).finally(() => {
+        this.turns.delete(running);
+        if (turn === current) turn = null;
+      });
       this.turns.set(running, current.controller);
     });
   }
@@ -132,11 +134,10 @@ export class ChatSocket implements BeforeApplicationShutdown {
   private async run(
     presented: string | undefined,
     socket: WebSocket,
-    message: Record<string, unknown>,
+    rest: Record<string, unknown>,
     turn: { sink: SocketSink; controller: AbortController },
     meta: { requestId: string; endpoint: string },
   ): Promise<void> {
-    const { type: _type, id: _id, ...rest } = message;
     let caller: Caller;
     try {
       // Each turn is a request, under the same policy as HTTP: a key revoked, a user disabled or
@@ -169,6 +170,55 @@ export class ChatSocket implements BeforeApplicationShutdown {
 /** A chat message is a /chat body plus its `type` and `id`: it may be MAX_BODY_MB and this much more. */
 const FRAME_ALLOWANCE_BYTES = 1024;
 
+/** A message from the client: a turn (a /chat body), or a cancel of the turn in flight. */
+type SocketMessage = { kind: 'chat'; id: string | null; body: Record<string, unknown> } | { kind: 'cancel'; id: string | null };
+
+/** How a socket's messages are read and its answers written. */
+interface Framing {
+  read(text: string | null): SocketMessage | DomainError;
+  /** The frame of one chunk, or null when this framing sends nothing for it. */
+  chunk(id: string | null, data: unknown): string | null;
+  error(id: string | null, error: unknown): string;
+  done(id: string | null, cancelled: boolean): string;
+  /** The frames answering a message that started no turn. */
+  refusal(id: string | null, error: unknown): string[];
+}
+
+/** GET /chat/ws: `{"type":"chat", …}` and `{"type":"cancel"}` in; chunk, error and done JSON frames out. */
+const COLLOQUY_FRAMING: Framing = {
+  read(text) {
+    const message = parseMessage(text);
+    if (message instanceof DomainError) return message;
+    const { type, id: rawId, ...body } = message;
+    const id = typeof rawId === 'string' ? rawId : null;
+    if (type === 'cancel') return { kind: 'cancel', id };
+    if (type !== 'chat') return new DomainError('invalid', 'Messages are {"type": "chat", …} or {"type": "cancel"}.', { param: 'type' });
+    return { kind: 'chat', id, body };
+  },
+  chunk: (id, data) => JSON.stringify({ type: 'chunk', id, data }),
+  error(id, error) {
+    const http = toHttpError(error);
+    return JSON.stringify({ type: 'error', id, status: http.status, error: http.body.error });
+  },
+  done: (id, cancelled) => JSON.stringify({ type: 'done', id, ...(cancelled ? { cancelled: true } : {}) }),
+  refusal: (id, error) => [COLLOQUY_FRAMING.error(id, error)],
+};
+
+/** Smart-Host's /ws_chat: its /chat body in; each content delta as a text frame, `[ERROR] <message>` on failure, then `[END]`. */
+const SMART_HOST_FRAMING: Framing = {
+  read(text) {
+    const message = parseMessage(text);
+    return message instanceof DomainError ? message : { kind: 'chat', id: null, body: message };
+  },
+  chunk(_id, data) {
+    const content = (data as { choices?: Array<{ delta?: { content?: unknown } }> })?.choices?.[0]?.delta?.content;
+    return typeof content === 'string' && content !== '' ? content : null;
+  },
+  error: (_id, error) => `[ERROR] ${toHttpError(error).body.error.message}`,
+  done: () => '[END]',
+  refusal: (id, error) => [SMART_HOST_FRAMING.error(id, error), '[END]'],
+};
+
 /** One turn's answer as frames on the socket. */
 class SocketSink implements ChunkSink {
   private gone = false;
@@ -183,6 +233,7 @@ class SocketSink implements ChunkSink {
   constructor(
     private readonly socket: WebSocket,
     private readonly id: string | null,
+    private readonly framing: Framing,
   ) {
     socket.once('close', this.onSocketClose);
   }
@@ -211,20 +262,20 @@ class SocketSink implements ChunkSink {
 
   async send(data: unknown): Promise<void> {
     if (this.ended || this.clientGone) return;
-    await write(this.socket, { type: 'chunk', id: this.id, data });
+    const frame = this.framing.chunk(this.id, data);
+    if (frame !== null) await write(this.socket, frame);
   }
 
   /** An error frame with its HTTP status, whether the answer had begun or not. */
   async fail(error: unknown): Promise<void> {
     if (this.ended || this.clientGone) return;
-    await sendError(this.socket, this.id, error);
+    await write(this.socket, this.framing.error(this.id, error));
   }
 
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.socket.readyState === WebSocket.OPEN)
-      void write(this.socket, { type: 'done', id: this.id, ...(this.cancelled ? { cancelled: true } : {}) });
+    if (this.socket.readyState === WebSocket.OPEN) void write(this.socket, this.framing.done(this.id, this.cancelled));
     this.close();
   }
 
@@ -253,17 +304,11 @@ function parseMessage(text: string | null): Record<string, unknown> | DomainErro
   return new DomainError('invalid', 'Messages are JSON objects sent as text frames.');
 }
 
-/** An error as a frame: the status and envelope HTTP would have answered. */
-function sendError(socket: WebSocket, id: string | null, error: unknown): Promise<void> {
-  const http = toHttpError(error);
-  return write(socket, { type: 'error', id, status: http.status, error: http.body.error });
-}
-
-/** Sends one JSON frame; resolves once the socket has taken it. */
-function write(socket: WebSocket, frame: object): Promise<void> {
+/** Sends one text frame; resolves once the socket has taken it. */
+function write(socket: WebSocket, frame: string): Promise<void> {
   return new Promise((resolve) => {
     if (socket.readyState !== WebSocket.OPEN) return resolve();
-    socket.send(JSON.stringify(frame), () => resolve());
+    socket.send(frame, () => resolve());
   });
 }
 

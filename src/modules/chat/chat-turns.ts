@@ -33,6 +33,11 @@ const CHAT_ONLY_FIELDS = new Set([
   'save_memory',
   'server_tools',
   'max_tool_rounds',
+  'provider',
+  'chat_id',
+  'user_id',
+  'include_user_memory',
+  'save_to_user_memory',
 ]);
 
 /** A conversation turn ready to call the model: who, which conversation and session, what to send. */
@@ -78,7 +83,30 @@ export class ChatTurns {
     private readonly tools: ToolsService,
   ) {}
 
-  async prepare(caller: Caller, body: ChatBody): Promise<Turn> {
+  /**
+   * Smart-Host's fields in /chat's own terms: `chat_id` is `conversation_id`, `user_id` is `user`,
+   * `include_user_memory` / `save_to_user_memory` are `use_memory` / `save_memory`, and `provider`
+   * picks `model` within that provider. Both spellings of one field must agree.
+   */
+  normalise(body: ChatBody): ChatBody {
+    const out: ChatBody = { ...body };
+    const alias = <K extends keyof ChatBody>(from: keyof ChatBody, to: K) => {
+      if (body[from] === undefined) return;
+      if (body[to] !== undefined && body[to] !== body[from]) {
+        throw new DomainError('invalid', `${String(from)} and ${String(to)} name different values; send one of them.`, { param: String(from) });
+      }
+      out[to] = body[from] as ChatBody[K];
+    };
+    alias('chat_id', 'conversation_id');
+    alias('user_id', 'user');
+    alias('include_user_memory', 'use_memory');
+    alias('save_to_user_memory', 'save_memory');
+    if (body.provider) out.model = this.catalog.idWithin(body.provider, body.model);
+    return out;
+  }
+
+  async prepare(caller: Caller, raw: ChatBody): Promise<Turn> {
+    const body = this.normalise(raw);
     const endUser = body.user ?? '';
     const opened = body.conversation_id ? await this.conversations.openForChat(caller, body.conversation_id, endUser) : null;
     const thread = opened?.thread ?? null;

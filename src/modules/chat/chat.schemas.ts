@@ -40,6 +40,18 @@ export const chatBody = z
       .max(20)
       .optional()
       .describe('Rounds of server tool calls in this turn (default TOOLS_MAX_ROUNDS, 5); every round is its own usage record.'),
+    provider: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'Smart-Host: a configured provider (`openai`, `openrouter`, `ollama`, …); `model` is then looked up within it, and one the catalog does not list is reached unpriced.',
+      ),
+    chat_id: conversationRef().optional().describe('Smart-Host: the conversation, by key (or id), as `conversation_id`; the answer echoes it.'),
+    user_id: z.string().min(1).max(256).optional().describe("Smart-Host: the end user under your account, as OpenAI's `user`."),
+    include_user_memory: z.boolean().optional().describe("Smart-Host: as `use_memory` (the end user's memories with `user_id`)."),
+    save_to_user_memory: z.boolean().optional().describe("Smart-Host: as `save_memory` (into the end user's memories with `user_id`)."),
     ...samplingFields,
     n: z.literal(1).nullish().describe('Only one choice: it is the one stored.'),
   })
@@ -56,6 +68,7 @@ export const chatResponseView = z
     usage: z.unknown(),
     conversation_id: z.uuid(),
     conversation_key: z.string().optional().describe("The conversation's key, when it has one."),
+    chat_id: z.string().optional().describe('Smart-Host: the chat_id of the request.'),
     session_id: z.uuid(),
     cost: z.number().describe('Cost of this turn in USD (the sum over its rounds of tool calls).'),
     colloquy: z

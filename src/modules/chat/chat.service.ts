@@ -27,6 +27,7 @@ export interface ToolLoopReport {
 export type ChatAnswer = ChatCompletion & {
   conversation_id: string;
   conversation_key?: string;
+  chat_id?: string;
   session_id: string;
   cost: number;
   colloquy?: ToolLoopReport;
@@ -71,7 +72,7 @@ export class ChatService {
 
   async chat(caller: Caller, body: ChatBody, session: CallSession): Promise<Answer<ChatAnswer>> {
     const turn = await this.turns.prepare(caller, body);
-    const context: CallContext = { requestId: session.requestId, endpoint: session.endpoint, endUser: body.user };
+    const context: CallContext = { requestId: session.requestId, endpoint: session.endpoint, endUser: turn.body.user };
     const admission = await this.metering.admit(caller, turn.call, context);
     const headers = { ...admission.headers, 'x-conversation-id': turn.conversationId, 'x-session-id': turn.sessionId };
     const sink = body.stream && session.sink ? new TurnSink(session.sink) : null;
@@ -96,6 +97,7 @@ export class ChatService {
         ...completion,
         conversation_id: turn.conversationId,
         ...(turn.key ? { conversation_key: turn.key } : {}),
+        ...(turn.body.chat_id ? { chat_id: turn.body.chat_id } : {}),
         session_id: turn.sessionId,
         cost: microsToUsd(cost),
         ...(report ? { colloquy: report } : {}),
@@ -202,6 +204,7 @@ export class ChatService {
         ...usage,
         conversation_id: turn.conversationId,
         ...(turn.key ? { conversation_key: turn.key } : {}),
+        ...(turn.body.chat_id ? { chat_id: turn.body.chat_id } : {}),
         session_id: turn.sessionId,
         cost: microsToUsd(cost),
         ...(report ? { colloquy: report } : {}),

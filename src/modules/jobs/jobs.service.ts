@@ -27,7 +27,8 @@ export class JobsService {
     if (body.model) this.catalog.resolve(body.model);
     if (body.profile) this.catalog.persona(body.profile);
     // By id it must be the caller's; a key not used yet names the conversation the job will create.
-    const conversation = body.conversation_id ? await this.conversations.findForChat(caller, body.conversation_id, body.user ?? '') : null;
+    const ref = body.conversation_id ?? body.chat_id;
+    const conversation = ref ? await this.conversations.findForChat(caller, ref, body.user ?? body.user_id ?? '') : null;
     const row = await this.repo.create({
       userId: caller.userId,
       apiKeyId: caller.keyId,

@@ -17,6 +17,7 @@ import { LlmModule } from './llm/llm.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
+import { CompatModule } from './modules/compat/compat.module.js';
 import { CompletionsModule } from './modules/completions/completions.module.js';
 import { EmbeddingsModule } from './modules/embeddings/embeddings.module.js';
 import { ImagesModule } from './modules/images/images.module.js';
@@ -73,6 +74,7 @@ export class AppModule {
         FilesModule,
         ToolsModule,
         ChatModule,
+        CompatModule,
       ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },

@@ -12,7 +12,9 @@ export const TOKEN_IMAGE_PRICING = { input: 5, output: 40, per_image: 0.01 };
  * A config file wiring the catalog to stand-in upstreams: `standin-gpt` (vision, priced),
  * `standin-text` (no vision, small context), `standin-embed` (embeddings, 64-token window),
  * `standin-image` (images priced by tokens and per image) and `standin-dalle` (per image only), `standin-primary` falling back to `standin-backup`
- * on a second provider. Personas come from the shipped config/personas.
+ * on a second provider. Personas come from the shipped config/personas. `extra.providers` are
+ * added to the stand-in's (each given the stand-in's base_url unless it names one), `extra.models`
+ * to the catalog.
  */
 export function writeTestConfig(upstreams: { primary: string; backup?: string }, extra: Record<string, unknown> = {}): string {
   const providers: Record<string, unknown> = {
@@ -79,7 +81,13 @@ export function writeTestConfig(upstreams: { primary: string; backup?: string },
       { id: 'standin-backup', provider: 'backup', upstream_id: 'backup-standin', context_window: 128000, pricing: { input: 1, output: 1 } },
     );
   }
+  const { providers: moreProviders, models: moreModels, ...rest } = extra as {
+    providers?: Record<string, Record<string, unknown>>;
+    models?: Array<Record<string, unknown>>;
+  };
+  for (const [name, provider] of Object.entries(moreProviders ?? {})) providers[name] = { base_url: upstreams.primary, ...provider };
+  models.push(...(moreModels ?? []));
   const file = join(mkdtempSync(join(tmpdir(), 'colloquy-config-')), 'colloquy.yaml');
-  writeFileSync(file, stringify({ providers, models, ...extra }));
+  writeFileSync(file, stringify({ providers, models, ...rest }));
   return file;
 }

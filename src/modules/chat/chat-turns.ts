@@ -127,7 +127,13 @@ export class ChatTurns {
     const stored = rows.map((row, i) => ({ message: expanded.messages[i], tokens: row.tokens }));
     const fresh = freshExpanded.map((message, k) => ({ message, tokens: freshTokens[k] + expanded.extraTokens[rows.length + k] }));
     const isSystem = (i: PromptItem) => i.message.role === 'system' || i.message.role === 'developer';
-    const system = [...stored.filter(isSystem), ...fresh.filter(isSystem)];
+    // A client that sends its system prompt with every turn (Smart-Host's and Llamalith's do) gets it in the prompt once.
+    const seen = new Set<string>();
+    const system = [...stored, ...fresh].filter((i) => {
+      if (!isSystem(i)) return false;
+      const text = JSON.stringify(i.message.content);
+      return seen.has(text) ? false : Boolean(seen.add(text));
+    });
     const effectivePersona = persona ?? model.persona;
     let personaTokens = effectivePersona && !system.length ? this.tokens.count(effectivePersona.system_prompt) + 4 : 0;
     const memory = body.use_memory ? await this.memories.promptMessage(caller.userId, endUser) : null;

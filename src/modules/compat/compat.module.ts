@@ -1,12 +1,23 @@
 import { Module } from '@nestjs/common';
+import { LlmModule } from '../../llm/llm.module.js';
+import { AccessModule } from '../access/access.module.js';
+import { ConversationsModule } from '../conversations/conversations.module.js';
+import { EmbeddingsModule } from '../embeddings/embeddings.module.js';
+import { ImagesModule } from '../images/images.module.js';
+import { JobsModule } from '../jobs/jobs.module.js';
+import { MemoriesModule } from '../memories/memories.module.js';
+import { LlamalithController } from './llamalith/llamalith.controller.js';
+import { LlamalithService } from './llamalith/llamalith.service.js';
+import { SmartHostController } from './smart-host/smart-host.controller.js';
+import { SmartHostService } from './smart-host/smart-host.service.js';
 
 /**
  * The routes of the systems Colloquy replaces (Luma, Smart-Host, Llamalith), each a thin adapter
  * over the services the rest of the API uses: the same admission, metering and storage.
  */
 @Module({
-  imports: [],
-  controllers: [],
-  providers: [],
+  imports: [LlmModule, AccessModule, ConversationsModule, EmbeddingsModule, ImagesModule, JobsModule, MemoriesModule],
+  controllers: [SmartHostController, LlamalithController],
+  providers: [SmartHostService, LlamalithService],
 })
 export class CompatModule {}

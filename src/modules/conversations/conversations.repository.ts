@@ -68,6 +68,24 @@ WHERE c.user_id = $1::uuid AND c.deleted_at IS NULL AND m.role IN ('user', 'assi
 ORDER BY m.id DESC
 LIMIT $3::int`;
 
+/** A conversation with history, as Smart-Host's memory status counts it. */
+export interface ConversationHistoryCount {
+  id: string;
+  key: string | null;
+  end_user: string;
+  messages: number;
+}
+
+const WITH_HISTORY = `
+SELECT c.id, c.key, c.end_user, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)::int AS messages
+FROM conversations c
+WHERE c.user_id = $1::uuid AND c.deleted_at IS NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)
+ORDER BY c.last_used_at DESC, c.id DESC
+LIMIT $2::int`;
+const WITH_HISTORY_COUNT = `
+SELECT count(*)::int AS total FROM conversations c
+WHERE c.user_id = $1::uuid AND c.deleted_at IS NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)`;
+
 @Injectable()
 export class ConversationsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -86,6 +104,20 @@ export class ConversationsRepository {
   /** The live conversation with this key under (user, end user). */
   findLiveByKey(userId: string, endUser: string, key: string): Promise<ConversationRow | null> {
     return this.prisma.conversation.findFirst({ where: { userId, endUser, key, deletedAt: null } });
+  }
+
+  /** Live conversations with this key under any of the user's end users (at most `take`). */
+  findLiveByKeyAnyEndUser(userId: string, key: string, take: number): Promise<ConversationRow[]> {
+    return this.prisma.conversation.findMany({ where: { userId, key, deletedAt: null }, orderBy: { id: 'asc' }, take });
+  }
+
+  /** The user's live conversations that have messages, newest first (at most `take`), and how many there are. */
+  async withHistory(userId: string, take: number): Promise<{ total: number; rows: ConversationHistoryCount[] }> {
+    const [rows, [count]] = await Promise.all([
+      this.prisma.query<ConversationHistoryCount>(WITH_HISTORY, [userId, take]),
+      this.prisma.query<{ total: number }>(WITH_HISTORY_COUNT, [userId]),
+    ]);
+    return { total: Number(count?.total ?? 0), rows: rows.map((r) => ({ ...r, messages: Number(r.messages) })) };
   }
 
   list(userId: string, query: ListQuery, filters: { sessionId?: string; tag?: string; q?: string; endUser?: string }): Promise<ConversationRow[]> {
@@ -122,6 +154,11 @@ export class ConversationsRepository {
   /** Every message in order, for building the next prompt. */
   history(conversationId: string): Promise<MessageRow[]> {
     return this.prisma.message.findMany({ where: { conversationId }, orderBy: { id: 'asc' } });
+  }
+
+  /** The newest assistant message of a conversation. */
+  lastAssistant(conversationId: string): Promise<MessageRow | null> {
+    return this.prisma.message.findFirst({ where: { conversationId, role: 'assistant' }, orderBy: { id: 'desc' } });
   }
 
   listMessages(conversationId: string, query: ListQuery): Promise<MessageRow[]> {

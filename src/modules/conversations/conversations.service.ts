@@ -19,6 +19,7 @@ import type {
 } from './conversations.schemas.js';
 import {
   ConversationsRepository,
+  type ConversationHistoryCount,
   NO_CONVERSATION_TOTALS,
   type ConversationRow,
   type ConversationTotals,
@@ -95,6 +96,45 @@ export class ConversationsService {
     const { id } = await this.owned(caller, ref);
     await this.repo.softDelete(id);
     return { id, object: 'conversation', deleted: true };
+  }
+
+  /**
+   * Deletes a conversation of the caller's (Smart-Host's DELETE /memory/conversation/{id}): by id;
+   * by key under the end user when one is named, else the account's own, else the one end user's
+   * conversation with that key (409 when several end users have one).
+   */
+  async removeOfEndUser(caller: Caller, ref: string, endUser: string | undefined): Promise<{ id: string; object: 'conversation'; deleted: true }> {
+    if (isUuid(ref) || endUser === '') return this.remove(caller, ref);
+    let row = await this.repo.findLiveByKey(caller.userId, endUser ?? '', ref);
+    if (!row && endUser === undefined) {
+      const rows = await this.repo.findLiveByKeyAnyEndUser(caller.userId, ref, 2);
+      if (rows.length > 1) {
+        throw new DomainError('conflict', `Several of your end users have a conversation with key ${ref}; name one with user_id.`, {
+          param: 'user_id',
+          code: 'conversation_key_ambiguous',
+        });
+      }
+      row = rows[0] ?? null;
+    }
+    if (!row) throw notFound(ref);
+    await this.repo.softDelete(row.id);
+    return { id: row.id, object: 'conversation', deleted: true };
+  }
+
+  /**
+   * The text of the newest assistant message of the caller's conversation (by id, or by the
+   * account's own key), or null while there is none, or no such conversation (Llamalith's status).
+   */
+  async lastReply(caller: Caller, ref: string): Promise<string | null> {
+    const row = isUuid(ref) ? await this.repo.findLive(ref) : await this.repo.findLiveByKey(caller.userId, '', ref);
+    if (!row || !canRead(caller, row.userId)) return null;
+    const reply = await this.repo.lastAssistant(row.id);
+    return reply ? messageText(reply.content) : null;
+  }
+
+  /** The caller's conversations that have history, newest first, with how many there are. */
+  withHistory(caller: Caller, take: number): Promise<{ total: number; rows: ConversationHistoryCount[] }> {
+    return this.repo.withHistory(caller.userId, take);
   }
 
   async listMessages(caller: Caller, ref: string, query: ListMessagesQuery): Promise<ListPage<MessageView>> {

@@ -9,5 +9,6 @@ import { EmbeddingsService } from './embeddings.service.js';
   imports: [LlmModule, MeteringModule, AccessModule],
   controllers: [EmbeddingsController],
   providers: [EmbeddingsService],
+  exports: [EmbeddingsService],
 })
 export class EmbeddingsModule {}

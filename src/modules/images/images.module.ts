@@ -9,5 +9,6 @@ import { ImagesService } from './images.service.js';
   imports: [LlmModule, MeteringModule, AccessModule],
   controllers: [ImagesController],
   providers: [ImagesService],
+  exports: [ImagesService],
 })
 export class ImagesModule {}

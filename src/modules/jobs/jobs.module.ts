@@ -23,5 +23,6 @@ import { LlmModule } from '../../llm/llm.module.js';
     JobsService,
     JobsWorker,
   ],
+  exports: [JobsService],
 })
 export class JobsModule {}

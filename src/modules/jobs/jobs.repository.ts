@@ -34,13 +34,13 @@ export class JobsRepository extends JobQueue {
    */
   list(
     userId: string | null,
-    query: Omit<ListJobsQuery, 'conversation_id'>,
+    query: Omit<ListJobsQuery, 'conversation_id' | 'status'> & { status?: JobStatus | readonly JobStatus[] },
     conversation?: { id: string | null; key: string | null },
   ): Promise<JobRow[]> {
     return this.prisma.chatJob.findMany({
       where: {
         ...(userId ? { userId } : {}),
-        ...(query.status ? { status: query.status } : {}),
+        ...(typeof query.status === 'string' ? { status: query.status } : query.status ? { status: { in: [...query.status] } } : {}),
         ...(conversation
           ? {
               OR: [

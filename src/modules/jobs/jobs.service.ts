@@ -9,7 +9,7 @@ import { unixSeconds } from '../../common/ids.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
 import { JobsRepository, type JobRow } from './jobs.repository.js';
-import type { JobView, ListJobsQuery, SubmitJobBody } from './jobs.schemas.js';
+import type { JobStatus, JobView, ListJobsQuery, SubmitJobBody } from './jobs.schemas.js';
 import { JobsWorker } from './jobs.worker.js';
 
 /** POST /jobs and friends: /chat requests queued for the background workers. */
@@ -45,7 +45,21 @@ export class JobsService {
   }
 
   async list(caller: Caller, query: ListJobsQuery): Promise<ListPage<JobView>> {
-    return toPage(await this.repo.list(caller.userId, query, await this.conversationFilter(caller, query.conversation_id)), query, toJobView);
+    return this.listAs(caller, query, toJobView);
+  }
+
+  /** A job with the request it was submitted with (for adapters that show the request's fields). */
+  async getDetail(caller: Caller, id: string): Promise<JobDetail> {
+    return toJobDetail(await this.owned(caller, id));
+  }
+
+  /** As list, with each job's request, and a status filter of several states. */
+  listDetails(caller: Caller, query: JobDetailsQuery): Promise<ListPage<JobDetail>> {
+    return this.listAs(caller, query, toJobDetail);
+  }
+
+  private async listAs<T>(caller: Caller, query: JobDetailsQuery, map: (row: JobRow) => T): Promise<ListPage<T>> {
+    return toPage(await this.repo.list(caller.userId, query, await this.conversationFilter(caller, query.conversation_id)), query, map);
   }
 
   /** The conversation a list is filtered by: an id as given; a key as the conversation it names (if any) and the jobs sent with it. */
@@ -78,6 +92,17 @@ export class JobsService {
     if (!job || !canRead(caller, job.userId)) throw new DomainError('not_found', `No job with id ${id}.`);
     return job;
   }
+}
+
+/** A job and the request it was submitted with. */
+export interface JobDetail {
+  job: JobView;
+  request: SubmitJobBody;
+}
+export type JobDetailsQuery = Omit<ListJobsQuery, 'status'> & { status?: JobStatus | readonly JobStatus[] };
+
+function toJobDetail(row: JobRow): JobDetail {
+  return { job: toJobView(row), request: row.request as SubmitJobBody };
 }
 
 function toJobView(row: JobRow): JobView {

@@ -42,6 +42,17 @@ export class MemoriesService {
     return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId, '') };
   }
 
+  /** Forgets an end user's memories under the caller's account; the caller's own id names the account's own. */
+  async forgetEndUser(caller: Caller, endUser: string): Promise<DeletedMemoriesView> {
+    return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId, endUser === caller.userId ? '' : endUser) };
+  }
+
+  /** Who has memories under the caller's account (the account itself as its own id), with how many. */
+  async holders(caller: Caller): Promise<Array<{ user_id: string; memories: number }>> {
+    const rows = await this.repo.endUsers(caller.userId);
+    return rows.map((r) => ({ user_id: r.endUser || caller.userId, memories: r.count }));
+  }
+
   /** The system message carrying the newest memories that fit, with its tokens; null when there are none. */
   async promptMessage(userId: string, endUser = ''): Promise<{ message: ChatMessage; tokens: number } | null> {
     const rows = await this.repo.newest(userId, endUser, this.config.memory.maxPerUser);

@@ -1,0 +1,263 @@
+import WebSocket from 'ws';
+import { expectError } from '../support/http.js';
+import { useStandInApp } from '../support/stand-in-app.js';
+import type { StandInUpstream } from '../support/stand-in-upstream.js';
+import { usageRecords, type TestApp } from '../support/test-app.js';
+import { createUser } from '../support/users.js';
+
+// The requests of Smart-Host's README (seed 002), copied as data.
+const SEED = {
+  chat: {
+    provider: 'openai',
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Hello, how are you?' },
+    ],
+    model: 'gpt-3.5-turbo',
+    profile: 'default',
+    chat_id: 'user-123',
+  },
+  embed: { provider: 'openai', input: 'Text to embed', model: 'text-embedding-ada-002' },
+  image: { provider: 'openai', prompt: 'A beautiful sunset over the ocean' },
+  callTool: { name: 'tool_name', args: ['arg1', 'arg2'], kwargs: { param1: 'value1' } },
+  socket: { provider: 'openai', messages: [{ role: 'user', content: 'Tell me a story' }] },
+  profile: { provider: 'openai', messages: [{ role: 'user', content: 'Help me with Python' }], profile: 'programmer' },
+  memory: [
+    {
+      provider: 'openai',
+      messages: [{ role: 'user', content: 'My name is Alice and I love blue.' }],
+      chat_id: 'conversation-1',
+      user_id: 'user-123',
+      save_to_user_memory: true,
+    },
+    { provider: 'openai', messages: [{ role: 'user', content: "What's my name?" }], chat_id: 'conversation-1', user_id: 'user-123' },
+    {
+      provider: 'openai',
+      messages: [{ role: 'user', content: "What's my favorite color?" }],
+      chat_id: 'conversation-2',
+      user_id: 'user-123',
+      include_user_memory: true,
+    },
+  ],
+};
+
+type Sent = Array<{ role: string; content: string }>;
+
+/** Opens /ws_chat and collects its text frames through `[END]`. */
+async function smartHostSocket(url: string, key: string | null, message: unknown): Promise<string[]> {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws_chat`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const frames: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      socket.on('message', (data) => {
+        frames.push(data.toString());
+        if (data.toString() === '[END]') resolve();
+      });
+      socket.once('close', () => reject(new Error(`closed before [END]: ${JSON.stringify(frames)}`)));
+    });
+    socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+    await ended;
+    return frames;
+  } finally {
+    socket.close();
+  }
+}
+
+describe('Smart-Host compatibility (seed 002)', () => {
+  const stack = useStandInApp(
+    {},
+    {
+      providers: { openai: { api_key: 'sk-standin-openai' } },
+      models: [
+        { id: 'gpt-4o', provider: 'openai', context_window: 128000, pricing: { input: 2.5, output: 10 } },
+        {
+          id: 'openai-embed',
+          provider: 'openai',
+          upstream_id: 'text-embedding-ada-002',
+          type: 'embedding',
+          dimensions: 8,
+          context_window: 8191,
+          pricing: { input: 0.1, output: 0 },
+        },
+        {
+          id: 'openai-image',
+          provider: 'openai',
+          upstream_id: 'dall-e-3',
+          type: 'image',
+          context_window: 4000,
+          pricing: { input: 0, output: 0, per_image: 0.04 },
+        },
+      ],
+    },
+  );
+  let upstream: StandInUpstream;
+  let t: TestApp;
+  beforeAll(() => ({ upstream, t } = stack));
+
+  const newAccount = async () => await createUser(t.url, t.adminKey);
+  const sentAt = (i: number) => upstream.requests[i].body!.messages as Sent;
+
+  it("answers its /chat request: the provider's model reached by name (unpriced), chat_id as the conversation key, the answer plus chat_id", async () => {
+    const { api, id } = await newAccount();
+    const res = await api.post('/chat', SEED.chat);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ object: 'chat.completion', chat_id: 'user-123', conversation_key: 'user-123' });
+    expect(res.body.choices[0].message.content).toBe('Stand-in reply to: Hello, how are you?');
+    const sent = upstream.requests[0].body!;
+    expect(sent.model).toBe('gpt-3.5-turbo');
+    expect(sent).not.toHaveProperty('provider');
+    expect(sent).not.toHaveProperty('chat_id');
+    expect(upstream.requests[0].headers.authorization).toBe('Bearer sk-standin-openai');
+    // Its own system message wins over the default profile's.
+    expect(sent.messages).toEqual(SEED.chat.messages);
+
+    const conversation = await api.get('/conversations/user-123');
+    expect(conversation.body).toMatchObject({ id: res.body.conversation_id, key: 'user-123' });
+    expect((await api.get('/conversations/user-123/messages')).body.data.map((m: { role: string }) => m.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+    ]);
+    const records = (await usageRecords(t)).filter((r) => r.userId === id);
+    expect(records).toMatchObject([{ provider: 'openai', upstreamModel: 'gpt-3.5-turbo', conversationId: res.body.conversation_id, status: 'ok' }]);
+    expect(records[0].promptTokens).toBeGreaterThan(0);
+
+    // The same chat_id continues the conversation, and its system prompt is sent once.
+    await api.post('/chat', SEED.chat);
+    expect(sentAt(1).map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+  });
+
+  it('applies its prompt profiles (default, programmer, concise)', async () => {
+    const { api } = await newAccount();
+    expect((await api.post('/chat', SEED.profile)).status).toBe(200);
+    expect(sentAt(0)[0]).toMatchObject({ role: 'system', content: expect.stringMatching(/^You are an expert programmer\./) });
+    expect((await api.post('/chat', { ...SEED.profile, profile: 'concise' })).status).toBe(200);
+    expect(sentAt(1)[0].content).toMatch(/concise/);
+    expectError(await api.post('/chat', { ...SEED.profile, profile: 'nope' }), 404, 'profile_not_found');
+    expectError(await api.post('/chat', { ...SEED.profile, provider: 'nowhere' }), 404, 'provider_not_found');
+  });
+
+  it('answers /embed and /image as /v1 does, metered on the provider named', async () => {
+    const { api, id } = await newAccount();
+    const embed = await api.post('/embed', SEED.embed);
+    expect(embed.status).toBe(200);
+    expect(embed.body).toMatchObject({ object: 'list', data: [{ object: 'embedding', index: 0 }] });
+    expect(upstream.requests[0]).toMatchObject({ path: '/v1/embeddings', body: { model: 'text-embedding-ada-002', input: ['Text to embed'] } });
+    expect(upstream.requests[0].body).not.toHaveProperty('provider');
+
+    const image = await api.post('/image', SEED.image);
+    expect(image.status).toBe(200);
+    expect(image.body.data).toHaveLength(1);
+    expect(upstream.requests[1]).toMatchObject({ path: '/v1/images/generations', body: { model: 'dall-e-3', prompt: SEED.image.prompt } });
+    expect(upstream.requests[1].body).not.toHaveProperty('provider');
+    const records = (await usageRecords(t)).filter((r) => r.userId === id);
+    expect(records.map((r) => [r.endpoint, r.upstreamModel, r.status])).toEqual([
+      ['/embed', 'text-embedding-ada-002', 'ok'],
+      ['/image', 'dall-e-3', 'ok'],
+    ]);
+    expect(Number(records[1].costMicros)).toBe(40_000);
+    expectError(await api.post('/embed', { ...SEED.embed, input: '' }), 400);
+  });
+
+  it('answers /call_tool for a tool it does not have as 404, OpenAI-shaped', async () => {
+    const { api } = await newAccount();
+    expectError(await api.post('/call_tool', SEED.callTool), 404);
+  });
+
+  it('streams /ws_chat as plain-text deltas ending in [END]; a failure is [ERROR] then [END]; stored and metered like /chat', async () => {
+    const { key, id, api } = await newAccount();
+    const frames = await smartHostSocket(t.url, key, SEED.socket);
+    expect(frames.at(-1)).toBe('[END]');
+    expect(frames.length).toBeGreaterThan(2);
+    expect(frames.slice(0, -1).join('')).toBe('Stand-in reply to: Tell me a story');
+    // No model: the provider's first catalog model.
+    expect(upstream.requests[0].body!.model).toBe('gpt-4o');
+    const records = (await usageRecords(t)).filter((r) => r.userId === id);
+    expect(records).toMatchObject([{ endpoint: '/ws_chat', status: 'ok' }]);
+    expect((await api.get('/conversations')).body.data).toHaveLength(1);
+
+    const bad = await smartHostSocket(t.url, key, { provider: 'openai', messages: [] });
+    expect(bad).toEqual([expect.stringMatching(/^\[ERROR\] .*messages/), '[END]']);
+    const notJson = await smartHostSocket(t.url, key, 'hello');
+    expect(notJson).toEqual([expect.stringMatching(/^\[ERROR\] /), '[END]']);
+    await expect(smartHostSocket(t.url, null, SEED.socket)).rejects.toThrow(/401/);
+  });
+
+  it("gives its memory example's behaviour: the second conversation sees the first one's saved fact", async () => {
+    const { api } = await newAccount();
+    for (const request of SEED.memory) expect((await api.post('/chat', request)).status).toBe(200);
+    // Request 2 continues conversation-1: the first exchange is in its prompt.
+    expect(sentAt(1).map((m) => m.content)).toEqual([
+      'My name is Alice and I love blue.',
+      'Stand-in reply to: My name is Alice and I love blue.',
+      "What's my name?",
+    ]);
+    // Request 3 is a new conversation: no history, but user-123's memory.
+    const third = sentAt(2);
+    expect(third.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(third[0].content).toContain('My name is Alice and I love blue.');
+
+    const status = await api.get('/memory/status');
+    expect(status.status).toBe(200);
+    expect(status.body).toMatchObject({
+      object: 'memory.status',
+      conversation_memory: { count: 2, ids: ['conversation-2', 'conversation-1'] },
+      user_memory: { count: 1, ids: ['user-123'], users: [{ user_id: 'user-123', memories: 1 }] },
+    });
+    expect(status.body.conversation_memory.conversations[1]).toMatchObject({ key: 'conversation-1', user_id: 'user-123', messages: 4 });
+
+    // The key is under the end user: found without user_id, as that end user's only one.
+    expect((await api.delete('/memory/conversation/conversation-1')).body).toMatchObject({ object: 'conversation', deleted: true });
+    expectError(await api.delete('/memory/conversation/conversation-1'), 404);
+    expect((await api.delete('/memory/user/user-123')).body).toEqual({ object: 'memory.deleted', id: null, deleted: 1 });
+    expect((await api.get('/memory/status')).body).toMatchObject({
+      conversation_memory: { count: 1, ids: ['conversation-2'] },
+      user_memory: { count: 0 },
+    });
+    // A new turn with the freed key starts afresh.
+    await api.post('/chat', SEED.memory[1]);
+    expect(sentAt(3).map((m) => m.role)).toEqual(['user']);
+  });
+
+  it("keeps accounts and end users apart on every route: another account's keys and end user ids reach nothing", async () => {
+    const a = await newAccount();
+    const b = await newAccount();
+    await a.api.post('/chat', SEED.memory[0]);
+    await a.api.post('/chat', { ...SEED.memory[0], user_id: 'user-999' });
+    expect((await b.api.get('/memory/status')).body).toMatchObject({
+      conversation_memory: { count: 0, ids: [] },
+      user_memory: { count: 0, ids: [] },
+    });
+    expectError(await b.api.delete('/memory/conversation/conversation-1'), 404);
+    expectError(await b.api.delete('/memory/conversation/conversation-1?user_id=user-123'), 404);
+    expect((await b.api.delete('/memory/user/user-123')).body.deleted).toBe(0);
+    // B's own turn with the same chat_id and user_id is its own conversation, without A's history or memory.
+    await b.api.post('/chat', { ...SEED.memory[1], include_user_memory: true });
+    expect(sentAt(2).map((m) => m.content)).toEqual(["What's my name?"]);
+
+    // Two of A's end users have conversation-1: the key alone is ambiguous; user_id picks one.
+    expectError(await a.api.delete('/memory/conversation/conversation-1'), 409, 'conversation_key_ambiguous');
+    expect((await a.api.delete('/memory/conversation/conversation-1?user_id=user-999')).status).toBe(200);
+    expect((await a.api.get('/memory/status')).body.conversation_memory.conversations).toMatchObject([
+      { key: 'conversation-1', user_id: 'user-123' },
+    ]);
+    // The account's own id names its own memories.
+    await a.api.post('/memories', { content: 'Own fact.' });
+    expect((await a.api.delete(`/memory/user/${a.id}`)).body.deleted).toBe(1);
+    expect((await a.api.get('/memory/status')).body.user_memory.ids.sort()).toEqual(['user-123', 'user-999']);
+
+    for (const [method, path] of [
+      ['POST', '/embed'],
+      ['POST', '/image'],
+      ['GET', '/memory/status'],
+      ['DELETE', '/memory/user/user-123'],
+      ['DELETE', '/memory/conversation/conversation-1'],
+    ] as const) {
+      expectError(await a.api.call(method, path, { key: null, body: method === 'POST' ? SEED.embed : undefined }), 401);
+    }
+  });
+});

@@ -98,7 +98,7 @@ describe('Smart-Host compatibility (seed 002)', () => {
   let t: TestApp;
   beforeAll(() => ({ upstream, t } = stack));
 
-  const newAccount = async () => await createUser(t.url, t.adminKey);
+  const newAccount = async () => createUser(t.url, t.adminKey);
   const sentAt = (i: number) => upstream.requests[i].body!.messages as Sent;
 
   it("answers its /chat request: the provider's model reached by name (unpriced), chat_id as the conversation key, the answer plus chat_id", async () => {

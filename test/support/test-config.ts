@@ -81,7 +81,11 @@ export function writeTestConfig(upstreams: { primary: string; backup?: string },
       { id: 'standin-backup', provider: 'backup', upstream_id: 'backup-standin', context_window: 128000, pricing: { input: 1, output: 1 } },
     );
   }
-  const { providers: moreProviders, models: moreModels, ...rest } = extra as {
+  const {
+    providers: moreProviders,
+    models: moreModels,
+    ...rest
+  } = extra as {
     providers?: Record<string, Record<string, unknown>>;
     models?: Array<Record<string, unknown>>;
   };

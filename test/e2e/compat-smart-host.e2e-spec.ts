@@ -125,6 +125,8 @@ describe('Smart-Host compatibility (seed 002)', () => {
     const records = (await usageRecords(t)).filter((r) => r.userId === id);
     expect(records).toMatchObject([{ provider: 'openai', upstreamModel: 'gpt-3.5-turbo', conversationId: res.body.conversation_id, status: 'ok' }]);
     expect(records[0].promptTokens).toBeGreaterThan(0);
+    // Reached by name, not priced in the catalog: recorded at zero cost, with a warning saying so.
+    expect(records[0]).toMatchObject({ costMicros: 0n, warning: expect.stringMatching(/^Unpriced: .*openai\/gpt-3\.5-turbo/) });
 
     // The same chat_id continues the conversation, and its system prompt is sent once.
     await api.post('/chat', SEED.chat);
@@ -160,6 +162,7 @@ describe('Smart-Host compatibility (seed 002)', () => {
       ['/image', 'dall-e-3', 'ok'],
     ]);
     expect(Number(records[1].costMicros)).toBe(40_000);
+    expect(records.map((r) => r.warning)).toEqual([null, null]);
     expectError(await api.post('/embed', { ...SEED.embed, input: '' }), 400);
   });
 

@@ -21,6 +21,8 @@ export interface UsageEntry extends CallMeasurement {
   at?: Date;
   /** The record's id, when the caller needs to know it (a uuidv7 is chosen otherwise). */
   id?: string;
+  /** How the call was metered, when it needs saying. */
+  warning?: string | null;
 }
 
 /** What a usage record links to besides its caller. */
@@ -53,5 +55,6 @@ export function usageEntry(caller: Caller, plan: CallPlan, outcome: CallOutcome,
     status: outcome.status,
     estimated: outcome.estimated,
     errorCode: outcome.error?.code ?? (outcome.error ? outcome.error.kind : null),
+    warning: model.priced ? null : `Unpriced: the catalog has no price for ${model.id}; its cost is recorded as 0.`,
   };
 }

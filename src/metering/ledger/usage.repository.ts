@@ -31,6 +31,7 @@ const COLUMNS = [
   'status',
   'estimated',
   'error_code',
+  'warning',
 ] as const;
 const ARRAY_TYPES = [
   'uuid',
@@ -54,6 +55,7 @@ const ARRAY_TYPES = [
   'int',
   'text',
   'bool',
+  'text',
   'text',
 ];
 // The status travels as text and is cast here: array parameters of an enum type are not
@@ -108,6 +110,7 @@ function recordJson(entry: UsageEntry): string {
     status: r.status,
     estimated: r.estimated,
     error_code: r.errorCode,
+    warning: r.warning,
   } satisfies Record<(typeof COLUMNS)[number], unknown>);
 }
 
@@ -157,6 +160,7 @@ export class UsageRepository extends UsageStore {
       column('status'),
       column('estimated'),
       column('errorCode'),
+      column('warning'),
     ]);
   }
 }
@@ -194,6 +198,7 @@ function toRow(e: UsageEntry) {
     status: e.status,
     estimated: e.estimated,
     errorCode: storableText(e.errorCode, 64),
+    warning: storableText(e.warning ?? null, 500),
   } satisfies Prisma.UsageRecordUncheckedCreateInput;
 }
 

@@ -219,6 +219,19 @@ export const configSchema = z.strictObject({
     .array(mcpServerSchema)
     .default([])
     .refine((list) => new Set(list.map((s) => s.name)).size === list.length, { message: 'MCP server names must be unique' }),
+  /**
+   * Requests without an Authorization header acting as the built-in `guest` user (role user),
+   * on the stateless routes only; off by default.
+   */
+  guest: z
+    .strictObject({
+      enabled: bool.default(false),
+      /** Guest requests per minute from one client IP (every guest request counts). */
+      rpm_per_ip: nonNegativeInt.default(10),
+      /** The guest user's budget per UTC day, shared by every guest. */
+      daily_budget_usd: nonNegative.max(1_000_000_000).default(0.5),
+    })
+    .prefault({}),
   files: z.strictObject({
     /** How images reach a vision model: inline base64, or a presigned S3 URL the upstream fetches. */
     image_delivery: z.enum(['data_url', 'presigned_url']).default('data_url'),

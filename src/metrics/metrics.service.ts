@@ -87,7 +87,7 @@ export class MetricsService {
   });
   readonly rateLimitRefusals = new Counter({
     name: 'colloquy_rate_limit_refusals_total',
-    help: 'Requests refused by a rate limit, by kind (requests, tokens) and scope (key, user).',
+    help: 'Requests refused by a rate limit, by kind (requests, tokens) and scope (key, user, ip: a guest client IP).',
     labelNames: ['kind', 'scope'],
     registers: [this.registry],
   });

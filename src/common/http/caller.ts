@@ -14,6 +14,8 @@ export interface Caller {
   limits: { user: LimitSet; key: LimitSet };
   /** The user's own tool allow list (PATCH /users/{id} `tools`); null or absent = what tools.allow gives the role. */
   tools?: string[] | null;
+  /** Set on a guest request (no Authorization header, guest access on): the client IP its requests are also counted by. */
+  guestIp?: string;
 }
 
 export function isAdmin(caller: Caller): boolean {

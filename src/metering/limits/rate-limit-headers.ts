@@ -26,5 +26,5 @@ export function formatDuration(ms: number): string {
 
 /** How a limit's scope reads in a refusal. */
 export function scopeName(scope: string): string {
-  return scope === 'key' ? 'API key' : 'user';
+  return scope === 'key' ? 'API key' : scope === 'ip' ? 'client IP' : 'user';
 }

@@ -12,7 +12,8 @@ const MINUTE_MS = 60_000;
  * Requests per minute, per API key and per user: one request is charged to the key's and the
  * user's windows at once (all or nothing, so a refused request never counts), with their own
  * limits when an admin set them (0 = blocked), else RATE_LIMIT_RPM. Every HTTP request of a
- * limited route and every WebSocket turn is charged here.
+ * limited route and every WebSocket turn is charged here. A guest's request is charged to its
+ * client IP's window too (guest.rpm_per_ip), with the others, all or nothing.
  */
 @Injectable()
 export class RequestRateLimiter {
@@ -26,6 +27,7 @@ export class RequestRateLimiter {
   async charge(caller: Caller): Promise<Record<string, string>> {
     const fallback = this.config.limits.rate.rpm;
     const windows = [
+      ...(caller.guestIp !== undefined ? [{ key: `rpm:ip:${caller.guestIp}`, limit: this.config.guest.rpmPerIp, scope: 'ip' }] : []),
       { key: `rpm:key:${caller.keyId}`, limit: caller.limits.key.rpm ?? fallback, scope: 'key' },
       { key: `rpm:user:${caller.userId}`, limit: caller.limits.user.rpm ?? fallback, scope: 'user' },
     ];

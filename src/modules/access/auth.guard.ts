@@ -1,10 +1,15 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
-import { ADMIN_ROUTE, PUBLIC_ROUTE } from '../../common/http/route-access.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ADMIN_ROUTE, GUEST_ROUTE, PUBLIC_ROUTE } from '../../common/http/route-access.js';
 import { RequestPolicy } from './request-policy.service.js';
 
-/** Global: every route needs a valid bearer key unless marked @Public(); @AdminOnly() needs the admin role. */
+/**
+ * Global: every route needs a valid bearer key unless marked @Public(); @AdminOnly() needs the admin
+ * role. With guest access on, a request with no Authorization header at all (an empty or malformed
+ * one is still a 401) is the guest on @GuestAllowed() routes, and has one request charged here, on
+ * every such route, to its client IP's window and the guest's.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -17,6 +22,15 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const admin = this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets) === true;
+    if (request.headers.authorization === undefined && this.policy.guestAccess) {
+      const guestAllowed = this.reflector.getAllAndOverride<boolean>(GUEST_ROUTE, targets) === true;
+      request.caller = await this.policy.authenticateGuest(request.ip, { admin, guestAllowed });
+      context
+        .switchToHttp()
+        .getResponse<FastifyReply>()
+        .headers(await this.policy.chargeRequest(request.caller));
+      return true;
+    }
     request.caller = await this.policy.authenticate(request.headers.authorization, { admin });
     return true;
   }

@@ -4,12 +4,14 @@ import type { Caller } from '../../common/http/caller.js';
 import { RequestRateLimiter } from '../../metering/limits/request-rate-limiter.js';
 import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
+import { GuestAccess } from '../auth/guest-access.service.js';
 
 /**
  * What every request goes through before its handler, on HTTP and on the WebSocket alike: the
  * server must be ready (503 while the first admin is being created), the key valid and not
  * revoked, its user enabled (401), the role sufficient (403), and, on limited routes and socket
- * turns, one request charged to the caller's per-minute windows (429).
+ * turns, one request charged to the caller's per-minute windows (429). With guest access on, a
+ * request without an Authorization header is the guest instead, on the routes open to guests.
  */
 @Injectable()
 export class RequestPolicy {
@@ -17,7 +19,13 @@ export class RequestPolicy {
     private readonly keys: ApiKeysService,
     private readonly bootstrap: AdminBootstrap,
     private readonly requests: RequestRateLimiter,
+    private readonly guests: GuestAccess,
   ) {}
+
+  /** Whether a request without an Authorization header may act as the guest (else it is a 401). */
+  get guestAccess(): boolean {
+    return this.guests.enabled;
+  }
 
   /** The caller behind an Authorization header value (`Bearer <key>`). */
   async authenticate(authorization: string | undefined, options: { admin?: boolean } = {}): Promise<Caller> {
@@ -29,6 +37,25 @@ export class RequestPolicy {
       throw new DomainError('forbidden', 'This route needs an admin key.', { code: 'admin_required' });
     }
     return caller;
+  }
+
+  /**
+   * The guest, for a request from `ip` without an Authorization header (guest access on): 403 on
+   * admin routes and on every route not open to guests, before anything is charged.
+   */
+  async authenticateGuest(ip: string, route: { admin?: boolean; guestAllowed: boolean }): Promise<Caller> {
+    if (!this.bootstrap.ready) {
+      throw new DomainError('unavailable', 'The server is starting; retry in a moment.', { retryAfterSeconds: 1 });
+    }
+    if (route.admin) throw new DomainError('forbidden', 'This route needs an admin key.', { code: 'admin_required' });
+    if (!route.guestAllowed) {
+      throw new DomainError(
+        'forbidden',
+        'Guests (requests without an API key) may only use GET /v1/models, POST /v1/chat/completions and POST /v1/embeddings. Send `Authorization: Bearer YOUR_KEY` for this route.',
+        { code: 'guest_not_allowed' },
+      );
+    }
+    return this.guests.caller(ip);
   }
 
   /** Charges one request to the caller's per-minute windows: the x-ratelimit-*-requests headers, or the 429. */

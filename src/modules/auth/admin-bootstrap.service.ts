@@ -6,11 +6,13 @@ import { InjectLogger } from '../../common/logging/logger.token.js';
 import { PrismaService } from '../../persistence/prisma.service.js';
 import { UsersService } from '../users/users.service.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { GuestAccess } from './guest-access.service.js';
 
 /**
  * On first start (no admin yet) creates one, with COLLOQUY_ADMIN_KEY when set, otherwise with a
  * generated key printed once to stdout as a plain banner line: never to the log, and never when
- * the key came from the environment. Requests other than probes wait (503) until this is done.
+ * the key came from the environment. Then the guest user, when guest access is on. Requests other
+ * than probes wait (503) until this is done.
  */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -21,6 +23,7 @@ export class AdminBootstrap implements OnApplicationBootstrap, OnApplicationShut
     private readonly prisma: PrismaService,
     private readonly users: UsersService,
     private readonly keys: ApiKeysService,
+    private readonly guest: GuestAccess,
     private readonly config: AppConfig,
     @Inject(RUNTIME_OPTIONS) private readonly runtime: RuntimeOptions,
     @InjectLogger() private readonly logger: AppLogger,
@@ -52,6 +55,8 @@ export class AdminBootstrap implements OnApplicationBootstrap, OnApplicationShut
           print(`Colloquy admin API key (shown once, store it now): ${created.key}`);
         }
       }
+      // The guest user, when guest access is on, exists before the first request is served.
+      await this.guest.prepare();
       this.done = true;
       // The last step of a start: from here on requests are served (a supervisor can wait for this line).
       this.logger.info('ready for requests');

@@ -16,6 +16,11 @@ export class ApiKeysRepository {
     return dbOf(tx, this.prisma).apiKey.create({ data: { id: uuidv7(), ...data } });
   }
 
+  /** Creates the key with this id, or un-revokes it (the built-in guest's). */
+  upsert(id: string, data: Omit<Prisma.ApiKeyUncheckedCreateInput, 'id'>, tx?: Tx): Promise<ApiKeyRow> {
+    return dbOf(tx, this.prisma).apiKey.upsert({ where: { id }, create: { id, ...data }, update: { userId: data.userId, revokedAt: null } });
+  }
+
   findByHash(hash: string): Promise<ApiKeyWithUser | null> {
     return this.prisma.apiKey.findUnique({ where: { hash }, include: { user: true } });
   }

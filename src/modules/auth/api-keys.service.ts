@@ -38,6 +38,8 @@ const BAD_KEY = 'Incorrect API key provided. Check it, or ask an admin for a new
 @Injectable()
 export class ApiKeysService {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Callers resolved by key id (the guest's), kept apart so that no presented key can ever hit them. */
+  private readonly byId = new Map<string, CacheEntry>();
   private readonly touched = new Map<string, number>();
   private readonly keyListeners: Array<(keyId: string) => void> = [];
 
@@ -75,6 +77,15 @@ export class ApiKeysService {
   /** Registers a key chosen by the operator (COLLOQUY_ADMIN_KEY) instead of a generated one. */
   issueGiven(userId: string, key: string, tx: Tx): Promise<CreatedApiKeyView> {
     return this.store(userId, { key, prefix: key.slice(0, 10), hash: hashApiKey(key) }, { name: 'bootstrap' }, tx);
+  }
+
+  /**
+   * The key guest requests are metered to: made (or restored, if revoked) with a random secret
+   * that is never shown or kept, so no request can present it.
+   */
+  async ensureGuestKey(userId: string, keyId: string, tx: Tx): Promise<void> {
+    const secret = generateApiKey();
+    await this.repo.upsert(keyId, { userId, name: 'guest access (no key)', prefix: 'guest', hash: secret.hash }, tx);
   }
 
   async listForUser(userId: string, query: ListKeysQuery): Promise<ListPage<ApiKeyView>> {
@@ -127,6 +138,24 @@ export class ApiKeysService {
     return callerOf(row);
   }
 
+  /** callerForKey, trusted for `auth.cache_ttl_ms` like a presented key (and forgotten as soon as it changes). */
+  async cachedCallerForKey(keyId: string): Promise<Caller> {
+    const now = Date.now();
+    let entry = this.byId.get(keyId);
+    if (!entry || entry.expiresAt <= now) {
+      const row = await this.repo.findWithUser(keyId);
+      if (!row || row.revokedAt) {
+        this.byId.delete(keyId);
+        throw new DomainError('unauthenticated', BAD_KEY);
+      }
+      entry = { caller: callerOf(row), disabled: row.user.disabled, expiresAt: now + this.config.auth.cacheTtlMs };
+      this.byId.set(keyId, entry);
+    }
+    if (entry.disabled) throw new DomainError('forbidden', 'This account is disabled.', { code: 'account_disabled' });
+    this.touch(keyId, now);
+    return entry.caller;
+  }
+
   private async lookup(key: string, now: number): Promise<CacheEntry> {
     const row = await this.repo.findByHash(hashApiKey(key));
     if (!row || row.revokedAt) {
@@ -152,7 +181,7 @@ export class ApiKeysService {
   }
 
   private forget(match: (entry: CacheEntry) => boolean): void {
-    for (const [key, entry] of this.cache) if (match(entry)) this.cache.delete(key);
+    for (const map of [this.cache, this.byId]) for (const [key, entry] of map) if (match(entry)) map.delete(key);
   }
 
   private async store(

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
+import { GuestAllowed } from '../../common/http/route-access.js';
 import { callSession, replyWith } from '../../common/http/call-session.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { ChatCompletion } from '../../llm/chat-types.js';
@@ -23,12 +24,14 @@ export class CompletionsController {
   @Post('completions')
   @HttpCode(200)
   @UseGuards(RateLimitGuard)
+  @GuestAllowed()
   @ApiOperation({
     summary: 'Create a chat completion (OpenAI-compatible)',
     description:
       "A drop-in for OpenAI's endpoint: any OpenAI SDK works with its base URL pointed here. With `stream: true` " +
       'the answer is `text/event-stream` of `chat.completion.chunk` events ending with `data: [DONE]`, plus a usage ' +
-      'chunk when `stream_options.include_usage` is set. Personas are model ids. Stateless: metered, not stored.',
+      'chunk when `stream_options.include_usage` is set. Personas are model ids. Stateless: metered, not stored. ' +
+      'With guest access on (GUEST_ACCESS), also served without a key, as the guest user, limited per client IP.',
   })
   @ApiBody({ schema: { $ref: '#/components/schemas/ChatCompletionRequest' } })
   @ApiProduces('application/json', 'text/event-stream')

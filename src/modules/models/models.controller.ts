@@ -2,6 +2,7 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
+import { GuestAllowed } from '../../common/http/route-access.js';
 import { ModelCatalog, type ModelListing } from '../../llm/model-catalog.js';
 
 const modelView = z
@@ -21,6 +22,7 @@ const modelList = z.object({ object: z.literal('list'), data: z.array(modelView)
 
 @ApiTags('OpenAI-compatible')
 @ApiBearerAuth()
+@GuestAllowed()
 @Controller('v1/models')
 export class ModelsController {
   constructor(private readonly catalog: ModelCatalog) {}
@@ -28,7 +30,9 @@ export class ModelsController {
   @Get()
   @ApiOperation({
     summary: 'List models',
-    description: 'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image.',
+    description:
+      'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image. ' +
+      'With guest access on (GUEST_ACCESS), also served without a key, as the guest user, limited per client IP.',
   })
   @ApiOk(modelList)
   @ApiErrors()
@@ -38,7 +42,10 @@ export class ModelsController {
 
   // Model ids contain slashes (luminary/socrates, openrouter/vendor/model): match the rest of the path.
   @Get('*')
-  @ApiOperation({ summary: 'Get a model' })
+  @ApiOperation({
+    summary: 'Get a model',
+    description: 'With guest access on (GUEST_ACCESS), also served without a key, as the guest user, limited per client IP.',
+  })
   @ApiParam({ name: 'id', description: 'A model id, slashes included (URL-encoded or not).' })
   @ApiOk(modelView)
   @ApiErrors(404)

@@ -38,6 +38,11 @@ export class UsersRepository {
     return dbOf(tx, this.prisma).user.count({ where: { role: 'admin', disabled: false } });
   }
 
+  /** Creates the user with this id, or brings the fields given up to date (the built-in guest). */
+  upsert(id: string, data: Omit<NewUser, 'tools'>, tx?: Tx): Promise<UserRow> {
+    return dbOf(tx, this.prisma).user.upsert({ where: { id }, create: { id, ...data }, update: data });
+  }
+
   hasAnyAdmin(tx?: Tx): Promise<boolean> {
     return dbOf(tx, this.prisma)
       .user.count({ where: { role: 'admin' }, take: 1 })

@@ -44,6 +44,9 @@ export class UsersService {
     const row = await this.repo.transaction(async (tx) => {
       const current = await this.repo.findById(id, tx);
       if (!current) throw new DomainError('not_found', `No user with id ${id}.`);
+      if (id === GUEST_USER_ID && input.role === 'admin') {
+        throw new DomainError('conflict', 'The built-in guest user cannot be an admin.', { param: 'role' });
+      }
       const losesAdmin = current.role === 'admin' && !current.disabled && (input.role === 'user' || input.disabled === true);
       if (losesAdmin && (await this.repo.countActiveAdmins(tx)) <= 1) {
         throw new DomainError('conflict', 'This is the last active admin; promote another user first.', {
@@ -78,6 +81,21 @@ export class UsersService {
     }, ADMIN_LOCK);
   }
 
+  /**
+   * Creates or updates the built-in guest user (fixed id, name `guest`, role user, a daily budget
+   * from config), atomically with its key (made or restored by `ensureKey`). Whether it is
+   * disabled and its rate limits stay as an admin set them.
+   */
+  async ensureGuest<R>(budgetMicros: bigint, ensureKey: (userId: string, tx: Tx) => Promise<R>): Promise<{ user: UserView; key: R }> {
+    const { row, key } = await this.repo.transaction(async (tx) => {
+      const row = await this.repo.upsert(GUEST_USER_ID, { name: 'guest', role: 'user', budgetMicros, budgetPeriod: 'day' }, tx);
+      return { row, key: await ensureKey(row.id, tx) };
+    });
+    // Cached callers and the budget's counters follow the row (its budget may have changed).
+    for (const listener of this.listeners) listener(row.id);
+    return { user: toUserView(row), key };
+  }
+
   /** For the auth layer: the row behind a key, to check it is enabled. */
   findRow(id: string): Promise<UserRow | null> {
     return this.repo.findById(id);
@@ -89,6 +107,9 @@ export class UsersService {
     return row;
   }
 }
+
+/** The built-in guest user's id: fixed, so every start and every replica finds the same account. */
+export const GUEST_USER_ID = '00000000-0000-7000-8000-00000000a001';
 
 /** Serialises changes to the set of admins (bootstrap and demotions) across replicas. */
 export const ADMIN_LOCK = 0x61646d6e;

@@ -68,7 +68,7 @@ export class AppConfig {
   readonly auth: { adminKey: string | null; cacheTtlMs: number };
   readonly metricsToken: string | null;
   /** Guest access: header-less requests as the built-in guest user, limited per client IP. */
-  readonly guest: { enabled: boolean; rpmPerIp: number; dailyBudgetUsd: number };
+  readonly guest: { enabled: boolean; rpmPerIp: number; dailyBudgetUsd: number; scope: 'all' | 'stateless' };
   readonly upstream: { maxRetries: number; timeoutMs: number; idleTimeoutMs: number; pingIntervalMs: number };
   readonly providers: ReadonlyMap<string, ProviderSettings>;
   readonly models: readonly ModelEntry[];
@@ -124,7 +124,12 @@ export class AppConfig {
     this.redis = { url: shape.redis.url, failOpen: shape.redis.fail_open };
     this.auth = { adminKey: shape.auth.admin_key, cacheTtlMs: shape.auth.cache_ttl_ms };
     this.metricsToken = shape.metrics.token;
-    this.guest = { enabled: shape.guest.enabled, rpmPerIp: shape.guest.rpm_per_ip, dailyBudgetUsd: shape.guest.daily_budget_usd };
+    this.guest = {
+      enabled: shape.guest.enabled,
+      rpmPerIp: shape.guest.rpm_per_ip,
+      dailyBudgetUsd: shape.guest.daily_budget_usd,
+      scope: shape.guest.scope,
+    };
     this.upstream = {
       maxRetries: shape.upstream.max_retries,
       timeoutMs: shape.upstream.timeout_ms,

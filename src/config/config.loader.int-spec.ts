@@ -47,12 +47,13 @@ describe('loadConfig', () => {
     expect(config.limits.rate).toEqual({ rpm: 5, tpm: 200_000, defaultOutputTokens: 1024 });
   });
 
-  it('keeps guest access off by default, and reads it from GUEST_ACCESS, GUEST_RPM_PER_IP and GUEST_DAILY_BUDGET_USD', () => {
-    expect(loadConfig({ env: {}, file: yamlFile('{}') }).guest).toEqual({ enabled: false, rpmPerIp: 10, dailyBudgetUsd: 0.5 });
+  it('keeps guest access off by default, and reads it from GUEST_ACCESS, GUEST_RPM_PER_IP, GUEST_DAILY_BUDGET_USD and GUEST_SCOPE', () => {
+    expect(loadConfig({ env: {}, file: yamlFile('{}') }).guest).toEqual({ enabled: false, rpmPerIp: 10, dailyBudgetUsd: 0.5, scope: 'all' });
     const file = yamlFile('guest:\n  enabled: false\n  rpm_per_ip: 3\n');
-    const config = loadConfig({ env: { GUEST_ACCESS: 'true', GUEST_DAILY_BUDGET_USD: '0.25' }, file });
-    expect(config.guest).toEqual({ enabled: true, rpmPerIp: 3, dailyBudgetUsd: 0.25 });
-    expect(config.redacted().guest).toEqual({ enabled: true, rpm_per_ip: 3, daily_budget_usd: 0.25 });
+    const config = loadConfig({ env: { GUEST_ACCESS: 'true', GUEST_DAILY_BUDGET_USD: '0.25', GUEST_SCOPE: 'stateless' }, file });
+    expect(config.guest).toEqual({ enabled: true, rpmPerIp: 3, dailyBudgetUsd: 0.25, scope: 'stateless' });
+    expect(config.redacted().guest).toEqual({ enabled: true, rpm_per_ip: 3, daily_budget_usd: 0.25, scope: 'stateless' });
+    expect(() => loadConfig({ env: { GUEST_SCOPE: 'everything' }, file: yamlFile('{}') })).toThrow(/GUEST_SCOPE/);
     expect(() => loadConfig({ env: { GUEST_RPM_PER_IP: '-1' }, file: yamlFile('{}') })).toThrow(/GUEST_RPM_PER_IP \(guest\.rpm_per_ip\)/);
     expect(() => loadConfig({ env: {}, file: yamlFile('guest:\n  per_ip: 3\n') })).toThrow(/guest/);
   });

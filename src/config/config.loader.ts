@@ -35,6 +35,7 @@ export const ENV_BINDINGS = [
   ['GUEST_ACCESS', 'guest.enabled'],
   ['GUEST_RPM_PER_IP', 'guest.rpm_per_ip'],
   ['GUEST_DAILY_BUDGET_USD', 'guest.daily_budget_usd'],
+  ['GUEST_SCOPE', 'guest.scope'],
   ['UPSTREAM_MAX_RETRIES', 'upstream.max_retries'],
   ['UPSTREAM_TIMEOUT_MS', 'upstream.timeout_ms'],
   ['UPSTREAM_IDLE_TIMEOUT_MS', 'upstream.idle_timeout_ms'],

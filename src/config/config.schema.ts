@@ -220,8 +220,9 @@ export const configSchema = z.strictObject({
     .default([])
     .refine((list) => new Set(list.map((s) => s.name)).size === list.length, { message: 'MCP server names must be unique' }),
   /**
-   * Requests without an Authorization header acting as the built-in `guest` user (role user),
-   * on the stateless routes only; off by default.
+   * Requests without an Authorization header acting as the built-in `guest` user (role user);
+   * off by default. `scope: all`: every route a user may use (guests share what they store);
+   * `stateless`: only /v1/models, /v1/chat/completions and /v1/embeddings.
    */
   guest: z
     .strictObject({
@@ -230,6 +231,7 @@ export const configSchema = z.strictObject({
       rpm_per_ip: nonNegativeInt.default(10),
       /** The guest user's budget per UTC day, shared by every guest. */
       daily_budget_usd: nonNegative.max(1_000_000_000).default(0.5),
+      scope: z.enum(['all', 'stateless']).default('all'),
     })
     .prefault({}),
   files: z.strictObject({

@@ -83,6 +83,7 @@ describe('guest access', () => {
         enabled: false,
         rpm_per_ip: 10,
         daily_budget_usd: 0.5,
+        scope: 'all',
       });
       expect(t.logs.some((line) => line.includes('guest access is ON'))).toBe(false);
       expect(await t.prisma.user.count({ where: { id: GUEST_USER_ID } })).toBe(0);
@@ -107,7 +108,7 @@ describe('guest access', () => {
       const lines = t.logs.join('');
       expect(lines.indexOf('guest access is ON')).toBeLessThan(lines.indexOf('"msg":"ready for requests"'));
       const config = await admin.get('/config');
-      expect(config.body.guest).toEqual({ enabled: true, rpm_per_ip: 10, daily_budget_usd: 0.05 });
+      expect(config.body.guest).toEqual({ enabled: true, rpm_per_ip: 10, daily_budget_usd: 0.05, scope: 'all' });
       const guest = await admin.get(`/users/${GUEST_USER_ID}`);
       expect(guest.body).toMatchObject({ name: 'guest', role: 'user', disabled: false, budget: { amount_usd: 0.05, period: 'day' } });
     });
@@ -172,38 +173,19 @@ describe('guest access', () => {
       }
     });
 
-    it('keeps guests off admin routes and off every stateful route (403), charging them nothing', async () => {
+    it('lets guests use every user route as the one shared guest account (stored and metered), never an admin route', async () => {
       const guest = guestFrom(t, '198.51.100.4');
       for (const path of ['/users', `/users/${GUEST_USER_ID}/keys`, '/config']) {
         expectError(await guest.get(path), 403, 'admin_required');
       }
       expectError(await guest.post(`/users/${GUEST_USER_ID}/keys`, {}), 403, 'admin_required');
-      for (const path of [
-        '/me',
-        '/conversations',
-        '/files',
-        '/v1/files',
-        '/memories',
-        '/usage',
-        '/jobs',
-        '/sessions/x',
-        `/users/me/stats`,
-        '/tools',
-      ]) {
-        const res = await guest.get(path);
-        expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({ path, status: 403, code: 'guest_not_allowed' });
-      }
-      const denied: HttpResult[] = [
-        await guest.post('/chat', { messages: [{ role: 'user', content: 'hi' }] }),
-        await guest.post('/jobs', { messages: [{ role: 'user', content: 'hi' }] }),
-        await guest.post('/memories', { content: 'I am a guest' }),
-        await guest.post('/v1/images/generations', { prompt: 'a cat' }),
-      ];
-      for (const res of denied) expectError(res, 403, 'guest_not_allowed');
-      expect(upstream.requests).toHaveLength(0);
-      // None of that counted against the IP.
-      const first = await guest.get('/v1/models');
-      expect(first.headers.get('x-ratelimit-remaining-requests')).toBe('9');
+      const chat = await guest.post('/chat', { model: 'standin-gpt', messages: [{ role: 'user', content: 'hi' }] });
+      expect(chat.status).toBe(200);
+      const other = guestFrom(t, '198.51.100.40');
+      // Guests share what they store: the README says so.
+      expect((await other.get('/conversations')).body.data.map((c: { id: string }) => c.id)).toContain(chat.body.conversation_id);
+      expect((await other.get('/me')).body).toMatchObject({ id: GUEST_USER_ID, role: 'user' });
+      expect((await usageRecords(t)).filter((r) => r.conversationId === chat.body.conversation_id)).toMatchObject([{ userId: GUEST_USER_ID }]);
     });
 
     it('never lets the guest become an admin', async () => {
@@ -237,8 +219,42 @@ describe('guest access', () => {
 
   describe('on again, without TRUST_PROXY', () => {
     let t: TestApp;
-    beforeAll(async () => (t = await start({ GUEST_ACCESS: 'true', RATE_LIMIT_RPM: '1000' })));
+    beforeAll(async () => (t = await start({ GUEST_ACCESS: 'true', GUEST_SCOPE: 'stateless', RATE_LIMIT_RPM: '1000' })));
     afterAll(() => t.close());
+
+    it('with guest.scope stateless, keeps guests off every stateful route (403), charging them nothing', async () => {
+      const guest = guestFrom(t, '198.51.100.4');
+      for (const path of ['/users', `/users/${GUEST_USER_ID}/keys`, '/config']) {
+        expectError(await guest.get(path), 403, 'admin_required');
+      }
+      expectError(await guest.post(`/users/${GUEST_USER_ID}/keys`, {}), 403, 'admin_required');
+      for (const path of [
+        '/me',
+        '/conversations',
+        '/files',
+        '/v1/files',
+        '/memories',
+        '/usage',
+        '/jobs',
+        '/sessions/x',
+        `/users/me/stats`,
+        '/tools',
+      ]) {
+        const res = await guest.get(path);
+        expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({ path, status: 403, code: 'guest_not_allowed' });
+      }
+      const denied: HttpResult[] = [
+        await guest.post('/chat', { messages: [{ role: 'user', content: 'hi' }] }),
+        await guest.post('/jobs', { messages: [{ role: 'user', content: 'hi' }] }),
+        await guest.post('/memories', { content: 'I am a guest' }),
+        await guest.post('/v1/images/generations', { prompt: 'a cat' }),
+      ];
+      for (const res of denied) expectError(res, 403, 'guest_not_allowed');
+      expect(upstream.requests).toHaveLength(0);
+      // None of that counted against the IP.
+      const first = await guest.get('/v1/models');
+      expect(first.headers.get('x-ratelimit-remaining-requests')).toBe('9');
+    });
 
     it('updates the same guest user (idempotent) with the budget now configured', async () => {
       expect(await t.prisma.user.count({ where: { name: 'guest' } })).toBe(1);
@@ -249,7 +265,8 @@ describe('guest access', () => {
     });
 
     it("counts guests by the connection's address, whatever X-Forwarded-For claims", async () => {
-      for (let i = 0; i < 10; i++) expect((await guestFrom(t, `203.0.113.${i}`).get('/v1/models')).status).toBe(200);
+      // One of the address's 10 went to the test above.
+      for (let i = 0; i < 9; i++) expect((await guestFrom(t, `203.0.113.${i}`).get('/v1/models')).status).toBe(200);
       expectError(await guestFrom(t, '203.0.113.99').get('/v1/models'), 429, 'rate_limit_exceeded');
       // Another client address (Fastify's inject stands in for a second machine).
       const other = await t.app.inject({ method: 'GET', url: '/v1/models', remoteAddress: '192.0.2.10' });

@@ -12,9 +12,9 @@ export const AdminOnly = (): MethodDecorator & ClassDecorator => SetMetadata(ADM
 export const GUEST_ROUTE = 'colloquy:guest';
 
 /**
- * With guest access on, a request without an Authorization header may use the route as the guest
- * user; on any other route such a request gets 403. Only stateless routes carry it: guests share
- * one account, so nothing they could list or read may be stored under it.
+ * A stateless route (it stores nothing a caller could list or read): with guest access limited to
+ * them (`guest.scope: stateless`), a request without an Authorization header may use it as the
+ * guest user, and gets 403 on every other route.
  */
 export const GuestAllowed = (): MethodDecorator & ClassDecorator => SetMetadata(GUEST_ROUTE, true);
 

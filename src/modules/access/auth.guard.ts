@@ -7,8 +7,9 @@ import { RequestPolicy } from './request-policy.service.js';
 /**
  * Global: every route needs a valid bearer key unless marked @Public(); @AdminOnly() needs the admin
  * role. With guest access on, a request with no Authorization header at all (an empty or malformed
- * one is still a 401) is the guest on @GuestAllowed() routes, and has one request charged here, on
- * every such route, to its client IP's window and the guest's.
+ * one is still a 401) is the guest (on every user route, or with `guest.scope: stateless` on the
+ * @GuestAllowed() ones), and has one request charged here, on every route, to its client IP's
+ * window and the guest's.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -23,8 +24,8 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const admin = this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets) === true;
     if (request.headers.authorization === undefined && this.policy.guestAccess) {
-      const guestAllowed = this.reflector.getAllAndOverride<boolean>(GUEST_ROUTE, targets) === true;
-      request.caller = await this.policy.authenticateGuest(request.ip, { admin, guestAllowed });
+      const stateless = this.reflector.getAllAndOverride<boolean>(GUEST_ROUTE, targets) === true;
+      request.caller = await this.policy.authenticateGuest(request.ip, { admin, stateless });
       context
         .switchToHttp()
         .getResponse<FastifyReply>()

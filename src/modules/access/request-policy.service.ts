@@ -41,14 +41,15 @@ export class RequestPolicy {
 
   /**
    * The guest, for a request from `ip` without an Authorization header (guest access on): 403 on
-   * admin routes and on every route not open to guests, before anything is charged.
+   * admin routes and, with `guest.scope: stateless`, on every route but the stateless ones, before
+   * anything is charged.
    */
-  async authenticateGuest(ip: string, route: { admin?: boolean; guestAllowed: boolean }): Promise<Caller> {
+  async authenticateGuest(ip: string, route: { admin?: boolean; stateless: boolean }): Promise<Caller> {
     if (!this.bootstrap.ready) {
       throw new DomainError('unavailable', 'The server is starting; retry in a moment.', { retryAfterSeconds: 1 });
     }
     if (route.admin) throw new DomainError('forbidden', 'This route needs an admin key.', { code: 'admin_required' });
-    if (!route.guestAllowed) {
+    if (!route.stateless && !this.guests.everyUserRoute) {
       throw new DomainError(
         'forbidden',
         'Guests (requests without an API key) may only use GET /v1/models, POST /v1/chat/completions and POST /v1/embeddings. Send `Authorization: Bearer YOUR_KEY` for this route.',
@@ -56,6 +57,14 @@ export class RequestPolicy {
       );
     }
     return this.guests.caller(ip);
+  }
+
+  /**
+   * The caller of a chat socket's turn: the key presented (header or subprotocol), else the guest
+   * when guest access is on (a /chat turn: not a stateless route).
+   */
+  authenticateSocket(presented: string | undefined, ip: string): Promise<Caller> {
+    return presented === undefined && this.guestAccess ? this.authenticateGuest(ip, { stateless: false }) : this.authenticate(presented);
   }
 
   /** Charges one request to the caller's per-minute windows: the x-ratelimit-*-requests headers, or the 429. */

@@ -29,14 +29,23 @@ export class GuestAccess {
     return this.config.guest.enabled;
   }
 
+  /** Whether guests may use every route a user may (`scope: all`), or only the stateless ones. */
+  get everyUserRoute(): boolean {
+    return this.config.guest.scope === 'all';
+  }
+
   /** Creates or updates the guest user and its key when guest access is on; idempotent. */
   async prepare(): Promise<void> {
     if (!this.enabled) return;
-    const { rpmPerIp, dailyBudgetUsd } = this.config.guest;
+    const { rpmPerIp, dailyBudgetUsd, scope } = this.config.guest;
     const { user } = await this.users.ensureGuest(usdToMicros(dailyBudgetUsd), (userId, tx) => this.keys.ensureGuestKey(userId, GUEST_KEY_ID, tx));
     this.logger.info(
-      { userId: user.id, rpmPerIp, dailyBudgetUsd, trustProxy: this.config.http.trustProxy },
-      `guest access is ON: requests without a key act as 'guest' (${rpmPerIp} req/min per IP, $${usd(dailyBudgetUsd)}/day) on /v1/models, /v1/chat/completions and /v1/embeddings`,
+      { userId: user.id, rpmPerIp, dailyBudgetUsd, scope, trustProxy: this.config.http.trustProxy },
+      `guest access is ON: requests without a key act as 'guest' (${rpmPerIp} req/min per IP, $${usd(dailyBudgetUsd)}/day) on ${
+        scope === 'all'
+          ? 'every route a user may use; everything guests store is shared by all guests'
+          : '/v1/models, /v1/chat/completions and /v1/embeddings'
+      }`,
     );
     if (user.disabled) this.logger.warn({ userId: user.id }, 'the guest user is disabled: requests without a key get 403 until an admin enables it');
   }

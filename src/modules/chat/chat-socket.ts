@@ -75,7 +75,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
   /** Refuses the upgrade with OpenAI's error envelope (401, 503 while starting) before any socket exists. */
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      request.caller = await this.policy.authenticate(credentials(request));
+      request.caller = await this.policy.authenticateSocket(credentials(request), request.ip);
     } catch (err) {
       const http = toHttpError(this.translator.domain(err));
       await reply.code(http.status).headers(http.headers).send(http.body);
@@ -83,7 +83,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
   }
 
   private serve(socket: WebSocket, request: FastifyRequest, path: string, framing: Framing): void {
-    const presented = credentials(request);
+    const who = { presented: credentials(request), ip: request.ip };
     let turn: { sink: SocketSink; controller: AbortController } | null = null;
     let turns = 0;
     const ping = setInterval(() => socket.readyState === WebSocket.OPEN && socket.ping(), this.config.upstream.pingIntervalMs);
@@ -123,7 +123,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
       const current = { sink: new SocketSink(socket, id, framing), controller: new AbortController() };
       turn = current;
       turns += 1;
-      const running = this.run(presented, socket, message.body, current, { requestId: `${request.id}:${turns}`, endpoint: path }).finally(() => {
+      const running = this.run(who, socket, message.body, current, { requestId: `${request.id}:${turns}`, endpoint: path }).finally(() => {
         this.turns.delete(running);
         if (turn === current) turn = null;
       });
@@ -132,7 +132,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
   }
 
   private async run(
-    presented: string | undefined,
+    who: { presented: string | undefined; ip: string },
     socket: WebSocket,
     rest: Record<string, unknown>,
     turn: { sink: SocketSink; controller: AbortController },
@@ -142,7 +142,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
     try {
       // Each turn is a request, under the same policy as HTTP: a key revoked, a user disabled or
       // limits changed since the socket opened take effect here (the check is cached, as on HTTP).
-      caller = await this.policy.authenticate(presented);
+      caller = await this.policy.authenticateSocket(who.presented, who.ip);
     } catch (err) {
       await turn.sink.fail(this.translator.domain(err));
       turn.sink.end();

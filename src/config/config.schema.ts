@@ -180,6 +180,17 @@ export const configSchema = z.strictObject({
   }),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lowercase words'), providerSchema),
   models: z.array(modelSchema).default([]),
+  /**
+   * Short names for models, usable wherever a model id is: `mistral: ollama/mistral`. Each points to
+   * a catalog model, a persona or `<provider>/<model>`; checked against the catalog at start.
+   */
+  model_aliases: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'alias names are letters, digits and . _ : / - (at most 128)'),
+      z.string().trim().min(1).max(256),
+    )
+    .nullish()
+    .transform((v) => v ?? {}),
   defaults: z.strictObject({
     model: optionalString,
     session_idle_minutes: positiveInt.default(30),
@@ -219,6 +230,17 @@ export const configSchema = z.strictObject({
     .array(mcpServerSchema)
     .default([])
     .refine((list) => new Set(list.map((s) => s.name)).size === list.length, { message: 'MCP server names must be unique' }),
+  /** The routes of the systems Colloquy replaces. */
+  compat: z
+    .strictObject({
+      luma: z
+        .strictObject({
+          /** The model of POST /chat/completion and /chat/stream when the body names none. */
+          model: z.string().trim().min(1).max(256).default('luma/therapist'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   files: z.strictObject({
     /** How images reach a vision model: inline base64, or a presigned S3 URL the upstream fetches. */
     image_delivery: z.enum(['data_url', 'presigned_url']).default('data_url'),

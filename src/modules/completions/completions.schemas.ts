@@ -98,7 +98,12 @@ export const samplingFields = {
 
 export const chatCompletionBody = z
   .looseObject({
-    model: z.string().min(1).max(256).optional().describe('A model id from GET /v1/models, or a persona id. Default: DEFAULT_MODEL.'),
+    model: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('A model id from GET /v1/models: a catalog model, a persona or an alias. Default: DEFAULT_MODEL.'),
     messages: z.array(chatMessage).min(1).max(2048),
     ...samplingFields,
   })

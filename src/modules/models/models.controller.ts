@@ -15,6 +15,12 @@ const modelView = z
       .enum(['model', 'persona', 'embedding', 'image'])
       .describe('Colloquy: a chat model, a persona usable as one, an embedding model (/v1/embeddings) or an image model (/v1/images/generations).'),
     default: z.literal(true).optional().describe('Colloquy: the model requests get when they name none.'),
+    alias_for: z
+      .string()
+      .optional()
+      .describe(
+        'Colloquy: this entry is an alias (model_aliases) for the model id given here; requests on it answer, and are metered, as that model.',
+      ),
   })
   .meta({ id: 'Model' });
 const modelList = z.object({ object: z.literal('list'), data: z.array(modelView) }).meta({ id: 'ModelList' });
@@ -28,7 +34,9 @@ export class ModelsController {
   @Get()
   @ApiOperation({
     summary: 'List models',
-    description: 'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image.',
+    description:
+      'Catalog models whose provider is configured, the personas, the built-in colloquy/echo, colloquy/embed and colloquy/image, ' +
+      'and the aliases of `model_aliases` (each with `alias_for`, listed when what it names is usable).',
   })
   @ApiOk(modelList)
   @ApiErrors()
@@ -39,7 +47,7 @@ export class ModelsController {
   // Model ids contain slashes (luminary/socrates, openrouter/vendor/model): match the rest of the path.
   @Get('*')
   @ApiOperation({ summary: 'Get a model' })
-  @ApiParam({ name: 'id', description: 'A model id, slashes included (URL-encoded or not).' })
+  @ApiParam({ name: 'id', description: 'A model id or alias, slashes included (URL-encoded or not).' })
   @ApiOk(modelView)
   @ApiErrors(404)
   get(@Param('*') id: string | string[]): ModelListing {

@@ -41,9 +41,9 @@ const toolCall = z.looseObject({
   function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
 
-const systemMessage = z.looseObject({ role: z.enum(['system', 'developer']), content: textOnlyContent, name: z.string().optional() });
-const userMessage = z.looseObject({ role: z.literal('user'), content: nonEmptyContent, name: z.string().optional() });
-const assistantMessage = z
+export const systemMessage = z.looseObject({ role: z.enum(['system', 'developer']), content: textOnlyContent, name: z.string().optional() });
+export const userMessage = z.looseObject({ role: z.literal('user'), content: nonEmptyContent, name: z.string().optional() });
+export const assistantMessage = z
   .looseObject({
     role: z.literal('assistant'),
     content: z.union([z.string(), z.array(assistantPart), z.null()]).optional(),

@@ -12,16 +12,18 @@ async function bootstrap(): Promise<void> {
   try {
     config = loadConfig({ rootDir });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`colloquy: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw err;
+    return configFailure(err);
   }
   // A stdout whose reader went away must not crash the server (the banner writes there too).
   process.stdout.on('error', () => undefined);
   const logger = createLogger(config.http.logLevel);
-  const app = await createApp(config, logger);
+  let app;
+  try {
+    app = await createApp(config, logger);
+  } catch (err) {
+    // What only the catalog can check (model aliases, DEFAULT_MODEL) fails here, as plainly as the file's own checks.
+    return configFailure(err);
+  }
   await app.listen(config.http.port, config.http.host);
   logger.info(
     {
@@ -63,6 +65,15 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** A ConfigError stops the process with its message alone and EX_CONFIG; anything else goes on up. */
+function configFailure(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`colloquy: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
 }
 
 /** The address the socket is bound to, as bound (`0.0.0.0:3000`, `[::]:3000`), not a guess at a URL. */

@@ -72,6 +72,10 @@ export class AppConfig {
   readonly upstream: { maxRetries: number; timeoutMs: number; idleTimeoutMs: number; pingIntervalMs: number };
   readonly providers: ReadonlyMap<string, ProviderSettings>;
   readonly models: readonly ModelEntry[];
+  /** Alias name → the catalog id, persona or provider/<model> it stands for (checked by the catalog at start). */
+  readonly modelAliases: ReadonlyMap<string, string>;
+  /** The replaced systems' routes: Luma's /chat/completion and /chat/stream answer on `luma.model` by default. */
+  readonly compat: { luma: { model: string } };
   readonly defaults: { model: string | null; sessionIdleMinutes: number };
   readonly limits: LimitSettings;
   readonly files: { imageDelivery: 'data_url' | 'presigned_url' };
@@ -150,6 +154,8 @@ export class AppConfig {
       ]),
     );
     this.models = shape.models;
+    this.modelAliases = new Map(Object.entries(shape.model_aliases));
+    this.compat = { luma: { model: shape.compat.luma.model } };
     this.defaults = { model: shape.defaults.model, sessionIdleMinutes: shape.defaults.session_idle_minutes };
     this.files = { imageDelivery: shape.files.image_delivery };
     this.memory = { maxPromptTokens: shape.memory.max_prompt_tokens, maxPerUser: shape.memory.max_per_user };

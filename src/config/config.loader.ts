@@ -45,6 +45,7 @@ export const ENV_BINDINGS = [
   ['OPENROUTER_BASE_URL', 'providers.openrouter.base_url'],
   ['OLLAMA_BASE_URL', 'providers.ollama.base_url'],
   ['DEFAULT_MODEL', 'defaults.model'],
+  ['LUMA_MODEL', 'compat.luma.model'],
   ['SESSION_IDLE_MINUTES', 'defaults.session_idle_minutes'],
   ['JOBS_CONCURRENCY', 'jobs.concurrency'],
   ['MEMORY_MAX_TOKENS', 'memory.max_prompt_tokens'],

@@ -180,6 +180,17 @@ export const configSchema = z.strictObject({
   }),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lowercase words'), providerSchema),
   models: z.array(modelSchema).default([]),
+  /**
+   * Short names for models, usable wherever a model id is: `mistral: ollama/mistral`. Each points to
+   * a catalog model, a persona or `<provider>/<model>`; checked against the catalog at start.
+   */
+  model_aliases: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'alias names are letters, digits and . _ : / - (at most 128)'),
+      z.string().trim().min(1).max(256),
+    )
+    .nullish()
+    .transform((v) => v ?? {}),
   defaults: z.strictObject({
     model: optionalString,
     session_idle_minutes: positiveInt.default(30),
@@ -232,6 +243,17 @@ export const configSchema = z.strictObject({
       /** The guest user's budget per UTC day, shared by every guest. */
       daily_budget_usd: nonNegative.max(1_000_000_000).default(0.5),
       scope: z.enum(['all', 'stateless']).default('all'),
+    })
+    .prefault({}),
+  /** The routes of the systems Colloquy replaces. */
+  compat: z
+    .strictObject({
+      luma: z
+        .strictObject({
+          /** The model of POST /chat/completion and /chat/stream when the body names none. */
+          model: z.string().trim().min(1).max(256).default('luma/therapist'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   files: z.strictObject({

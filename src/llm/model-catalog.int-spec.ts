@@ -96,4 +96,54 @@ models:
     expect(c.resolve('openai/text-embedding-ada-002', 'embedding')).toMatchObject({ kind: 'embedding', upstreamId: 'text-embedding-ada-002' });
     expect(() => catalog({ OPENAI_API_KEY: 'sk-x', DEFAULT_MODEL: 'embed-small' }, yaml)).toThrow(/embedding model/);
   });
+
+  describe('model_aliases', () => {
+    const ALIASED = `${MODELS}
+model_aliases:
+  big: gpt-4o
+  mistral: ollama/mistral
+  therapist: luma/therapist
+  router-llama: openrouter/meta-llama/llama-3.3-70b-instruct
+`;
+
+    it('resolves an alias as the model it names: its id, pricing and limits, or its provider prefix', () => {
+      const c = catalog({ OPENAI_API_KEY: 'sk-x', OLLAMA_BASE_URL: 'http://x:11434' }, ALIASED);
+      expect(c.resolve('big')).toEqual(c.resolve('gpt-4o'));
+      expect(c.resolve('mistral')).toMatchObject({ id: 'ollama/mistral', provider: 'ollama', upstreamId: 'mistral', priced: false });
+      expect(c.resolve('therapist')).toMatchObject({ id: 'luma/therapist', upstreamId: 'gpt-4o' });
+      expect(c.resolve('therapist').persona?.id).toBe('luma/therapist');
+    });
+
+    it('lists each usable alias as a model with alias_for, and hides the ones whose provider is not configured', () => {
+      const c = catalog({ OPENAI_API_KEY: 'sk-x' }, ALIASED);
+      const listed = c.list();
+      expect(listed.find((m) => m.id === 'big')).toMatchObject({ object: 'model', owned_by: 'openai', kind: 'model', alias_for: 'gpt-4o' });
+      expect(listed.find((m) => m.id === 'big')).not.toHaveProperty('default');
+      expect(listed.find((m) => m.id === 'therapist')).toMatchObject({ kind: 'persona', alias_for: 'luma/therapist' });
+      expect(listed.map((m) => m.id)).not.toContain('mistral');
+      expect(listed.map((m) => m.id)).not.toContain('router-llama');
+      expect(c.get('big').alias_for).toBe('gpt-4o');
+      expect(() => c.resolve('mistral')).toThrow(expect.objectContaining({ code: 'model_not_found' }));
+      expect(catalog({ OLLAMA_BASE_URL: 'http://x:11434' }, ALIASED).get('mistral')).toMatchObject({
+        owned_by: 'ollama',
+        alias_for: 'ollama/mistral',
+      });
+    });
+
+    it('takes an alias as DEFAULT_MODEL, the default being the model it names', () => {
+      expect(catalog({ OPENAI_API_KEY: 'sk-x', DEFAULT_MODEL: 'therapist' }, ALIASED).defaultModelId).toBe('luma/therapist');
+    });
+
+    it.each([
+      ['gpt-4o: local', /model_aliases\.gpt-4o: .*hide the catalog model 'gpt-4o'/],
+      ["'colloquy/echo': gpt-4o", /model_aliases\.colloquy\/echo: .*hide the catalog model/],
+      ["'luminary/socrates': gpt-4o", /model_aliases\.luminary\/socrates: .*hide the persona/],
+      ["'ollama/fast': gpt-4o", /model_aliases\.ollama\/fast: .*provider prefix 'ollama\/'/],
+      ['fast: nope', /model_aliases\.fast: 'nope' is not a catalog model, a persona or <provider>\/<model>/],
+      ['fast: acme/model-1', /model_aliases\.fast: 'acme\/model-1' names an unknown provider 'acme'/],
+      ['fast: big\n  big: gpt-4o', /model_aliases\.fast: 'big' is an alias/],
+    ])('refuses `%s` at start, naming the alias', (entry, message) => {
+      expect(() => catalog({}, `${MODELS}\nmodel_aliases:\n  ${entry}\n`)).toThrow(message);
+    });
+  });
 });

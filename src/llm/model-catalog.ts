@@ -47,6 +47,8 @@ export interface ModelListing {
   /** Colloquy's additions to OpenAI's model object: what the entry is, and which one is the default. */
   kind: 'model' | 'persona' | 'embedding' | 'image';
   default?: true;
+  /** An alias (model_aliases): the model id it stands for. */
+  alias_for?: string;
 }
 
 const KIND_NAMES: Record<ModelKind, string> = { chat: 'a chat model', embedding: 'an embedding model', image: 'an image model' };
@@ -60,6 +62,8 @@ const UNLISTED_MAX_OUTPUT = 4_096;
 export class ModelCatalog {
   private readonly models = new Map<string, ResolvedModel>();
   private readonly personas = new Map<string, Persona>();
+  /** model_aliases: alias → the id it stands for (never another alias). */
+  private readonly aliases = new Map<string, string>();
   private readonly created = Math.floor(Date.now() / 1000);
   readonly defaultModelId: string;
 
@@ -148,6 +152,10 @@ export class ModelCatalog {
       });
     }
     for (const persona of personas) this.personas.set(persona.id, persona);
+    for (const [alias, target] of config.modelAliases) {
+      this.checkAlias(alias, target);
+      this.aliases.set(alias, target);
+    }
     this.defaultModelId = this.pickDefault();
   }
 
@@ -158,10 +166,12 @@ export class ModelCatalog {
    */
   resolve(id: string | undefined | null, kind: ModelKind = 'chat'): ResolvedModel {
     const requested = id ?? (kind === 'chat' ? this.defaultModelId : this.defaultOf(kind));
-    const persona = kind === 'chat' ? this.personas.get(requested) : undefined;
+    // An alias is the model it names: that id is what answers, is priced, limited and metered.
+    const target = this.aliases.get(requested) ?? requested;
+    const persona = kind === 'chat' ? this.personas.get(target) : undefined;
     const model = persona
-      ? { ...this.resolveBase(persona.model ?? this.defaultModelId, requested, kind), id: requested, persona }
-      : this.resolveBase(requested, requested, kind);
+      ? { ...this.resolveBase(persona.model ?? this.defaultModelId, requested, kind), id: target, persona }
+      : this.resolveBase(target, requested, kind);
     if (model.kind !== kind) {
       const why = `${KIND_NAMES[model.kind]}, not ${KIND_NAMES[kind]}; use it with ${KIND_ROUTES[model.kind]}`;
       throw new DomainError('not_found', `The model '${requested}' is ${why}.`, { param: 'model', code: 'model_not_supported' });
@@ -185,9 +195,9 @@ export class ModelCatalog {
     return fallback;
   }
 
-  /** Whether the id is a catalog model or a persona (for bounded metric labels). */
+  /** Whether the id is a catalog model, a persona or an alias (for bounded metric labels). */
   isKnown(id: string): boolean {
-    return this.models.has(id) || this.personas.has(id);
+    return this.models.has(id) || this.personas.has(id) || this.aliases.has(id);
   }
 
   /** A persona by id, for `profile` on /chat (a Smart-Host profile name, `programmer`, is its smart-host/ persona); 404 when unknown. */
@@ -217,6 +227,14 @@ export class ModelCatalog {
       if (!this.personaUsable(persona)) continue;
       out.push({ id: persona.id, object: 'model', created: this.created, owned_by: 'colloquy', description: persona.description, kind: 'persona' });
     }
+    // An alias is listed where what it names is usable, as that entry under the alias's name.
+    const listed = new Map(out.map((m) => [m.id, m]));
+    for (const [alias, target] of this.aliases) {
+      const entry = listed.get(target) ?? this.prefixListing(target);
+      if (!entry) continue;
+      const { default: _default, ...rest } = entry;
+      out.push({ ...rest, id: alias, alias_for: target });
+    }
     return out;
   }
 
@@ -226,7 +244,9 @@ export class ModelCatalog {
     return found;
   }
 
-  private resolveBase(id: string, requested: string, kind: ModelKind): ResolvedModel {
+  private resolveBase(base: string, requested: string, kind: ModelKind): ResolvedModel {
+    // A persona's `model` may be an alias too.
+    const id = this.aliases.get(base) ?? base;
     const known = this.models.get(id);
     if (known) {
       if (!this.usable(known.provider)) {
@@ -260,6 +280,38 @@ export class ModelCatalog {
     throw notFound(requested);
   }
 
+  /** The listing of a provider/<model> id outside the catalog, when its provider is usable. */
+  private prefixListing(id: string): ModelListing | null {
+    const provider = id.slice(0, Math.max(id.indexOf('/'), 0));
+    if (!provider || !this.usable(provider)) return null;
+    return { id, object: 'model', created: this.created, owned_by: provider, kind: 'model' };
+  }
+
+  /**
+   * An alias may not hide a model, a persona or a provider prefix, and must name something that
+   * exists: a catalog model, a persona, or <provider>/<model> of a declared provider (usable once
+   * that provider is configured, like the catalog's own models). Anything else stops the server.
+   */
+  private checkAlias(alias: string, target: string): void {
+    const at = `model_aliases.${alias}`;
+    if (this.models.has(alias)) throw new ConfigError(`${at}: the alias would hide the catalog model '${alias}'`);
+    if (this.personas.has(alias)) throw new ConfigError(`${at}: the alias would hide the persona '${alias}'`);
+    const prefix = alias.includes('/') ? alias.slice(0, alias.indexOf('/')) : '';
+    if (prefix && this.config.providers.has(prefix)) {
+      throw new ConfigError(`${at}: the alias would hide the provider prefix '${prefix}/' (name it without the slash)`);
+    }
+    if (target === alias || this.config.modelAliases.has(target)) {
+      throw new ConfigError(`${at}: '${target}' is an alias; point to the model itself`);
+    }
+    if (this.models.has(target) || this.personas.has(target)) return;
+    const slash = target.indexOf('/');
+    if (slash <= 0 || slash === target.length - 1) {
+      throw new ConfigError(`${at}: '${target}' is not a catalog model, a persona or <provider>/<model>`);
+    }
+    const provider = target.slice(0, slash);
+    if (!this.config.providers.has(provider)) throw new ConfigError(`${at}: '${target}' names an unknown provider '${provider}'`);
+  }
+
   private usable(provider: string): boolean {
     return provider === BUILTIN_PROVIDER || this.config.providers.get(provider)?.configured === true;
   }
@@ -281,7 +333,8 @@ export class ModelCatalog {
   }
 
   private pickDefault(): string {
-    const configured = this.config.defaults.model;
+    const named = this.config.defaults.model;
+    const configured = named ? (this.aliases.get(named) ?? named) : null;
     if (configured) {
       if (!this.models.has(configured) && !this.personas.has(configured) && !configured.includes('/')) {
         throw new ConfigError(`DEFAULT_MODEL (defaults.model): '${configured}' is not in the catalog`);

@@ -5,7 +5,12 @@ import { chatMessage, samplingFields } from '../completions/completions.schemas.
 export const chatBody = z
   .strictObject({
     messages: z.array(chatMessage).min(1).max(512).describe('The new messages of this turn (history is loaded from the conversation).'),
-    model: z.string().min(1).max(256).optional().describe("Default: the conversation's model, else DEFAULT_MODEL."),
+    model: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("A model id, persona or alias from GET /v1/models. Default: the conversation's model, else DEFAULT_MODEL."),
     profile: z
       .string()
       .min(1)

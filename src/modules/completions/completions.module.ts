@@ -12,6 +12,6 @@ import { CompletionsService } from './completions.service.js';
   imports: [LlmModule, MetricsModule, MeteringModule, AccessModule, FilesModule],
   controllers: [CompletionsController],
   providers: [CompletionRunner, CompletionsService],
-  exports: [CompletionRunner],
+  exports: [CompletionRunner, CompletionsService],
 })
 export class CompletionsModule {}

@@ -41,9 +41,9 @@ const toolCall = z.looseObject({
   function: z.looseObject({ name: z.string(), arguments: z.string() }),
 });
 
-const systemMessage = z.looseObject({ role: z.enum(['system', 'developer']), content: textOnlyContent, name: z.string().optional() });
-const userMessage = z.looseObject({ role: z.literal('user'), content: nonEmptyContent, name: z.string().optional() });
-const assistantMessage = z
+export const systemMessage = z.looseObject({ role: z.enum(['system', 'developer']), content: textOnlyContent, name: z.string().optional() });
+export const userMessage = z.looseObject({ role: z.literal('user'), content: nonEmptyContent, name: z.string().optional() });
+export const assistantMessage = z
   .looseObject({
     role: z.literal('assistant'),
     content: z.union([z.string(), z.array(assistantPart), z.null()]).optional(),
@@ -98,7 +98,12 @@ export const samplingFields = {
 
 export const chatCompletionBody = z
   .looseObject({
-    model: z.string().min(1).max(256).optional().describe('A model id from GET /v1/models, or a persona id. Default: DEFAULT_MODEL.'),
+    model: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('A model id from GET /v1/models: a catalog model, a persona or an alias. Default: DEFAULT_MODEL.'),
     messages: z.array(chatMessage).min(1).max(2048),
     ...samplingFields,
   })

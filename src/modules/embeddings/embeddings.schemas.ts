@@ -8,7 +8,11 @@ const tokens = z.array(z.number().int().nonnegative()).min(1, 'must not be empty
 
 export const embeddingBody = z
   .looseObject({
-    model: z.string().min(1).max(256).describe('An embedding model from GET /v1/models (`kind: "embedding"`), e.g. colloquy/embed.'),
+    model: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe('An embedding model from GET /v1/models (`kind: "embedding"`), or an alias of one, e.g. colloquy/embed.'),
     input: z
       .union([text, z.array(text).min(1).max(MAX_INPUTS), tokens, z.array(tokens).min(1).max(MAX_INPUTS)])
       .describe('A text, an array of up to 2048 texts, or token arrays; none may be empty.'),

@@ -31,9 +31,9 @@ export class EmbeddingsService {
     const model = this.catalog.resolve(body.model, 'embedding');
     const input = inputsOf(body.input);
     if (body.dimensions !== undefined && model.dimensions !== null && body.dimensions > model.dimensions) {
-      throw new DomainError('invalid', `The model '${body.model}' gives at most ${model.dimensions} dimensions.`, { param: 'dimensions' });
+      throw new DomainError('invalid', `The model '${model.id}' gives at most ${model.dimensions} dimensions.`, { param: 'dimensions' });
     }
-    const call: CallPlan = { model, responseModel: body.model, promptTokens: await this.count(input, model), maxOutputTokens: 0 };
+    const call: CallPlan = { model, responseModel: model.id, promptTokens: await this.count(input, model), maxOutputTokens: 0 };
     const { answered, headers } = await this.metering.call(
       caller,
       call,
@@ -54,7 +54,7 @@ export class EmbeddingsService {
           index,
           embedding: body.encoding_format === 'base64' ? toBase64(vector) : vector,
         })),
-        model: body.model,
+        model: model.id,
         usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
       } satisfies EmbeddingListView,
       headers,

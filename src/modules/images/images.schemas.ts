@@ -10,7 +10,7 @@ export const imageGenerationBody = z
       .min(1)
       .max(256)
       .optional()
-      .describe('An image model from GET /v1/models (`kind: "image"`). Default: the first configured, else colloquy/image.'),
+      .describe('An image model from GET /v1/models (`kind: "image"`), or an alias of one. Default: the first configured, else colloquy/image.'),
     n: z.number().int().min(1).max(10).default(1).describe('How many images (1-10).'),
     size: z
       .string()

@@ -16,6 +16,12 @@ const modelView = z
       .enum(['model', 'persona', 'embedding', 'image'])
       .describe('Colloquy: a chat model, a persona usable as one, an embedding model (/v1/embeddings) or an image model (/v1/images/generations).'),
     default: z.literal(true).optional().describe('Colloquy: the model requests get when they name none.'),
+    alias_for: z
+      .string()
+      .optional()
+      .describe(
+        'Colloquy: this entry is an alias (model_aliases) for the model id given here; requests on it answer, and are metered, as that model.',
+      ),
   })
   .meta({ id: 'Model' });
 const modelList = z.object({ object: z.literal('list'), data: z.array(modelView) }).meta({ id: 'ModelList' });
@@ -31,7 +37,8 @@ export class ModelsController {
   @ApiOperation({
     summary: 'List models',
     description:
-      'Catalog models whose provider is configured, the personas, and the built-in colloquy/echo, colloquy/embed and colloquy/image. ' +
+      'Catalog models whose provider is configured, the personas, the built-in colloquy/echo, colloquy/embed and colloquy/image, ' +
+      'and the aliases of `model_aliases` (each with `alias_for`, listed when what it names is usable). ' +
       'With guest access on (GUEST_ACCESS), also served without a key, as the guest user, limited per client IP.',
   })
   @ApiOk(modelList)
@@ -46,7 +53,7 @@ export class ModelsController {
     summary: 'Get a model',
     description: 'With guest access on (GUEST_ACCESS), also served without a key, as the guest user, limited per client IP.',
   })
-  @ApiParam({ name: 'id', description: 'A model id, slashes included (URL-encoded or not).' })
+  @ApiParam({ name: 'id', description: 'A model id or alias, slashes included (URL-encoded or not).' })
   @ApiOk(modelView)
   @ApiErrors(404)
   get(@Param('*') id: string | string[]): ModelListing {

@@ -3,31 +3,10 @@ import { expectError } from '../support/http.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
 import { usageRecords, waitFor, type TestApp } from '../support/test-app.js';
+import { LLAMALITH, SEED_CONFIG } from '../support/seed-requests.js';
 import { createUser } from '../support/users.js';
 
-// The requests of Llamalith's README (seed 003), copied as data.
-const SEED = {
-  submit: {
-    user_input: 'Write a 3-paragraph bedtime story about a friendly dragon.',
-    model: 'mistral',
-    session_id: 'story-123',
-    system_prompt: 'You are a gentle storyteller who writes soothing bedtime stories for kids age 4–7.',
-  },
-  curl: {
-    user_input: 'Write a 2-paragraph bedtime story about a shy comet.',
-    model: 'mistral',
-    session_id: 'n8n-demo-1',
-    system_prompt: 'You are a gentle storyteller; keep vocabulary simple.',
-  },
-  // n8n's `story-{{$json.conversationId}}`, filled in.
-  n8n: {
-    user_input: 'Write a short bedtime story about a curious otter.',
-    model: 'mistral',
-    session_id: 'story-7f3a',
-    system_prompt: 'You are a gentle storyteller…',
-  },
-  list: '/chat/api/jobs?conversation_id=story-123&status=processing&limit=50',
-};
+const SEED = LLAMALITH;
 
 type Api = ReturnType<typeof client>;
 
@@ -45,14 +24,7 @@ async function submitAndPoll(api: Api, body: object): Promise<any> {
 }
 
 describe('Llamalith compatibility (seed 003)', () => {
-  const stack = useStandInApp(
-    { JOBS_CONCURRENCY: '1' },
-    {
-      models: [
-        { id: 'mistral', provider: 'standin', upstream_id: 'mistral-7b-instruct', context_window: 8192, pricing: { input: 0.2, output: 0.2 } },
-      ],
-    },
-  );
+  const stack = useStandInApp({ JOBS_CONCURRENCY: '1' }, SEED_CONFIG);
   let upstream: StandInUpstream;
   let t: TestApp;
   beforeAll(() => ({ upstream, t } = stack));
@@ -73,7 +45,7 @@ describe('Llamalith compatibility (seed 003)', () => {
       processed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     expect(upstream.requests[0].body).toMatchObject({
-      model: 'mistral-7b-instruct',
+      model: 'gpt-standin',
       messages: [
         { role: 'system', content: SEED.curl.system_prompt },
         { role: 'user', content: SEED.curl.user_input },
@@ -82,7 +54,7 @@ describe('Llamalith compatibility (seed 003)', () => {
     const conversation = (await api.get('/conversations/n8n-demo-1')).body;
     expect(conversation).toMatchObject({ key: 'n8n-demo-1' });
     const records = (await usageRecords(t)).filter((r) => r.userId === id);
-    expect(records).toMatchObject([{ upstreamModel: 'mistral-7b-instruct', conversationId: conversation.id, status: 'ok' }]);
+    expect(records).toMatchObject([{ upstreamModel: 'gpt-standin', conversationId: conversation.id, status: 'ok' }]);
     expect(records[0].completionTokens).toBeGreaterThan(0);
 
     // The status shortcut: the newest reply of the conversation.

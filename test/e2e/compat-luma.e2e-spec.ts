@@ -2,31 +2,8 @@ import { expectError, postSse } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import { STANDIN_PRICING } from '../support/test-config.js';
+import { LUMA_REQUESTS } from '../support/seed-requests.js';
 import { usageRecords } from '../support/test-app.js';
-
-/**
- * Luma's request bodies. The seed README (/work/shared/seeds/001_*.txt) shows no literal request;
- * these are what it describes: OpenAI messages in the roles system, user and assistant, sent
- * bare (the persona's tuned parameters apply) or with its therapy-context sampling parameters.
- */
-const LUMA_REQUESTS = {
-  bare: { messages: [{ role: 'user', content: 'I had a rough day at work.' }] },
-  conversation: {
-    messages: [
-      { role: 'system', content: 'You are Luma, a warm and empathetic companion.' },
-      { role: 'user', content: 'I keep putting things off.' },
-      { role: 'assistant', content: 'That sounds heavy. What do you notice right before you put something off?' },
-      { role: 'user', content: 'Mostly worry that it will not be good enough.' },
-    ],
-  },
-  tuned: {
-    messages: [{ role: 'user', content: 'How can I feel calmer before sleep?' }],
-    temperature: 0.7,
-    max_tokens: 1000,
-    frequency_penalty: 0.5,
-    presence_penalty: 0.5,
-  },
-} as const;
 
 const LUMA_DEFAULTS = { temperature: 0.7, max_tokens: 1000, frequency_penalty: 0.5, presence_penalty: 0.5 };
 const lastUserText = (body: { messages: ReadonlyArray<{ role: string; content: string }> }) =>

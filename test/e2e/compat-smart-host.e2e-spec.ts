@@ -1,99 +1,17 @@
-import WebSocket from 'ws';
+import { smartHostSocketTurn as smartHostSocket } from '../support/chat-socket-client.js';
 import { expectError } from '../support/http.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
 import { usageRecords, type TestApp } from '../support/test-app.js';
+import { SEED_CONFIG, SMART_HOST } from '../support/seed-requests.js';
 import { createUser } from '../support/users.js';
 
-// The requests of Smart-Host's README (seed 002), copied as data.
-const SEED = {
-  chat: {
-    provider: 'openai',
-    messages: [
-      { role: 'system', content: 'You are a helpful assistant.' },
-      { role: 'user', content: 'Hello, how are you?' },
-    ],
-    model: 'gpt-3.5-turbo',
-    profile: 'default',
-    chat_id: 'user-123',
-  },
-  embed: { provider: 'openai', input: 'Text to embed', model: 'text-embedding-ada-002' },
-  image: { provider: 'openai', prompt: 'A beautiful sunset over the ocean' },
-  callTool: { name: 'tool_name', args: ['arg1', 'arg2'], kwargs: { param1: 'value1' } },
-  socket: { provider: 'openai', messages: [{ role: 'user', content: 'Tell me a story' }] },
-  profile: { provider: 'openai', messages: [{ role: 'user', content: 'Help me with Python' }], profile: 'programmer' },
-  memory: [
-    {
-      provider: 'openai',
-      messages: [{ role: 'user', content: 'My name is Alice and I love blue.' }],
-      chat_id: 'conversation-1',
-      user_id: 'user-123',
-      save_to_user_memory: true,
-    },
-    { provider: 'openai', messages: [{ role: 'user', content: "What's my name?" }], chat_id: 'conversation-1', user_id: 'user-123' },
-    {
-      provider: 'openai',
-      messages: [{ role: 'user', content: "What's my favorite color?" }],
-      chat_id: 'conversation-2',
-      user_id: 'user-123',
-      include_user_memory: true,
-    },
-  ],
-};
+const SEED = SMART_HOST;
 
 type Sent = Array<{ role: string; content: string }>;
 
-/** Opens /ws_chat and collects its text frames through `[END]`. */
-async function smartHostSocket(url: string, key: string | null, message: unknown): Promise<string[]> {
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws_chat`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const frames: string[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    const ended = new Promise<void>((resolve, reject) => {
-      socket.on('message', (data) => {
-        frames.push(data.toString());
-        if (data.toString() === '[END]') resolve();
-      });
-      socket.once('close', () => reject(new Error(`closed before [END]: ${JSON.stringify(frames)}`)));
-    });
-    socket.send(typeof message === 'string' ? message : JSON.stringify(message));
-    await ended;
-    return frames;
-  } finally {
-    socket.close();
-  }
-}
-
 describe('Smart-Host compatibility (seed 002)', () => {
-  const stack = useStandInApp(
-    {},
-    {
-      providers: { openai: { api_key: 'sk-standin-openai' } },
-      models: [
-        { id: 'gpt-4o', provider: 'openai', context_window: 128000, pricing: { input: 2.5, output: 10 } },
-        {
-          id: 'openai-embed',
-          provider: 'openai',
-          upstream_id: 'text-embedding-ada-002',
-          type: 'embedding',
-          dimensions: 8,
-          context_window: 8191,
-          pricing: { input: 0.1, output: 0 },
-        },
-        {
-          id: 'openai-image',
-          provider: 'openai',
-          upstream_id: 'dall-e-3',
-          type: 'image',
-          context_window: 4000,
-          pricing: { input: 0, output: 0, per_image: 0.04 },
-        },
-      ],
-    },
-  );
+  const stack = useStandInApp({}, SEED_CONFIG);
   let upstream: StandInUpstream;
   let t: TestApp;
   beforeAll(() => ({ upstream, t } = stack));
@@ -178,7 +96,7 @@ describe('Smart-Host compatibility (seed 002)', () => {
     expect(frames.length).toBeGreaterThan(2);
     expect(frames.slice(0, -1).join('')).toBe('Stand-in reply to: Tell me a story');
     // No model: the provider's first catalog model.
-    expect(upstream.requests[0].body!.model).toBe('gpt-4o');
+    expect(upstream.requests[0].body!.model).toBe('gpt-4o-standin');
     const records = (await usageRecords(t)).filter((r) => r.userId === id);
     expect(records).toMatchObject([{ endpoint: '/ws_chat', status: 'ok' }]);
     expect((await api.get('/conversations')).body.data).toHaveLength(1);

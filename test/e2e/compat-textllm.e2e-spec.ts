@@ -4,53 +4,13 @@ import { assertOpenAI } from '../support/openai-schemas.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
 import { usageRecords, type TestApp } from '../support/test-app.js';
+import { SEED_CONFIG, TEXTLLM } from '../support/seed-requests.js';
 import { createUser } from '../support/users.js';
 
-// The requests of TextLLM's README (seed 004), copied as data. Its image example's `base64,...` is
-// a placeholder: a real JPEG stands in for it.
-const PHOTO = `data:image/jpeg;base64,${documentFixture('photo.jpg').toString('base64')}`;
-const SEED = {
-  curl: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello!' }] },
-  text: {
-    model: 'gpt-4o',
-    messages: [
-      { role: 'system', content: 'You are helpful.' },
-      { role: 'user', content: 'Hello!' },
-    ],
-    stream: false,
-    temperature: 1.0,
-  },
-  image: {
-    model: 'gpt-4o',
-    messages: [
-      {
-        role: 'user',
-        content: [
-          { type: 'text', text: "What's this?" },
-          { type: 'image_url', image_url: { url: PHOTO } },
-        ],
-      },
-    ],
-  },
-  multipart: { messages: '[{"role":"user","content":"Summarize"}]', file: 'document.pdf' },
-};
+const SEED = TEXTLLM;
 
 describe('TextLLM compatibility (seed 004)', () => {
-  const stack = useStandInApp(
-    {},
-    {
-      models: [
-        {
-          id: 'gpt-4o',
-          provider: 'standin',
-          upstream_id: 'gpt-4o-standin',
-          context_window: 128000,
-          vision: true,
-          pricing: { input: 2.5, output: 10 },
-        },
-      ],
-    },
-  );
+  const stack = useStandInApp({}, SEED_CONFIG);
   let upstream: StandInUpstream;
   let t: TestApp;
   beforeAll(() => ({ upstream, t } = stack));

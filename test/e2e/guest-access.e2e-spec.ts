@@ -5,38 +5,8 @@ import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-
 import { writeTestConfig } from '../support/test-config.js';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startTestApp, usageRecords, type TestApp } from '../support/test-app.js';
+import { LUMINARY_EXAMPLES } from '../support/seed-requests.js';
 import { createUser } from '../support/users.js';
-
-/**
- * LuminaryChat's README curl examples (000_9a1e8eac3e891c5d.txt), as data: no API key, JSON bodies
- * exactly as written there. Under guest access they work against Colloquy unchanged.
- */
-const LUMINARY_EXAMPLES = {
-  listModels: { method: 'GET', path: '/v1/models', headers: {}, body: undefined },
-  chat: {
-    method: 'POST',
-    path: '/v1/chat/completions',
-    headers: { 'Content-Type': 'application/json' },
-    body: `{
-    "model": "luminary/socrates",
-    "messages": [
-      {"role": "user", "content": "What is wisdom?"}
-    ]
-  }`,
-  },
-  stream: {
-    method: 'POST',
-    path: '/v1/chat/completions',
-    headers: { 'Content-Type': 'application/json' },
-    body: `{
-    "model": "luminary/sun_tzu",
-    "stream": true,
-    "messages": [
-      {"role": "user", "content": "How to prepare for conflict?"}
-    ]
-  }`,
-  },
-} as const;
 
 /** What a caller without a key sees, from the client IP `ip` (sent as X-Forwarded-For; the app trusts it). */
 function guestFrom(t: TestApp, ip: string) {

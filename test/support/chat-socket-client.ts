@@ -92,3 +92,27 @@ export async function connectChatSocket(url: string, options: { key?: string; pr
     frame: async (match) => frames[await findFrom(match)],
   };
 }
+
+/** Opens Smart-Host's /ws_chat (with a key, or none), sends one message and collects its text frames through `[END]`. */
+export async function smartHostSocketTurn(url: string, key: string | null, message: unknown): Promise<string[]> {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/ws_chat`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const frames: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      socket.on('message', (data) => {
+        frames.push(data.toString());
+        if (data.toString() === '[END]') resolve();
+      });
+      socket.once('close', () => reject(new Error(`closed before [END]: ${JSON.stringify(frames)}`)));
+    });
+    socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+    await ended;
+    return frames;
+  } finally {
+    socket.close();
+  }
+}

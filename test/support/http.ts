@@ -63,10 +63,10 @@ export interface SseFrame {
 }
 
 /** POSTs with `stream: true` and reads the whole SSE response into frames. */
-export async function postSse(url: string, key: string, path: string, body: object) {
+export async function postSse(url: string, key: string | null, path: string, body: object) {
   const res = await fetch(url + path, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json' },
     body: JSON.stringify({ ...body, stream: true }),
   });
   const text = await res.text();

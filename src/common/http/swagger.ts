@@ -23,6 +23,14 @@ export function setupSwagger(app: INestApplication, options: SwaggerOptions): vo
             'response carries `x-request-id`.',
         )
         .setVersion(options.version)
+        .addTag(
+          'Compatibility',
+          'Routes of the systems Colloquy replaces, as thin adapters over the same services (admitted, metered and stored alike): ' +
+            "Luma's /chat/completion and /chat/stream; Smart-Host's /embed, /image and /memory/*; Llamalith's /chat/api/*. " +
+            "Smart-Host's /chat body, /tools and /call_tool, TextLLM's routes and LuminaryChat's /v1 are the native routes; " +
+            "Smart-Host's WebSocket is GET /ws_chat (its /chat body in, text deltas then `[END]` out). " +
+            'A conversation key (`story-123`) works wherever a conversation id does.',
+        )
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Colloquy API key (cq_…).' })
         .build(),
     );

@@ -104,7 +104,9 @@ export class ChatSocket implements BeforeApplicationShutdown {
       const { id } = message;
       if ((data as Buffer).length > this.config.http.maxBodyBytes + FRAME_ALLOWANCE_BYTES) {
         // What HTTP refuses before any guard (Fastify's body limit) is refused here the same way, uncharged.
-        return refuse(id, new DomainError('too_large', BODY_TOO_LARGE_MESSAGE));
+        // It was a turn, refused whole: its error, then its end, as for any turn.
+        const sink = new SocketSink(socket, id, framing);
+        return void sink.fail(new DomainError('too_large', BODY_TOO_LARGE_MESSAGE)).finally(() => sink.end());
       }
       if (message.kind === 'cancel') {
         turn?.sink.cancel();

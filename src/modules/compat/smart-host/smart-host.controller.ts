@@ -107,6 +107,7 @@ export class SmartHostController {
     description: 'Counts and ids of your conversations with stored history (their keys where they have one) and of the end users with memories.',
   })
   @ApiOk(memoryStatusView)
+  @ApiErrors()
   status(@CurrentUser() caller: Caller): Promise<MemoryStatusView> {
     return this.smartHost.status(caller);
   }

@@ -233,7 +233,8 @@ export const configSchema = z.strictObject({
   /**
    * Requests without an Authorization header acting as the built-in `guest` user (role user);
    * off by default. `scope: all`: every route a user may use (guests share what they store);
-   * `stateless`: only /v1/models, /v1/chat/completions and /v1/embeddings.
+   * `stateless`: only the routes that store nothing (/v1/models, /v1/chat/completions,
+   * /v1/embeddings, /chat/completion, /chat/stream, /embed).
    */
   guest: z
     .strictObject({

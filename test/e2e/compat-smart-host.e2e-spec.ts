@@ -1,8 +1,9 @@
+import WebSocket from 'ws';
 import { smartHostSocketTurn as smartHostSocket } from '../support/chat-socket-client.js';
 import { expectError } from '../support/http.js';
 import { useStandInApp } from '../support/stand-in-app.js';
 import type { StandInUpstream } from '../support/stand-in-upstream.js';
-import { usageRecords, type TestApp } from '../support/test-app.js';
+import { usageRecords, waitFor, type TestApp } from '../support/test-app.js';
 import { SEED_CONFIG, SMART_HOST } from '../support/seed-requests.js';
 import { createUser } from '../support/users.js';
 
@@ -156,9 +157,15 @@ describe('Smart-Host compatibility (seed 002)', () => {
     expectError(await b.api.delete('/memory/conversation/conversation-1'), 404);
     expectError(await b.api.delete('/memory/conversation/conversation-1?user_id=user-123'), 404);
     expect((await b.api.delete('/memory/user/user-123')).body.deleted).toBe(0);
+    const aConversation = (await a.api.get('/memory/status')).body.conversation_memory.conversations[0].id;
+    expectError(await b.api.delete(`/memory/conversation/${aConversation}`), 404);
+    // B on the socket with A's chat_id and user_id: its own conversation, none of A's history or memory.
+    await smartHostSocket(t.url, b.key, { ...SEED.memory[1], include_user_memory: true });
+    expect(upstream.requests.at(-1)!.body!.messages).toEqual([{ role: 'user', content: "What's my name?" }]);
     // B's own turn with the same chat_id and user_id is its own conversation, without A's history or memory.
+    // Its /chat then continues B's own conversation-1 (the socket's turn), still without A's history or memory.
     await b.api.post('/chat', { ...SEED.memory[1], include_user_memory: true });
-    expect(sentAt(2).map((m) => m.content)).toEqual(["What's my name?"]);
+    expect(sentAt(3).map((m) => m.content)).toEqual(["What's my name?", "Stand-in reply to: What's my name?", "What's my name?"]);
 
     // Two of A's end users have conversation-1: the key alone is ambiguous; user_id picks one.
     expectError(await a.api.delete('/memory/conversation/conversation-1'), 409, 'conversation_key_ambiguous');
@@ -180,5 +187,52 @@ describe('Smart-Host compatibility (seed 002)', () => {
     ] as const) {
       expectError(await a.api.call(method, path, { key: null, body: method === 'POST' ? SEED.embed : undefined }), 401);
     }
+  });
+
+  it('queues its /chat body as a job: provider and chat_id read as on /chat, the job listed by its chat_id', async () => {
+    const { api } = await newAccount();
+    const submitted = await api.post('/jobs', { ...SEED.chat, chat_id: 'queued-chat' });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body.model).toBe('openai/gpt-3.5-turbo');
+    expect((await api.get('/jobs?conversation_id=queued-chat')).body.data.map((j: { id: string }) => j.id)).toEqual([submitted.body.id]);
+    let job: any;
+    await waitFor(async () => ['succeeded', 'failed'].includes((job = (await api.get(`/jobs/${submitted.body.id}`)).body).status));
+    expect(job.status).toBe('succeeded');
+    expect(upstream.requests[0].body!.model).toBe('gpt-3.5-turbo');
+    expect((await api.get('/conversations/queued-chat')).body.id).toBe(job.conversation_id);
+  });
+
+  it("reads the account's own id as user_id as the account itself: its memories, deleted by that id", async () => {
+    const { api, id } = await newAccount();
+    await api.post('/chat', { ...SEED.memory[0], user_id: id });
+    expect((await api.get('/memories')).body.data.map((m: { content: string }) => m.content)).toEqual(['My name is Alice and I love blue.']);
+    expect((await api.get('/memory/status')).body.user_memory.ids).toEqual([id]);
+    expect((await api.delete(`/memory/user/${id}`)).body.deleted).toBe(1);
+  });
+
+  it('answers a message sent while an answer streams on /ws_chat with [ERROR] alone: the answer goes on to its one [END]', async () => {
+    const { key } = await newAccount();
+    let release!: () => void;
+    upstream.script({ kind: 'reply', until: new Promise<void>((r) => (release = r)) });
+    const socket = new WebSocket(`${t.url.replace('http', 'ws')}/ws_chat`, { headers: { authorization: `Bearer ${key}` } });
+    const frames: string[] = [];
+    await new Promise((resolve) => socket.once('open', resolve));
+    const ended = new Promise<void>((resolve) =>
+      socket.on('message', (data) => {
+        frames.push(data.toString());
+        if (data.toString() === '[END]') resolve();
+      }),
+    );
+    const arrived = upstream.nextRequest();
+    socket.send(JSON.stringify(SEED.socket));
+    await arrived;
+    socket.send(JSON.stringify(SEED.socket));
+    await waitFor(() => frames.length > 0);
+    release();
+    await ended;
+    socket.close();
+    expect(frames[0]).toMatch(/^\[ERROR\] An answer is still streaming/);
+    expect(frames.slice(1, -1).join('')).toBe('Stand-in reply to: Tell me a story');
+    expect(frames.filter((f) => f === '[END]')).toHaveLength(1);
   });
 });

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { GUEST_USER_ID } from '../../src/modules/users/users.service.js';
 import { smartHostSocketTurn } from '../support/chat-socket-client.js';
 import { documentFixture } from '../support/documents.js';
@@ -11,7 +12,14 @@ import { usageRecords, waitFor } from '../support/test-app.js';
  * status and shape, stored and metered, all of it as the guest user.
  */
 describe('the seed requests without a key, under guest access', () => {
-  const s = useStandInApp({ GUEST_ACCESS: 'true', GUEST_RPM_PER_IP: '100000', RATE_LIMIT_RPM: '100000', JOBS_CONCURRENCY: '1' }, SEED_CONFIG);
+  // An operator who opens guest access prices what guests may reach: Smart-Host's gpt-3.5-turbo is in the catalog here.
+  const s = useStandInApp(
+    { GUEST_ACCESS: 'true', GUEST_RPM_PER_IP: '100000', RATE_LIMIT_RPM: '100000', JOBS_CONCURRENCY: '1' },
+    {
+      ...SEED_CONFIG,
+      models: [...SEED_CONFIG.models, { id: 'gpt-3.5-turbo', provider: 'openai', context_window: 16385, pricing: { input: 0.5, output: 1.5 } }],
+    },
+  );
   const guest = () => client(s.t.url);
 
   async function everyRecordIsTheGuests(count: number) {
@@ -65,9 +73,11 @@ describe('the seed requests without a key, under guest access', () => {
       expect(job.result).toBe(`Stand-in reply to: ${body.user_input}`);
       expect((await guest().get(`/chat/api/status/${body.session_id}`)).body).toEqual({ response: job.result });
     }
+    // Nothing is processing any more; story-123's one job is done.
     const listed = await guest().get(LLAMALITH.list);
     expect(listed.status).toBe(200);
-    expect(Array.isArray(listed.body)).toBe(true);
+    expect(listed.body).toEqual([]);
+    expect((await guest().get('/chat/api/jobs?conversation_id=story-123')).body).toMatchObject([{ conversation_id: 'story-123', status: 'done' }]);
     await everyRecordIsTheGuests(3);
   });
 
@@ -78,5 +88,23 @@ describe('the seed requests without a key, under guest access', () => {
     form.append('files', new Blob([documentFixture('report.pdf')]), TEXTLLM.multipart.file);
     expect((await guest().post('/chat', form)).status).toBe(200);
     await everyRecordIsTheGuests(4);
+  });
+
+  it('keeps guests to priced models, and a key presented (wrong, or an empty bearer. subprotocol) is never the guest', async () => {
+    expectError(await guest().post('/chat', { ...SMART_HOST.chat, model: 'gpt-4.5-preview' }), 403, 'model_unpriced');
+    expectError(
+      await guest().post('/v1/chat/completions', { model: 'openai/gpt-4.5', messages: [{ role: 'user', content: 'hi' }] }),
+      403,
+      'model_unpriced',
+    );
+    expect(s.upstream.requests).toHaveLength(0);
+    await expect(smartHostSocketTurn(s.t.url, 'cq_wrong-key', SMART_HOST.socket)).rejects.toThrow(/401/);
+    const socket = new WebSocket(`${s.t.url.replace('http', 'ws')}/chat/ws`, ['colloquy.chat.v1', 'bearer.']);
+    const status = await new Promise<number>((resolve, reject) => {
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('open', () => reject(new Error('opened as the guest')));
+    });
+    expect(status).toBe(401);
+    await everyRecordIsTheGuests(0);
   });
 });

@@ -18,6 +18,14 @@ export interface Caller {
   guestIp?: string;
 }
 
+/**
+ * The end user a request names under the caller's account (OpenAI's `user`, Smart-Host's
+ * `user_id`): '' for none, and for the account's own id (which names the account itself).
+ */
+export function endUserOf(caller: Caller, user: string | null | undefined): string {
+  return !user || user === caller.userId ? '' : user;
+}
+
 export function isAdmin(caller: Caller): boolean {
   return caller.role === 'admin';
 }

@@ -47,6 +47,13 @@ export class LimitsService implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async hold(caller: Caller, call: CallPlan): Promise<LimitsHold> {
+    if (caller.guestIp !== undefined && !call.model.priced) {
+      // The guests' daily budget holds only what has a price: a model reached by provider prefix has none.
+      throw new DomainError('forbidden', `Guests may only use models priced in the catalog; '${call.model.id}' has no price.`, {
+        param: 'model',
+        code: 'model_unpriced',
+      });
+    }
     const estimate = call.promptTokens + (call.reservedOutputTokens ?? call.maxOutputTokens);
     const windows = this.tokenWindows(caller);
     let ticket = 0;

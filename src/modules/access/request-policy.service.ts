@@ -52,7 +52,8 @@ export class RequestPolicy {
     if (!route.stateless && !this.guests.everyUserRoute) {
       throw new DomainError(
         'forbidden',
-        'Guests (requests without an API key) may only use GET /v1/models, POST /v1/chat/completions and POST /v1/embeddings. Send `Authorization: Bearer YOUR_KEY` for this route.',
+        'Guests (requests without an API key) may only use the stateless routes: GET /v1/models, POST /v1/chat/completions, POST /v1/embeddings, ' +
+          "Luma's POST /chat/completion and /chat/stream, and Smart-Host's POST /embed. Send `Authorization: Bearer YOUR_KEY` for this route.",
         { code: 'guest_not_allowed' },
       );
     }

@@ -44,7 +44,7 @@ export class GuestAccess {
       `guest access is ON: requests without a key act as 'guest' (${rpmPerIp} req/min per IP, $${usd(dailyBudgetUsd)}/day) on ${
         scope === 'all'
           ? 'every route a user may use; everything guests store is shared by all guests'
-          : '/v1/models, /v1/chat/completions and /v1/embeddings'
+          : 'the stateless routes (/v1/models, /v1/chat/completions, /v1/embeddings, /chat/completion, /chat/stream, /embed)'
       }`,
     );
     if (user.disabled) this.logger.warn({ userId: user.id }, 'the guest user is disabled: requests without a key get 403 until an admin enables it');

@@ -94,19 +94,15 @@ export class ChatSocket implements BeforeApplicationShutdown {
     });
     socket.on('message', (data, isBinary) => {
       // ws hands a message as one Buffer (its default binaryType, 'nodebuffer').
-      // A refused message is not a turn: GET /chat/ws answers it with an error frame alone (its
-      // done frame would read as the end of the turn in flight); Smart-Host's clients read to [END].
-      const refuse = (id: string | null, error: DomainError) => {
-        for (const frame of framing.refusal(id, error)) void write(socket, frame);
+      const refuse = (id: string | null, error: DomainError, turnLike = false) => {
+        for (const frame of framing.refusal(id, error, { turnLike, inFlight: turn !== null })) void write(socket, frame);
       };
       const message = framing.read(isBinary ? null : (data as Buffer).toString());
       if (message instanceof DomainError) return refuse(null, message);
       const { id } = message;
       if ((data as Buffer).length > this.config.http.maxBodyBytes + FRAME_ALLOWANCE_BYTES) {
         // What HTTP refuses before any guard (Fastify's body limit) is refused here the same way, uncharged.
-        // It was a turn, refused whole: its error, then its end, as for any turn.
-        const sink = new SocketSink(socket, id, framing);
-        return void sink.fail(new DomainError('too_large', BODY_TOO_LARGE_MESSAGE)).finally(() => sink.end());
+        return refuse(id, new DomainError('too_large', BODY_TOO_LARGE_MESSAGE), true);
       }
       if (message.kind === 'cancel') {
         turn?.sink.cancel();
@@ -182,8 +178,11 @@ interface Framing {
   chunk(id: string | null, data: unknown): string | null;
   error(id: string | null, error: unknown): string;
   done(id: string | null, cancelled: boolean): string;
-  /** The frames answering a message that started no turn. */
-  refusal(id: string | null, error: unknown): string[];
+  /**
+   * The frames answering a message that started no turn: `turnLike` when it was a turn refused
+   * whole (over the size limit), `inFlight` while another turn is streaming.
+   */
+  refusal(id: string | null, error: unknown, at: { turnLike: boolean; inFlight: boolean }): string[];
 }
 
 /** GET /chat/ws: `{"type":"chat", …}` and `{"type":"cancel"}` in; chunk, error and done JSON frames out. */
@@ -203,7 +202,9 @@ const COLLOQUY_FRAMING: Framing = {
     return JSON.stringify({ type: 'error', id, status: http.status, error: http.body.error });
   },
   done: (id, cancelled) => JSON.stringify({ type: 'done', id, ...(cancelled ? { cancelled: true } : {}) }),
-  refusal: (id, error) => [COLLOQUY_FRAMING.error(id, error)],
+  // A turn refused whole ends with its done frame (ids tell turns apart); any other refusal is the
+  // error alone, as a done frame would read as the end of the turn in flight.
+  refusal: (id, error, at) => [COLLOQUY_FRAMING.error(id, error), ...(at.turnLike ? [COLLOQUY_FRAMING.done(id, false)] : [])],
 };
 
 /** Smart-Host's /ws_chat: its /chat body in; each content delta as a text frame, `[ERROR] <message>` on failure, then `[END]`. */
@@ -218,7 +219,8 @@ const SMART_HOST_FRAMING: Framing = {
   },
   error: (_id, error) => `[ERROR] ${toHttpError(error).body.error.message}`,
   done: () => '[END]',
-  refusal: (id, error) => [SMART_HOST_FRAMING.error(id, error), '[END]'],
+  // Its clients read to [END]: a refusal ends with one, unless a turn is streaming (its [END] is still to come).
+  refusal: (id, error, at) => [SMART_HOST_FRAMING.error(id, error), ...(at.inFlight ? [] : ['[END]'])],
 };
 
 /** One turn's answer as frames on the socket. */
@@ -325,5 +327,6 @@ function bearerFromProtocols(header: string | undefined): string | undefined {
     .map((p) => p.trim())
     .find((p) => p.startsWith(BEARER_PROTOCOL))
     ?.slice(BEARER_PROTOCOL.length);
-  return key ? `Bearer ${key}` : undefined;
+  // An empty `bearer.` is a key presented (and refused), never the absence of one.
+  return key === undefined ? undefined : `Bearer ${key}`;
 }

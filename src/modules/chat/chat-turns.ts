@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-error.js';
-import type { Caller } from '../../common/http/caller.js';
+import { endUserOf, type Caller } from '../../common/http/caller.js';
 import { uuidv7 } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { ChatMessage, ChatRequestBody, ContentPart } from '../../llm/chat-types.js';
@@ -107,7 +107,7 @@ export class ChatTurns {
 
   async prepare(caller: Caller, raw: ChatBody): Promise<Turn> {
     const body = this.normalise(raw);
-    const endUser = body.user ?? '';
+    const endUser = endUserOf(caller, body.user);
     const opened = body.conversation_id ? await this.conversations.openForChat(caller, body.conversation_id, endUser) : null;
     const thread = opened?.thread ?? null;
     // `profile: null` turns the conversation's persona off; absent keeps it.

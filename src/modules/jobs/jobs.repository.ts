@@ -45,7 +45,12 @@ export class JobsRepository extends JobQueue {
           ? {
               OR: [
                 ...(conversation.id ? [{ conversationId: conversation.id }] : []),
-                ...(conversation.key ? [{ request: { path: ['conversation_id'], equals: conversation.key } }] : []),
+                ...(conversation.key
+                  ? [
+                      { request: { path: ['conversation_id'], equals: conversation.key } },
+                      { request: { path: ['chat_id'], equals: conversation.key } },
+                    ]
+                  : []),
               ],
             }
           : {}),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isUuid } from '../../common/validation/primitives.js';
-import type { Caller } from '../../common/http/caller.js';
+import { endUserOf, type Caller } from '../../common/http/caller.js';
 import { DomainError, type ErrorRecord } from '../../common/errors/domain-error.js';
 import { errorView } from '../../common/errors/error-table.js';
 import { canRead } from '../../common/http/ownership.js';
@@ -24,16 +24,18 @@ export class JobsService {
 
   /** Refuses at once what would surely fail (unknown model or persona, someone else's conversation). */
   async submit(caller: Caller, body: SubmitJobBody): Promise<JobView> {
-    if (body.model) this.catalog.resolve(body.model);
+    // Smart-Host's `provider` picks the model within it, as /chat reads it when the job runs.
+    const model = body.provider ? this.catalog.idWithin(body.provider, body.model) : body.model;
+    if (model) this.catalog.resolve(model);
     if (body.profile) this.catalog.persona(body.profile);
     // By id it must be the caller's; a key not used yet names the conversation the job will create.
     const ref = body.conversation_id ?? body.chat_id;
-    const conversation = ref ? await this.conversations.findForChat(caller, ref, body.user ?? body.user_id ?? '') : null;
+    const conversation = ref ? await this.conversations.findForChat(caller, ref, endUserOf(caller, body.user ?? body.user_id)) : null;
     const row = await this.repo.create({
       userId: caller.userId,
       apiKeyId: caller.keyId,
       request: body,
-      model: body.model ?? null,
+      model: model ?? null,
       conversationId: conversation?.id ?? null,
     });
     this.worker.poke();

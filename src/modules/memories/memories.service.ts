@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-error.js';
-import type { Caller } from '../../common/http/caller.js';
+import { endUserOf, type Caller } from '../../common/http/caller.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -44,7 +44,7 @@ export class MemoriesService {
 
   /** Forgets an end user's memories under the caller's account; the caller's own id names the account's own. */
   async forgetEndUser(caller: Caller, endUser: string): Promise<DeletedMemoriesView> {
-    return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId, endUser === caller.userId ? '' : endUser) };
+    return { object: 'memory.deleted', id: null, deleted: await this.repo.remove(caller.userId, endUserOf(caller, endUser)) };
   }
 
   /** Who has memories under the caller's account (the account itself as its own id), with how many. */

@@ -5,6 +5,7 @@ import { ApiErrors, ApiOk } from '../../../common/http/api-docs.js';
 import { callSession, replyWith } from '../../../common/http/call-session.js';
 import type { Caller } from '../../../common/http/caller.js';
 import { CurrentUser } from '../../../common/http/current-user.decorator.js';
+import { GuestAllowed } from '../../../common/http/route-access.js';
 import { RateLimitGuard } from '../../access/rate-limit.guard.js';
 import { deletedConversationView } from '../../conversations/conversations.schemas.js';
 import { embeddingListView, type EmbeddingListView } from '../../embeddings/embeddings.schemas.js';
@@ -34,6 +35,7 @@ export class SmartHostController {
   constructor(private readonly smartHost: SmartHostService) {}
 
   @Post('embed')
+  @GuestAllowed()
   @HttpCode(200)
   @UseGuards(RateLimitGuard)
   @ApiOperation({

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../../../common/http/caller.js';
+import { endUserOf, type Caller } from '../../../common/http/caller.js';
 import type { Answer, CallSession } from '../../../common/streaming/answer.js';
 import { ModelCatalog, type ModelKind } from '../../../llm/model-catalog.js';
 import { ConversationsService } from '../../conversations/conversations.service.js';
@@ -33,7 +33,7 @@ export class SmartHostService {
   }
 
   forgetConversation(caller: Caller, ref: string, endUser: string | undefined) {
-    return this.conversations.removeOfEndUser(caller, ref, endUser === caller.userId ? '' : endUser);
+    return this.conversations.removeOfEndUser(caller, ref, endUser === undefined ? undefined : endUserOf(caller, endUser));
   }
 
   forgetUser(caller: Caller, endUser: string): Promise<DeletedMemoriesView> {

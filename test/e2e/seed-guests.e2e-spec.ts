@@ -44,7 +44,7 @@ describe('the seed requests without a key, under guest access', () => {
     await everyRecordIsTheGuests(Object.keys(LUMA_REQUESTS).length + 1);
   });
 
-  it('Smart-Host (002): /chat, its profiles and memory example, /embed, /image, /ws_chat, /memory/status, /call_tool', async () => {
+  it('Smart-Host (002): /chat, its profiles and memory example, /embed, /image, /ws_chat, the memory routes, /tools, /call_tool', async () => {
     for (const body of [SMART_HOST.chat, SMART_HOST.profile, ...SMART_HOST.memory]) {
       const res = await guest().post('/chat', body);
       expect(res.status).toBe(200);
@@ -61,6 +61,9 @@ describe('the seed requests without a key, under guest access', () => {
     expect(frames.at(-1)).toBe('[END]');
     expect((await guest().get('/memory/status')).body.user_memory.ids).toEqual(['user-123']);
     expectError(await guest().post('/call_tool', SMART_HOST.callTool), 404);
+    expect((await guest().get('/tools')).body.data.map((tool: { name: string }) => tool.name)).toContain('calculator');
+    expect((await guest().delete('/memory/conversation/conversation-1')).body).toMatchObject({ deleted: true });
+    expect((await guest().delete('/memory/user/user-123')).body).toMatchObject({ object: 'memory.deleted', deleted: 1 });
     await everyRecordIsTheGuests(8);
   });
 

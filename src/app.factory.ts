@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -7,6 +8,7 @@ import { DomainError } from './common/errors/domain-error.js';
 import { toHttpError } from './common/errors/error-table.js';
 import { answerClientError, lingerAfterResponse } from './common/http/connections.js';
 import { setupSwagger } from './common/http/swagger.js';
+import { registerWebUi } from './common/http/web-ui.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { ChatSocket } from './modules/chat/chat-socket.js';
 import { type AppLogger, createAccessLogger, NestPinoLogger } from './common/logging/logger.js';
@@ -157,6 +159,7 @@ export async function createApp(config: AppConfig, logger: AppLogger, runtime: A
     },
   });
   setupSwagger(app, { version: config.version });
+  await registerWebUi(fastify, join(config.rootDir, 'dist', 'ui'));
   await app.get(ChatSocket).register(fastify);
   await app.init();
   return app;

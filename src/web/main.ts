@@ -2,8 +2,12 @@ import { html } from 'htm/preact';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, onSignedOut, setCsrfToken, type Me } from './api.js';
+import { AdminPage } from './admin.js';
 import { ChatPage } from './chat.js';
+import { JobsPage } from './jobs.js';
+import { MemoriesPage } from './memories.js';
 import { SignInPage } from './sign-in.js';
+import { UsagePage } from './usage.js';
 
 /** The route in the URL's hash: #/chat, #/chat/<conversation id>. */
 function useRoute(): string {
@@ -14,6 +18,23 @@ function useRoute(): string {
     return () => removeEventListener('hashchange', update);
   }, []);
   return route;
+}
+
+const PAGES = [
+  { path: '/chat', title: 'Chat', admin: false },
+  { path: '/jobs', title: 'Jobs', admin: false },
+  { path: '/usage', title: 'Usage', admin: false },
+  { path: '/memories', title: 'Memories', admin: false },
+  { path: '/admin', title: 'Admin', admin: true },
+];
+
+function page(route: string, me: Me) {
+  if (route.startsWith('/jobs')) return html`<${JobsPage} />`;
+  if (route.startsWith('/usage')) return html`<${UsagePage} />`;
+  if (route.startsWith('/memories')) return html`<${MemoriesPage} />`;
+  // Admin pages are not even drawn for a user (the API refuses them anyway).
+  if (route.startsWith('/admin') && me.role === 'admin') return html`<${AdminPage} />`;
+  return html`<${ChatPage} route=${route} />`;
 }
 
 function App() {
@@ -37,12 +58,14 @@ function App() {
       <header class="topbar">
         <a class="brand" href="#/chat">Colloquy</a>
         <nav aria-label="Pages">
-          <a href="#/chat" aria-current=${route.startsWith('/chat') ? 'page' : undefined}>Chat</a>
+          ${PAGES.filter((p) => !p.admin || me.role === 'admin').map(
+            (p) => html`<a href=${`#${p.path}`} aria-current=${route.startsWith(p.path) ? 'page' : undefined}>${p.title}</a>`,
+          )}
         </nav>
         <span class="who">${me.name}${me.role === 'admin' ? ' (admin)' : ''}</span>
         <button type="button" class="link" onClick=${signOut}>Sign out</button>
       </header>
-      <${ChatPage} route=${route} />
+      ${page(route, me)}
     </div>
   `;
 }

@@ -258,6 +258,11 @@ describe('/chat: conversations, sessions and metering', () => {
     expect(renamed.body).toMatchObject({ title: 'Q3 planning', tags: ['work'], summary: 'Budget and hiring.', metadata: { team: 'ops' } });
     const turn = await api.post('/chat', { conversation_id: created.body.id, messages: [{ role: 'user', content: 'Agenda?' }] });
     expect(turn.status).toBe(200);
+    // q matches message text too (case-insensitive), only the caller's own.
+    expect((await api.get('/conversations?q=agenda')).body.data.map((c: { id: string }) => c.id)).toEqual([created.body.id]);
+    const stranger = await admin.post('/users', { name: 'q-stranger' });
+    const strangerApi = client(t.url, (await admin.post(`/users/${stranger.body.id}/keys`, {})).body.key);
+    expect((await strangerApi.get('/conversations?q=agenda')).body.data).toEqual([]);
     expect((await api.delete(`/conversations/${created.body.id}`)).body).toEqual({ id: created.body.id, object: 'conversation', deleted: true });
     expectError(await api.get(`/conversations/${created.body.id}`), 404);
     expectError(await api.post('/chat', { conversation_id: created.body.id, messages: [{ role: 'user', content: 'x' }] }), 404);

@@ -40,7 +40,7 @@ export class ConversationsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List conversations', description: 'Newest first; filter by `session_id`, `tag`, or `q` (title).' })
+  @ApiOperation({ summary: 'List conversations', description: 'Newest first; filter by `session_id`, `tag`, or `q` (title or message text).' })
   @ApiOk(conversationList)
   @ApiErrors(400, 404)
   list(@CurrentUser() caller: Caller, @Query({ schema: listConversationsQuery }) query: ListConversationsQuery): Promise<ListPage<ConversationView>> {

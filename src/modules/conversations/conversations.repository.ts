@@ -86,6 +86,9 @@ const WITH_HISTORY_COUNT = `
 SELECT count(*)::int AS total FROM conversations c
 WHERE c.user_id = $1::uuid AND c.deleted_at IS NULL AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)`;
 
+/** Matching messages read for a list's `q` (the newest first): enough for a page of conversations. */
+const MATCHING_SCAN = 1000;
+
 @Injectable()
 export class ConversationsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -120,7 +123,12 @@ export class ConversationsRepository {
     return { total: Number(count?.total ?? 0), rows: rows.map((r) => ({ ...r, messages: Number(r.messages) })) };
   }
 
-  list(userId: string, query: ListQuery, filters: { sessionId?: string; tag?: string; q?: string; endUser?: string }): Promise<ConversationRow[]> {
+  async list(
+    userId: string,
+    query: ListQuery,
+    filters: { sessionId?: string; tag?: string; q?: string; endUser?: string },
+  ): Promise<ConversationRow[]> {
+    const matching = filters.q ? await this.withMatchingMessages(userId, filters.q) : [];
     return this.prisma.conversation.findMany({
       where: {
         userId,
@@ -128,7 +136,7 @@ export class ConversationsRepository {
         ...cursorWhere(query),
         ...(filters.sessionId ? { sessionId: filters.sessionId } : {}),
         ...(filters.tag ? { tags: { has: filters.tag } } : {}),
-        ...(filters.q ? { title: { contains: filters.q, mode: 'insensitive' as const } } : {}),
+        ...(filters.q ? { OR: [{ title: { contains: filters.q, mode: 'insensitive' as const } }, { id: { in: matching } }] } : {}),
         ...(filters.endUser !== undefined ? { endUser: filters.endUser } : {}),
       },
       orderBy: cursorOrder(query),
@@ -143,6 +151,11 @@ export class ConversationsRepository {
   async softDelete(id: string): Promise<void> {
     // Its key is freed: the next turn with that key starts a new conversation.
     await this.prisma.conversation.update({ where: { id }, data: { deletedAt: new Date(), key: null } });
+  }
+
+  /** The user's conversations whose newest matching messages contain `text` (at most MATCHING_SCAN messages read). */
+  private async withMatchingMessages(userId: string, text: string): Promise<string[]> {
+    return [...new Set((await this.searchMessages(userId, text, MATCHING_SCAN)).map((m) => m.conversation_id))];
   }
 
   /** The newest of the user's messages containing `text` (case-insensitive), at most `limit`. */

@@ -38,7 +38,7 @@ export type UpdateConversationBody = z.infer<typeof updateConversationBody>;
 export const listConversationsQuery = listQuery.extend({
   session_id: z.uuid().optional(),
   tag: z.string().min(1).max(64).optional(),
-  q: z.string().min(1).max(200).optional().describe('Case-insensitive match on the title.'),
+  q: z.string().min(1).max(200).optional().describe('Case-insensitive match on the title or the text of its user and assistant messages.'),
   user_id: z.uuid().optional().describe("Admins only: another user's conversations."),
   end_user: z.string().max(256).optional().describe("Only this end user's conversations (OpenAI's `user`); empty: the account's own."),
 });

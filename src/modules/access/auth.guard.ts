@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_ROUTE, GUEST_ROUTE, PUBLIC_ROUTE } from '../../common/http/route-access.js';
-import { csrfTokenFrom, sessionTokenFrom } from '../sign-in/session-cookie.js';
+import { csrfTokenFrom } from '../sign-in/session-cookie.js';
 import { RequestPolicy } from './request-policy.service.js';
 
 /** The methods that change nothing: a cookie caller needs no CSRF token for them. */
@@ -28,8 +28,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const admin = this.reflector.getAllAndOverride<boolean>(ADMIN_ROUTE, targets) === true;
-    const authorization = request.headers.authorization;
-    const session = authorization === undefined ? sessionTokenFrom(request.headers.cookie) : undefined;
+    const { authorization, session } = this.policy.credentialsOf(request.headers.authorization, request.headers.cookie);
     if (authorization === undefined && session === undefined && this.policy.guestAccess) {
       const stateless = this.reflector.getAllAndOverride<boolean>(GUEST_ROUTE, targets) === true;
       request.caller = await this.policy.authenticateGuest(request.ip, { admin, stateless });

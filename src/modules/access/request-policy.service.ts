@@ -6,6 +6,7 @@ import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import { GuestAccess } from '../auth/guest-access.service.js';
 import { LoginSessions } from '../sign-in/login-sessions.service.js';
+import { sessionTokenFrom } from '../sign-in/session-cookie.js';
 
 /**
  * What a request presents: its Authorization header (or, on the WebSocket, the `bearer.`
@@ -34,6 +35,11 @@ export class RequestPolicy {
     private readonly guests: GuestAccess,
     private readonly sessions: LoginSessions,
   ) {}
+
+  /** What a request presents: `authorization` (the header, or the WebSocket's `bearer.` subprotocol as one), else its session cookie. */
+  credentialsOf(authorization: string | undefined, cookieHeader: string | undefined): Credentials {
+    return { authorization, session: authorization === undefined ? sessionTokenFrom(cookieHeader) : undefined };
+  }
 
   /** Whether a request without an Authorization header may act as the guest (else it is a 401). */
   get guestAccess(): boolean {

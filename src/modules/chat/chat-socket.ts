@@ -12,7 +12,6 @@ import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
 import { type Credentials, RequestPolicy } from '../access/request-policy.service.js';
-import { sessionTokenFrom } from '../sign-in/session-cookie.js';
 import { chatBody } from './chat.schemas.js';
 import { ChatService } from './chat.service.js';
 
@@ -81,7 +80,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
    */
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      const presented = credentials(request);
+      const presented = this.credentials(request);
       if (presented.authorization === undefined && presented.session !== undefined && !sameOrigin(request)) {
         throw new DomainError(
           'forbidden',
@@ -98,8 +97,16 @@ export class ChatSocket implements BeforeApplicationShutdown {
     }
   }
 
+  /** The key as presented: the Authorization header, else the `bearer.<key>` subprotocol; else the session cookie. */
+  private credentials(request: FastifyRequest): Credentials {
+    return this.policy.credentialsOf(
+      request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']),
+      request.headers.cookie,
+    );
+  }
+
   private serve(socket: WebSocket, request: FastifyRequest, path: string, framing: Framing): void {
-    const who = { presented: credentials(request), ip: request.ip };
+    const who = { presented: this.credentials(request), ip: request.ip };
     let turn: { sink: SocketSink; controller: AbortController } | null = null;
     let turns = 0;
     const ping = setInterval(() => socket.readyState === WebSocket.OPEN && socket.ping(), this.config.upstream.pingIntervalMs);
@@ -330,12 +337,6 @@ function write(socket: WebSocket, frame: string): Promise<void> {
     if (socket.readyState !== WebSocket.OPEN) return resolve();
     socket.send(frame, () => resolve());
   });
-}
-
-/** The key as presented: the Authorization header, else the `bearer.<key>` subprotocol; else the session cookie. */
-function credentials(request: FastifyRequest): Credentials {
-  const authorization = request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']);
-  return { authorization, session: authorization === undefined ? sessionTokenFrom(request.headers.cookie) : undefined };
 }
 
 /** Whether the Origin header names the host the request was sent to (a missing Origin does not). */

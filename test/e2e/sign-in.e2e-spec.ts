@@ -259,6 +259,20 @@ describe('sign-in: passwords, session cookies, CSRF', () => {
     expect(csp).not.toContain('upgrade-insecure-requests');
   });
 
+  it('documents the routes under the Auth tag', async () => {
+    const doc = (await anon.get('/docs-json')).body;
+    for (const [path, method] of [
+      ['/auth/login', 'post'],
+      ['/auth/logout', 'post'],
+      ['/auth/session', 'get'],
+      ['/me/password', 'patch'],
+    ]) {
+      expect(doc.paths[path][method]).toMatchObject({ tags: ['Auth'], description: expect.any(String) });
+    }
+    expect(doc.tags).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Auth' })]));
+    expect(JSON.stringify(doc.paths['/auth/login'].post.requestBody)).toContain('name_or_email');
+  });
+
   describe('the chat WebSocket', () => {
     it('accepts the cookie with a matching Origin, and refuses it (403) from a foreign or missing Origin', async () => {
       const user = await userWithPassword();

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
+import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import type { MeView } from '../auth/me.schemas.js';
 import { UsersService } from '../users/users.service.js';
@@ -25,6 +26,7 @@ export class SignInService {
     private readonly throttle: LoginThrottle,
     private readonly users: UsersService,
     private readonly keys: ApiKeysService,
+    private readonly bootstrap: AdminBootstrap,
   ) {}
 
   /**
@@ -33,6 +35,8 @@ export class SignInService {
    * disabled account once the credentials are right; 429 after too many failures.
    */
   async login(input: LoginBody, ip: string): Promise<SignedIn> {
+    // A public route, so the guard's readiness check does not cover it: 503 until migrations and the first admin are done.
+    if (!this.bootstrap.ready) throw new DomainError('unavailable', 'The server is starting; retry in a moment.', { retryAfterSeconds: 1 });
     const account = 'name_or_email' in input ? input.name_or_email : null;
     const caller = await this.throttle.attempt(ip, account, () => this.verify(input));
     if (!caller) throw new DomainError('unauthenticated', INVALID_CREDENTIALS, { code: 'invalid_credentials' });

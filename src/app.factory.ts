@@ -155,8 +155,18 @@ export async function createApp(config: AppConfig, logger: AppLogger, runtime: A
         scriptSrc: ["'self'", "'unsafe-inline'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
+        // Added per request below, over HTTPS only: sent over plain HTTP it makes a browser fetch
+        // every asset of /docs over an HTTPS that is not there (a blank page from another machine).
+        upgradeInsecureRequests: null,
       },
     },
+  });
+  fastify.addHook('onSend', async (request, reply) => {
+    if (request.protocol !== 'https') return;
+    const csp = reply.raw.getHeader('content-security-policy') ?? reply.getHeader('content-security-policy');
+    if (typeof csp === 'string' && !csp.includes('upgrade-insecure-requests')) {
+      reply.header('content-security-policy', `${csp};upgrade-insecure-requests`);
+    }
   });
   setupSwagger(app, { version: config.version });
   await registerWebUi(fastify, join(config.rootDir, 'dist', 'ui'));

@@ -65,7 +65,7 @@ export class AppConfig {
   readonly database: { url: string | null; poolSize: number; preparedStatements: boolean };
   readonly s3: S3Settings | null;
   readonly redis: { url: string | null; failOpen: boolean };
-  readonly auth: { adminKey: string | null; cacheTtlMs: number };
+  readonly auth: { adminKey: string | null; cacheTtlMs: number; sessionTtlMs: number };
   readonly metricsToken: string | null;
   /** Guest access: header-less requests as the built-in guest user, limited per client IP. */
   readonly guest: { enabled: boolean; rpmPerIp: number; dailyBudgetUsd: number; scope: 'all' | 'stateless' };
@@ -126,7 +126,11 @@ export class AppConfig {
         }
       : null;
     this.redis = { url: shape.redis.url, failOpen: shape.redis.fail_open };
-    this.auth = { adminKey: shape.auth.admin_key, cacheTtlMs: shape.auth.cache_ttl_ms };
+    this.auth = {
+      adminKey: shape.auth.admin_key,
+      cacheTtlMs: shape.auth.cache_ttl_ms,
+      sessionTtlMs: Math.max(1_000, Math.round(shape.auth.session_ttl_hours * 3_600_000)),
+    };
     this.metricsToken = shape.metrics.token;
     this.guest = {
       enabled: shape.guest.enabled,

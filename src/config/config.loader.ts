@@ -31,6 +31,7 @@ export const ENV_BINDINGS = [
   ['REDIS_FAIL_OPEN', 'redis.fail_open'],
   ['COLLOQUY_ADMIN_KEY', 'auth.admin_key'],
   ['AUTH_CACHE_TTL_MS', 'auth.cache_ttl_ms'],
+  ['SESSION_TTL_HOURS', 'auth.session_ttl_hours'],
   ['METRICS_TOKEN', 'metrics.token'],
   ['GUEST_ACCESS', 'guest.enabled'],
   ['GUEST_RPM_PER_IP', 'guest.rpm_per_ip'],

@@ -168,6 +168,12 @@ export const configSchema = z.strictObject({
     }),
     /** How long a verified key is trusted before it is looked up again (revocation latency). */
     cache_ttl_ms: nonNegativeInt.max(60_000).default(2_000),
+    /** How long a sign-in session lasts unused (each use extends it); fractions allowed. */
+    session_ttl_hours: z.coerce
+      .number()
+      .positive()
+      .max(24 * 365)
+      .default(12),
   }),
   metrics: z.strictObject({
     token: optionalString,

@@ -37,9 +37,12 @@ export const contentOf = (turn: SocketFrame[]) =>
  * Opens the chat socket with a key in the Authorization header or with subprotocols (as a browser
  * would), and records its frames; waits are on the frames as they arrive, never on time.
  */
-export async function connectChatSocket(url: string, options: { key?: string; protocols?: string[] } = {}): Promise<ChatSocketClient> {
+export async function connectChatSocket(
+  url: string,
+  options: { key?: string; protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<ChatSocketClient> {
   const socket = new WebSocket(`${url.replace('http', 'ws')}/chat/ws`, options.protocols ?? [], {
-    headers: options.key ? { authorization: `Bearer ${options.key}` } : {},
+    headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...options.headers },
   });
   const frames: SocketFrame[] = [];
   const watchers = new Set<() => void>();

@@ -16,6 +16,8 @@ export interface Caller {
   tools?: string[] | null;
   /** Set on a guest request (no Authorization header, guest access on): the client IP its requests are also counted by. */
   guestIp?: string;
+  /** Set when the request was authenticated by a sign-in session's cookie (POST /auth/login), not a bearer key. */
+  sessionId?: string;
 }
 
 /**

@@ -18,7 +18,7 @@ export function setupSwagger(app: INestApplication, options: SwaggerOptions): vo
         .setTitle('Colloquy')
         .setDescription(
           'Self-hosted, OpenAI-compatible multimodal chat backend. Authenticate with `Authorization: Bearer <key>` ' +
-            '(the first admin key is printed once at first start, or set with COLLOQUY_ADMIN_KEY). ' +
+            '(the first admin key is printed once at first start, or set with COLLOQUY_ADMIN_KEY), or with the session cookie of POST /auth/login. ' +
             'Every error uses OpenAI\'s envelope `{"error":{"message","type","param","code"}}` and every ' +
             'response carries `x-request-id`.',
         )
@@ -31,7 +31,14 @@ export function setupSwagger(app: INestApplication, options: SwaggerOptions): vo
             "Smart-Host's WebSocket is GET /ws_chat (its /chat body in, text deltas then `[END]` out). " +
             'A conversation key (`story-123`) works wherever a conversation id does.',
         )
+        .addTag(
+          'Auth',
+          'Sign-in for browsers: a password or an API key exchanged for the `colloquy_session` cookie (HttpOnly, SameSite=Strict), which every route ' +
+            'accepts as it accepts the bearer key; cookie-authenticated requests other than GET, HEAD and OPTIONS send `x-csrf-token`. ' +
+            '5 failed sign-ins a minute per account or client IP, then 429. Sessions last SESSION_TTL_HOURS (12) from their last use.',
+        )
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Colloquy API key (cq_…).' })
+        .addCookieAuth('colloquy_session', { type: 'apiKey', in: 'cookie', description: 'The sign-in session of POST /auth/login.' })
         .build(),
     );
   SwaggerModule.setup('docs', app, document, {

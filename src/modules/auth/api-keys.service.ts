@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -86,6 +87,19 @@ export class ApiKeysService {
   async ensureGuestKey(userId: string, keyId: string, tx: Tx): Promise<void> {
     const secret = generateApiKey();
     await this.repo.upsert(keyId, { userId, name: 'guest access (no key)', prefix: 'guest', hash: secret.hash }, tx);
+  }
+
+  /**
+   * The key a user's password sign-ins act through (limits, usage records, jobs): one per user,
+   * with a fixed id derived from the user's and a random secret never shown or kept, made at the
+   * first password sign-in and restored by the next one if revoked (revoking it ends those
+   * sessions). It is listed with the user's keys, named `sign-in (password)`.
+   */
+  async ensureSignInKey(userId: string): Promise<string> {
+    const id = signInKeyId(userId);
+    await this.repo.upsert(id, { userId, name: 'sign-in (password)', prefix: 'sign-in', hash: generateApiKey().hash });
+    this.changed({ keyId: id });
+    return id;
   }
 
   async listForUser(userId: string, query: ListKeysQuery): Promise<ListPage<ApiKeyView>> {
@@ -204,6 +218,15 @@ export class ApiKeysService {
       created_at: unixSeconds(row.createdAt)!,
     };
   }
+}
+
+/** A UUID (version 8: derived, not random) per user for its sign-in key. */
+function signInKeyId(userId: string): string {
+  const bytes = createHash('sha256').update(`colloquy:sign-in-key:${userId}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6] & 0x0f) | 0x80;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function parseBearer(header: string | undefined): string {

@@ -1,14 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { z } from 'zod';
 import type { Caller } from '../../common/http/caller.js';
 import { ApiErrors, ApiOk } from '../../common/http/api-docs.js';
 import { CurrentUser } from '../../common/http/current-user.decorator.js';
-import { userView } from '../users/users.schemas.js';
 import { UsersService } from '../users/users.service.js';
-
-const meView = userView.extend({ key: z.object({ id: z.uuid() }).describe('The key this request used.') }).meta({ id: 'Me' });
-type MeView = z.infer<typeof meView>;
+import { meView, type MeView } from './me.schemas.js';
 
 @ApiTags('Users')
 @ApiBearerAuth()

@@ -11,7 +11,7 @@ import { validate } from '../../common/validation/validate.js';
 import type { AppLogger } from '../../common/logging/logger.js';
 import { InjectLogger } from '../../common/logging/logger.token.js';
 import { AppConfig } from '../../config/app-config.js';
-import { RequestPolicy } from '../access/request-policy.service.js';
+import { type Credentials, RequestPolicy } from '../access/request-policy.service.js';
 import { chatBody } from './chat.schemas.js';
 import { ChatService } from './chat.service.js';
 
@@ -72,18 +72,41 @@ export class ChatSocket implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.turns.keys()]);
   }
 
-  /** Refuses the upgrade with OpenAI's error envelope (401, 503 while starting) before any socket exists. */
+  /**
+   * Refuses the upgrade with OpenAI's error envelope (401, 403, 503 while starting) before any
+   * socket exists. A browser's upgrade carries its cookies whichever page opened it and cannot
+   * carry a CSRF header, so one authenticated by the session cookie must come from a page of this
+   * server: its Origin must name the Host it was sent to (403 `origin_mismatch` otherwise).
+   */
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      request.caller = await this.policy.authenticateSocket(credentials(request), request.ip);
+      const presented = this.credentials(request);
+      if (presented.authorization === undefined && presented.session !== undefined && !sameOrigin(request)) {
+        throw new DomainError(
+          'forbidden',
+          'A WebSocket signed in by cookie must be opened from a page of this server (its Origin must match the Host).',
+          {
+            code: 'origin_mismatch',
+          },
+        );
+      }
+      request.caller = await this.policy.authenticateSocket(presented, request.ip);
     } catch (err) {
       const http = toHttpError(this.translator.domain(err));
       await reply.code(http.status).headers(http.headers).send(http.body);
     }
   }
 
+  /** The key as presented: the Authorization header, else the `bearer.<key>` subprotocol; else the session cookie. */
+  private credentials(request: FastifyRequest): Credentials {
+    return this.policy.credentialsOf(
+      request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']),
+      request.headers.cookie,
+    );
+  }
+
   private serve(socket: WebSocket, request: FastifyRequest, path: string, framing: Framing): void {
-    const who = { presented: credentials(request), ip: request.ip };
+    const who = { presented: this.credentials(request), ip: request.ip };
     let turn: { sink: SocketSink; controller: AbortController } | null = null;
     let turns = 0;
     const ping = setInterval(() => socket.readyState === WebSocket.OPEN && socket.ping(), this.config.upstream.pingIntervalMs);
@@ -130,7 +153,7 @@ export class ChatSocket implements BeforeApplicationShutdown {
   }
 
   private async run(
-    who: { presented: string | undefined; ip: string },
+    who: { presented: Credentials; ip: string },
     socket: WebSocket,
     rest: Record<string, unknown>,
     turn: { sink: SocketSink; controller: AbortController },
@@ -316,9 +339,13 @@ function write(socket: WebSocket, frame: string): Promise<void> {
   });
 }
 
-/** The key as presented: the Authorization header, else the `bearer.<key>` subprotocol. */
-function credentials(request: FastifyRequest): string | undefined {
-  return request.headers.authorization ?? bearerFromProtocols(request.headers['sec-websocket-protocol']);
+/** Whether the Origin header names the host the request was sent to (a missing Origin does not). */
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  // request.host: the Host header, or X-Forwarded-Host with TRUST_PROXY (a proxy may rewrite Host).
+  const host = request.host;
+  if (!origin || !host || !URL.canParse(origin)) return false;
+  return new URL(origin).host === host.toLowerCase();
 }
 
 function bearerFromProtocols(header: string | undefined): string | undefined {

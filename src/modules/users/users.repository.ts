@@ -22,6 +22,11 @@ export class UsersRepository {
     return dbOf(tx, this.prisma).user.findUnique({ where: { id } });
   }
 
+  /** Users whose email (any case) or name is exactly `value`, at most `take`. */
+  findByNameOrEmail(value: string, take: number): Promise<UserRow[]> {
+    return this.prisma.user.findMany({ where: { OR: [{ email: { equals: value, mode: 'insensitive' } }, { name: value }] }, take });
+  }
+
   list(query: ListQuery, role?: 'admin' | 'user'): Promise<UserRow[]> {
     return this.prisma.user.findMany({
       where: { ...cursorWhere(query), ...(role ? { role } : {}) },

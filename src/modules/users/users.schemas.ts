@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { count } from '../../common/validation/primitives.js';
 import { listPageSchema, listQuery } from '../../common/http/pagination.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-hash.js';
 
 export const limitsInput = z
   .strictObject({
@@ -30,6 +31,13 @@ export const toolsInput = z
     "Tools this user may use, replacing what tools.allow gives their role: names (`calculator`, `everything.add`), `builtin`, `plugin`, `mcp`, `mcp:<server>` or `*`; null = the role's.",
   );
 
+/** A password as set or presented: never trimmed (spaces count), bounded so that hashing it stays cheap. */
+export const passwordInput = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH)
+  .describe(`For POST /auth/login: at least ${PASSWORD_MIN_LENGTH} characters. Stored as a scrypt hash, never shown.`);
+
 export const createUserBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   email: z.email().max(320).optional(),
@@ -37,6 +45,7 @@ export const createUserBody = z.strictObject({
   limits: limitsInput.optional(),
   budget: budgetInput.optional(),
   tools: toolsInput.optional(),
+  password: passwordInput.optional(),
 });
 export type CreateUserBody = z.infer<typeof createUserBody>;
 
@@ -47,6 +56,7 @@ export const updateUserBody = z.strictObject({
   limits: limitsInput.optional(),
   budget: budgetInput.optional(),
   tools: toolsInput.optional(),
+  password: passwordInput.nullable().optional().describe("A new password (ends the user's sign-in sessions); null removes it (key sign-in only)."),
 });
 export type UpdateUserBody = z.infer<typeof updateUserBody>;
 
@@ -69,6 +79,7 @@ export const userView = z
     limits: limitsView,
     budget: budgetView,
     tools: z.array(z.string()).nullable().describe("The user's own tool allow list; null = what tools.allow gives the role."),
+    has_password: z.boolean().describe('Whether the user can sign in with a password (the password itself is never shown).'),
     created_at: z.number().int().describe('Unix seconds.'),
     updated_at: z.number().int().describe('Unix seconds.'),
   })

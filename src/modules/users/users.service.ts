@@ -7,13 +7,21 @@ import type { CreateUserBody, ListUsersQuery, UpdateUserBody, UserView } from '.
 import { toPage } from '../../common/http/pagination.js';
 import { UsersRepository, type UserRow } from './users.repository.js';
 import type { Tx } from '../../persistence/transaction-runner.js';
+import { hashPassword, verifyPassword } from './password-hash.js';
 
 /** Listens for changes that must end cached authentications at once (disable, demotion). */
 export type UserChangeListener = (userId: string) => void;
+/**
+ * Ends a user's sign-in sessions, in the transaction of the change that calls for it (disabled,
+ * password set by an admin, password changed by its user: all but `keepSessionId`), so that no
+ * request in between sees the change without its consequence.
+ */
+export type SessionsEnder = (userId: string, tx: Tx, keepSessionId?: string) => Promise<void>;
 
 @Injectable()
 export class UsersService {
   private readonly listeners: UserChangeListener[] = [];
+  private readonly sessionEnders: SessionsEnder[] = [];
 
   constructor(private readonly repo: UsersRepository) {}
 
@@ -21,11 +29,17 @@ export class UsersService {
     this.listeners.push(listener);
   }
 
+  /** Registered by the sign-in module (which depends on this one, not the other way round). */
+  onSessionsEnd(ender: SessionsEnder): void {
+    this.sessionEnders.push(ender);
+  }
+
   async create(input: CreateUserBody): Promise<UserView> {
     const row = await this.repo.create({
       name: input.name,
       email: input.email ?? null,
       role: input.role,
+      ...(input.password !== undefined ? { passwordHash: await hashPassword(input.password) } : {}),
       ...(input.tools !== undefined ? { tools: input.tools } : {}),
       ...limitColumns(input.limits, input.budget),
     });
@@ -41,11 +55,16 @@ export class UsersService {
   }
 
   async update(id: string, input: UpdateUserBody): Promise<UserView> {
+    // Hashed before the transaction: tens of milliseconds that need no lock.
+    const passwordHash = typeof input.password === 'string' ? await hashPassword(input.password) : input.password;
     const row = await this.repo.transaction(async (tx) => {
       const current = await this.repo.findById(id, tx);
       if (!current) throw new DomainError('not_found', `No user with id ${id}.`);
       if (id === GUEST_USER_ID && input.role === 'admin') {
         throw new DomainError('conflict', 'The built-in guest user cannot be an admin.', { param: 'role' });
+      }
+      if (id === GUEST_USER_ID && typeof input.password === 'string') {
+        throw new DomainError('conflict', 'The built-in guest user cannot sign in with a password.', { param: 'password' });
       }
       const losesAdmin = current.role === 'admin' && !current.disabled && (input.role === 'user' || input.disabled === true);
       if (losesAdmin && (await this.repo.countActiveAdmins(tx)) <= 1) {
@@ -53,17 +72,21 @@ export class UsersService {
           param: input.role === 'user' ? 'role' : 'disabled',
         });
       }
-      return this.repo.update(
+      const updated = await this.repo.update(
         id,
         {
           ...(input.name !== undefined ? { name: input.name } : {}),
           ...(input.role !== undefined ? { role: input.role } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
           ...(input.tools !== undefined ? { tools: input.tools } : {}),
+          ...(passwordHash !== undefined ? { passwordHash } : {}),
           ...limitColumns(input.limits, input.budget),
         },
         tx,
       );
+      // Disabling a user, or resetting their password, signs them out everywhere.
+      if (input.disabled === true || input.password !== undefined) await this.endSessions(id, tx);
+      return updated;
     }, ADMIN_LOCK);
     for (const listener of this.listeners) listener(id);
     return toUserView(row);
@@ -96,9 +119,43 @@ export class UsersService {
     return { user: toUserView(row), key };
   }
 
+  /**
+   * The user a sign-in names (its email, any case, or its exact name) when the password matches;
+   * else null, after the same scrypt work whether the account exists, has a password or not. A
+   * name several users share names none (they sign in by email). The guest never signs in.
+   */
+  async verifyLogin(nameOrEmail: string, password: string): Promise<UserRow | null> {
+    const matches = (await this.repo.findByNameOrEmail(nameOrEmail, 2)).filter((row) => row.id !== GUEST_USER_ID);
+    const row = matches.length === 1 ? matches[0] : null;
+    const ok = await verifyPassword(password, row?.passwordHash ?? null);
+    return ok ? row : null;
+  }
+
+  /**
+   * The caller sets their own password: `current` must match the one they have; without one yet
+   * (the first admin, who has only its printed key) it may be left out. Ends the user's other
+   * sign-in sessions. Answers false when `current` is wrong or missing.
+   */
+  async changeOwnPassword(id: string, current: string | undefined, next: string, keepSessionId?: string): Promise<boolean> {
+    const row = await this.findOrFail(id);
+    if (row.passwordHash !== null || current !== undefined) {
+      if (current === undefined || !(await verifyPassword(current, row.passwordHash))) return false;
+    }
+    const passwordHash = await hashPassword(next);
+    await this.repo.transaction(async (tx) => {
+      await this.repo.update(id, { passwordHash }, tx);
+      await this.endSessions(id, tx, keepSessionId);
+    });
+    return true;
+  }
+
   /** For the auth layer: the row behind a key, to check it is enabled. */
   findRow(id: string): Promise<UserRow | null> {
     return this.repo.findById(id);
+  }
+
+  private async endSessions(id: string, tx: Tx, keepSessionId?: string): Promise<void> {
+    for (const end of this.sessionEnders) await end(id, tx, keepSessionId);
   }
 
   private async findOrFail(id: string): Promise<UserRow> {
@@ -125,6 +182,7 @@ export function toUserView(row: UserRow): UserView {
     limits: limitsView(row),
     budget: budgetView(row),
     tools: toolList(row.tools),
+    has_password: row.passwordHash !== null,
     created_at: unixSeconds(row.createdAt)!,
     updated_at: unixSeconds(row.updatedAt)!,
   };

@@ -12,6 +12,7 @@ interface Conversation {
   cost_usd: number;
   model: string | null;
   last_used_at: number;
+  files?: Array<{ id: string; filename: string }>;
 }
 interface Message {
   id: string;
@@ -35,18 +36,18 @@ interface Page<T> {
   data: T[];
 }
 
-/** The text of a stored message's content (a string, or content parts). */
-function textOf(content: unknown): string {
+/** The text of a stored message's content (a string, or content parts; files by their names). */
+function textOf(content: unknown, files: ReadonlyMap<string, string> = new Map()): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .map((part: { type?: string; text?: string; file?: { filename?: string } }) =>
+    .map((part: { type?: string; text?: string; file?: { file_id?: string; filename?: string } }) =>
       part.type === 'text'
         ? (part.text ?? '')
         : part.type === 'file'
-          ? `📎 ${part.file?.filename ?? 'file'}`
+          ? `Attached: ${part.file?.filename ?? files.get(part.file?.file_id ?? '') ?? 'a file'}`
           : part.type === 'image_url'
-            ? '🖼 image'
+            ? 'Attached: an image'
             : '',
     )
     .filter(Boolean)
@@ -67,14 +68,22 @@ export function ChatPage({ route }: { route: string }) {
   const [error, setError] = useState<string | null>(null);
   const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [useMemory, setUseMemory] = useState(false);
+  const [detail, setDetail] = useState<Conversation | null>(null);
   const abort = useRef<AbortController | null>(null);
+  // Set when this page moves to the conversation a turn just created: that turn's figures stay shown.
+  const arrived = useRef(false);
 
   const loadConversations = async () => {
     const q = filter.trim() ? `&q=${encodeURIComponent(filter.trim())}` : '';
     setConversations((await api.get<Page<Conversation>>(`/conversations?limit=100${q}`)).data);
   };
   const loadMessages = async (id: string) => {
-    setMessages((await api.get<Page<Message>>(`/conversations/${id}/messages?order=asc&limit=100`)).data);
+    const [conversation, page] = await Promise.all([
+      api.get<Conversation>(`/conversations/${id}`),
+      api.get<Page<Message>>(`/conversations/${id}/messages?order=asc&limit=100`),
+    ]);
+    setDetail(conversation);
+    setMessages(page.data);
   };
 
   useEffect(() => {
@@ -84,8 +93,10 @@ export function ChatPage({ route }: { route: string }) {
     void api.get<Page<Model>>('/v1/models').then((list) => setModels(list.data.filter((m) => !m.kind || m.kind === 'model')));
   }, []);
   useEffect(() => {
-    setTurnInfo(null);
+    if (!arrived.current) setTurnInfo(null);
+    arrived.current = false;
     setError(null);
+    setDetail(null);
     if (current) void loadMessages(current).catch((err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
     else setMessages([]);
   }, [current]);
@@ -113,7 +124,8 @@ export function ChatPage({ route }: { route: string }) {
     setTurnInfo(null);
     const controller = new AbortController();
     abort.current = controller;
-    setMessages((list) => [...list, { id: `local-${Date.now()}`, role: 'user', content: text, status: 'complete', tokens: 0, model: null }]);
+    const shown = [text, ...attachments.map((a) => `Attached: ${a.filename}`)].join('\n');
+    setMessages((list) => [...list, { id: `local-${Date.now()}`, role: 'user', content: shown, status: 'complete', tokens: 0, model: null }]);
     setStreaming('');
     let conversationId = current;
     const body: Record<string, unknown> = {
@@ -144,20 +156,25 @@ export function ChatPage({ route }: { route: string }) {
       abort.current = null;
       setStreaming(null);
       if (conversationId) {
-        if (conversationId !== current) location.hash = `#/chat/${conversationId}`;
-        else await loadMessages(conversationId).catch(() => undefined);
+        if (conversationId !== current) {
+          arrived.current = true;
+          location.hash = `#/chat/${conversationId}`;
+        } else await loadMessages(conversationId).catch(() => undefined);
       }
       await loadConversations().catch(() => undefined);
     }
   };
 
   const stop = () => abort.current?.abort();
-  const conversation = conversations.find((c) => c.id === current) ?? null;
+  const conversation = detail ?? conversations.find((c) => c.id === current) ?? null;
+  const fileNames = new Map((detail?.files ?? []).map((f) => [f.id, f.filename]));
   const rename = async () => {
     if (!conversation) return;
     const title = prompt('New title', conversation.title ?? '')?.trim();
     if (!title) return;
-    await api.patch(`/conversations/${conversation.id}`, { title });
+    const renamed = await api.patch<Conversation>(`/conversations/${conversation.id}`, { title });
+    // The update answers without the files list: keep the one read with the conversation.
+    setDetail((before) => ({ ...renamed, files: before?.files ?? renamed.files }));
     await loadConversations();
   };
   const remove = async () => {
@@ -208,7 +225,7 @@ export function ChatPage({ route }: { route: string }) {
             (m) =>
               html`<li key=${m.id} class=${`message ${m.role} ${m.status}`} data-status=${m.status}>
                 <div class="role">${m.role}${m.status !== 'complete' ? ` · ${m.status}` : ''}${m.tokens ? ` · ${m.tokens} tokens` : ''}</div>
-                <div class="content">${m.role === 'assistant' ? markdown(textOf(m.content)) : textOf(m.content)}</div>
+                <div class="content">${m.role === 'assistant' ? markdown(textOf(m.content, fileNames)) : textOf(m.content, fileNames)}</div>
               </li>`,
           )}
           ${

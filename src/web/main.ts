@@ -41,7 +41,14 @@ function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const route = useRoute();
   useEffect(() => {
-    api.get<Me>('/me').then(setMe, () => setMe(null));
+    // The session cookie is HttpOnly: the server says who it is and hands the CSRF token again (after a reload, in a new tab).
+    api.get<{ user: Me; csrf_token: string }>('/auth/session').then(
+      (session) => {
+        setCsrfToken(session.csrf_token);
+        setMe(session.user);
+      },
+      () => setMe(null),
+    );
     return onSignedOut(() => setMe(null));
   }, []);
 

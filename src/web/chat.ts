@@ -12,6 +12,7 @@ interface Conversation {
   cost_usd: number;
   model: string | null;
   last_used_at: number;
+  tags: string[];
   files?: Array<{ id: string; filename: string }>;
 }
 interface Message {
@@ -54,6 +55,15 @@ function textOf(content: unknown, files: ReadonlyMap<string, string> = new Map()
     .join('\n');
 }
 
+/** Resolves once the conversation's newest message is the assistant's (or after about 5 s). */
+async function storedAnswer(conversationId: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const newest = await api.get<Page<Message>>(`/conversations/${conversationId}/messages?order=desc&limit=1`).catch(() => null);
+    if (newest?.data[0]?.role === 'assistant') return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 const usd = (n: number) => `$${n < 0.01 ? n.toFixed(6) : n.toFixed(4)}`;
 
 export function ChatPage({ route }: { route: string }) {
@@ -62,6 +72,8 @@ export function ChatPage({ route }: { route: string }) {
   const [filter, setFilter] = useState('');
   const [models, setModels] = useState<Model[]>([]);
   const [model, setModel] = useState('');
+  const [personas, setPersonas] = useState<Model[]>([]);
+  const [persona, setPersona] = useState('');
   const [messages, setMessages] = useState<Message[]>([]);
   const [streaming, setStreaming] = useState<string | null>(null);
   const [turnInfo, setTurnInfo] = useState<string | null>(null);
@@ -90,7 +102,10 @@ export function ChatPage({ route }: { route: string }) {
     void loadConversations().catch(() => undefined);
   }, [filter]);
   useEffect(() => {
-    void api.get<Page<Model>>('/v1/models').then((list) => setModels(list.data.filter((m) => !m.kind || m.kind === 'model')));
+    void api.get<Page<Model>>('/v1/models').then((list) => {
+      setModels(list.data.filter((m) => !m.kind || m.kind === 'model'));
+      setPersonas(list.data.filter((m) => m.kind === 'persona'));
+    });
   }, []);
   useEffect(() => {
     if (!arrived.current) setTurnInfo(null);
@@ -132,6 +147,7 @@ export function ChatPage({ route }: { route: string }) {
       messages: [{ role: 'user', content: text }],
       ...(current ? { conversation_id: current } : {}),
       ...(model ? { model } : {}),
+      ...(persona ? { profile: persona } : {}),
       ...(attachments.length ? { file_ids: attachments.map((a) => a.id) } : {}),
       ...(useMemory ? { use_memory: true } : {}),
     };
@@ -154,6 +170,8 @@ export function ChatPage({ route }: { route: string }) {
       if (!controller.signal.aborted) setError(err instanceof ApiError ? err.message : String(err));
     } finally {
       abort.current = null;
+      // A stopped answer is stored by the server once it has seen the request end: wait for it (briefly).
+      if (controller.signal.aborted && conversationId) await storedAnswer(conversationId);
       setStreaming(null);
       if (conversationId) {
         if (conversationId !== current) {
@@ -175,6 +193,22 @@ export function ChatPage({ route }: { route: string }) {
     const renamed = await api.patch<Conversation>(`/conversations/${conversation.id}`, { title });
     // The update answers without the files list: keep the one read with the conversation.
     setDetail((before) => ({ ...renamed, files: before?.files ?? renamed.files }));
+    await loadConversations();
+  };
+  const retag = async () => {
+    if (!conversation) return;
+    const answer = prompt('Tags, separated by commas', conversation.tags.join(', '));
+    if (answer === null) return;
+    const tags = [
+      ...new Set(
+        answer
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ),
+    ];
+    const updated = await api.patch<Conversation>(`/conversations/${conversation.id}`, { tags });
+    setDetail((before) => ({ ...updated, files: before?.files ?? updated.files }));
     await loadConversations();
   };
   const remove = async () => {
@@ -216,7 +250,9 @@ export function ChatPage({ route }: { route: string }) {
           ${
             conversation &&
             html`<span class="totals" data-testid="conversation-total">${conversation.total_tokens} tokens · ${usd(conversation.cost_usd)}</span>
+              ${conversation.tags.length > 0 && html`<span class="tags" aria-label="Tags">${conversation.tags.map((t) => html`<span class="tag">${t}</span>`)}</span>`}
               <button type="button" onClick=${rename}>Rename</button>
+              <button type="button" onClick=${retag}>Tags</button>
               <button type="button" class="danger" onClick=${remove}>Delete</button>`
           }
         </div>
@@ -257,6 +293,13 @@ export function ChatPage({ route }: { route: string }) {
               <select value=${model} onChange=${(e: Event) => setModel((e.target as HTMLSelectElement).value)}>
                 <option value="">Default</option>
                 ${models.map((m) => html`<option value=${m.id}>${m.id}</option>`)}
+              </select>
+            </label>
+            <label
+              >Persona
+              <select value=${persona} onChange=${(e: Event) => setPersona((e.target as HTMLSelectElement).value)}>
+                <option value="">None</option>
+                ${personas.map((p) => html`<option value=${p.id}>${p.id}</option>`)}
               </select>
             </label>
             <label class="check"

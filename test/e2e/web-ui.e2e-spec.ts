@@ -75,11 +75,13 @@ describe('the web UI', () => {
     await screenshots(page, 'sign-in');
     await signInWithKey(ADMIN_KEY);
     upstream.setDefault({ kind: 'reply', text: 'One **two** three four five six', chunkDelayMs: 40 });
+    await page.getByLabel('Persona').selectOption('luminary/socrates');
     await send('Count for me');
     // The answer is shown while it arrives, then kept.
     await page.locator('.message.streaming').waitFor();
     await page.locator('.message.assistant[data-status="complete"] strong', { hasText: 'two' }).waitFor();
     await page.getByTestId('turn-info').waitFor();
+    expect((upstream.requests[0].body!.messages as Array<{ content: string }>)[0].content).toMatch(/Socrates/);
     expect(page.url()).toMatch(/#\/chat\/[0-9a-f-]{36}$/);
     await page.getByRole('link', { name: 'Count for me' }).waitFor();
     await screenshots(page, 'chat');
@@ -126,6 +128,9 @@ describe('the web UI', () => {
     page.once('dialog', (dialog) => void dialog.accept('Reading notes'));
     await page.getByRole('button', { name: 'Rename' }).click();
     await page.getByRole('link', { name: 'Reading notes' }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept('work, notes, work'));
+    await page.getByRole('button', { name: 'Tags' }).click();
+    await page.getByLabel('Tags', { exact: true }).getByText('notes').waitFor();
     // The stored message names its file (the conversation's files), after the rename too.
     await page.reload();
     await page.locator('.message.user', { hasText: 'Attached: report.pdf' }).waitFor();

@@ -22,6 +22,7 @@ interface Message {
   status: 'complete' | 'incomplete' | 'error';
   tokens: number;
   model: string | null;
+  cost_usd?: number | null;
 }
 interface Model {
   id: string;
@@ -260,7 +261,9 @@ export function ChatPage({ route }: { route: string }) {
           ${messages.map(
             (m) =>
               html`<li key=${m.id} class=${`message ${m.role} ${m.status}`} data-status=${m.status}>
-                <div class="role">${m.role}${m.status !== 'complete' ? ` · ${m.status}` : ''}${m.tokens ? ` · ${m.tokens} tokens` : ''}</div>
+                <div class="role">
+                  ${m.role}${m.status !== 'complete' ? ` · ${m.status}` : ''}${m.tokens ? ` · ${m.tokens} tokens` : ''}${typeof m.cost_usd === 'number' ? ` · ${usd(m.cost_usd)}` : ''}
+                </div>
                 <div class="content">${m.role === 'assistant' ? markdown(textOf(m.content, fileNames)) : textOf(m.content, fileNames)}</div>
               </li>`,
           )}

@@ -258,6 +258,12 @@ describe('/chat: conversations, sessions and metering', () => {
     expect(renamed.body).toMatchObject({ title: 'Q3 planning', tags: ['work'], summary: 'Budget and hiring.', metadata: { team: 'ops' } });
     const turn = await api.post('/chat', { conversation_id: created.body.id, messages: [{ role: 'user', content: 'Agenda?' }] });
     expect(turn.status).toBe(200);
+    // The assistant message keeps its round's cost: the turn's cost, as the ledger has it.
+    const stored = (await api.get(`/conversations/${created.body.id}/messages`)).body.data;
+    expect(stored.map((m: { role: string; cost_usd: number | null }) => [m.role, m.cost_usd])).toEqual([
+      ['user', null],
+      ['assistant', turn.body.cost],
+    ]);
     // q matches message text too (case-insensitive), only the caller's own.
     expect((await api.get('/conversations?q=agenda')).body.data.map((c: { id: string }) => c.id)).toEqual([created.body.id]);
     const stranger = await admin.post('/users', { name: 'q-stranger' });

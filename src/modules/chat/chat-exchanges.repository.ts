@@ -42,11 +42,11 @@ WITH started AS (
   RETURNING id
 ), stored AS (
   INSERT INTO messages (id, conversation_id, session_id, role, content, name, tool_calls, tool_call_id, tokens,
-                        prompt_tokens, completion_tokens, model, status, finish_reason, created_at)
+                        prompt_tokens, completion_tokens, cost_micros, model, status, finish_reason, created_at)
   SELECT m.id, $1::uuid, $3::uuid, m.role, coalesce(m.content, 'null'::jsonb), m.name, nullif(m.tool_calls, 'null'::jsonb), m.tool_call_id,
-         m.tokens, m.prompt_tokens, m.completion_tokens, m.model, m.status::message_status, m.finish_reason, now()
+         m.tokens, m.prompt_tokens, m.completion_tokens, m.cost_micros, m.model, m.status::message_status, m.finish_reason, now()
   FROM jsonb_to_recordset($10::jsonb) AS m(id uuid, role text, content jsonb, name text, tool_calls jsonb, tool_call_id text, tokens int,
-                                           prompt_tokens int, completion_tokens int, model text, status text, finish_reason text)
+                                           prompt_tokens int, completion_tokens int, cost_micros bigint, model text, status text, finish_reason text)
   RETURNING id
 ), linked_files AS (
   INSERT INTO message_files (message_id, file_id)
@@ -80,6 +80,7 @@ export class ChatExchangesRepository {
       tokens: m.tokens,
       prompt_tokens: m.promptTokens ?? null,
       completion_tokens: m.completionTokens ?? null,
+      cost_micros: m.costMicros ?? null,
       model: m.model ?? null,
       status: m.status ?? 'complete',
       finish_reason: m.finishReason ?? null,

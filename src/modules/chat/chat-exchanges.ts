@@ -63,7 +63,7 @@ export class ChatExchanges {
     const answered = rounds.some((r) => this.answered(r.run));
     const createsConversation = !turn.thread && answered;
     const messages: NewMessage[] = answered ? turn.fresh.map((m, i) => newMessage(m, turn.freshTokens[i])) : [];
-    for (const round of answered ? rounds : []) {
+    for (const [index, round] of (answered ? rounds : []).entries()) {
       const { run } = round;
       if (run.text || run.toolCalls) {
         const reply: ChatMessage = { role: 'assistant', content: run.text || null, ...(run.toolCalls ? { tool_calls: run.toolCalls } : {}) };
@@ -75,6 +75,8 @@ export class ChatExchanges {
           tokens: replyTokens,
           promptTokens: run.outcome.usage.promptTokens,
           completionTokens: run.outcome.usage.completionTokens,
+          // records[i] is rounds[i]'s usage record.
+          costMicros: records[index]?.costMicros ?? null,
           model: turn.call.responseModel,
           status: MESSAGE_STATUS[run.outcome.status],
           finishReason: round.finishReason ?? run.finishReason,

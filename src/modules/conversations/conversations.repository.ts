@@ -17,6 +17,8 @@ export interface NewMessage {
   tokens: number;
   promptTokens?: number | null;
   completionTokens?: number | null;
+  /** What the round that wrote it cost (assistant messages). */
+  costMicros?: number | null;
   model?: string | null;
   status?: 'complete' | 'incomplete' | 'error';
   finishReason?: string | null;

@@ -95,6 +95,7 @@ export const messageView = z
     finish_reason: z.string().nullable(),
     tokens: z.number().int(),
     usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int() }).nullable(),
+    cost_usd: z.number().nullable().describe("An assistant message's cost: its upstream round's usage record (null for other messages)."),
     created_at: z.number().int(),
   })
   .meta({ id: 'ConversationMessage' });

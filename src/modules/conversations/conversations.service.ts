@@ -3,6 +3,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import type { Caller } from '../../common/http/caller.js';
 import { toPage, type ListPage } from '../../common/http/pagination.js';
 import { unixSeconds } from '../../common/ids.js';
+import { microsToUsd } from '../../common/money.js';
 import { ModelCatalog } from '../../llm/model-catalog.js';
 import { spendView } from '../../llm/pricing.js';
 import { canRead, resolveOwner } from '../../common/http/ownership.js';
@@ -244,6 +245,7 @@ export function toMessageView(row: MessageRow): MessageView {
     finish_reason: row.finishReason,
     tokens: row.tokens,
     usage: row.promptTokens === null ? null : { prompt_tokens: row.promptTokens, completion_tokens: row.completionTokens ?? 0 },
+    cost_usd: row.costMicros === null ? null : microsToUsd(Number(row.costMicros)),
     created_at: unixSeconds(row.createdAt)!,
   };
 }

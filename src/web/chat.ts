@@ -68,7 +68,8 @@ async function storedAnswer(conversationId: string): Promise<void> {
 const usd = (n: number) => `$${n < 0.01 ? n.toFixed(6) : n.toFixed(4)}`;
 
 export function ChatPage({ route }: { route: string }) {
-  const current = /^\/chat\/([^/]+)$/.exec(route)?.[1] ?? null;
+  // Only a conversation id is ever put in an API path from the URL.
+  const current = /^\/chat\/([0-9a-f-]{36})$/.exec(route)?.[1] ?? null;
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [filter, setFilter] = useState('');
   const [models, setModels] = useState<Model[]>([]);

@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, onSignedOut, setCsrfToken, type Me } from './api.js';
+import { api, ApiError, onSignedOut, setCsrfToken, type Me } from './api.js';
 import { AdminPage } from './admin.js';
 import { ChatPage } from './chat.js';
 import { JobsPage } from './jobs.js';
@@ -56,7 +56,15 @@ function App() {
   if (me === null) return html`<${SignInPage} onSignedIn=${setMe} />`;
 
   const signOut = async () => {
-    await api.post('/auth/logout').catch(() => undefined);
+    try {
+      await api.post('/auth/logout');
+    } catch (err) {
+      // Already ended (401) is signed out; anything else leaves the session alive: say so.
+      if (!(err instanceof ApiError && err.status === 401)) {
+        alert(`Signing out failed: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+    }
     setCsrfToken(null);
     setMe(null);
   };

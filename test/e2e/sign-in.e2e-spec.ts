@@ -177,6 +177,32 @@ describe('sign-in: passwords, session cookies, CSRF', () => {
     expectError(await anon.get('/auth/session'), 401);
   });
 
+  it('counts failures per account whether it is named by name or by email; wildcards name no one', async () => {
+    const user = await userWithPassword();
+    for (let i = 0; i < 5; i++) {
+      const name_or_email = i % 2 ? user.name : user.email;
+      expect((await loginFrom(freshIp(), { name_or_email, password: `wrong password ${i}` })).status).toBe(401);
+    }
+    expect((await loginFrom(freshIp(), { name_or_email: user.name, password: PASSWORD })).status).toBe(429);
+    // A LIKE pattern that would match the user's email signs in no one, and counts against no real account.
+    const other = await userWithPassword();
+    const pattern = other.email.replace(/^u-/, 'u_').replace(/@.*/, '%');
+    expect((await loginFrom(freshIp(), { name_or_email: pattern, password: PASSWORD })).status).toBe(401);
+    expect((await loginFrom(freshIp(), { name_or_email: '%', password: PASSWORD })).status).toBe(401);
+  });
+
+  it('ends a password session when its sign-in key is revoked, and a later sign-in does not bring it back', async () => {
+    const user = await userWithPassword();
+    const s = await login({ name_or_email: user.name, password: PASSWORD });
+    expect(s.setCookie).not.toMatch(/Max-Age/i);
+    const keyId = s.res.body.user.key.id as string;
+    expect((await admin.delete(`/keys/${keyId}`)).status).toBe(200);
+    expectError(await anon.get('/me', withCookie(s)), 401, 'session_invalid');
+    const again = await login({ name_or_email: user.name, password: PASSWORD });
+    expect((await anon.get('/me', withCookie(again))).status).toBe(200);
+    expectError(await anon.get('/me', withCookie(s)), 401, 'session_invalid');
+  });
+
   it('ends the sessions of a user who is disabled (and re-enabling does not bring them back)', async () => {
     const user = await userWithPassword();
     const s = await login({ name_or_email: user.name, password: PASSWORD });

@@ -70,6 +70,12 @@ describe('the web UI', () => {
   }
 
   it('sends / to the UI, signs in with a key, and streams an answer into a new conversation', async () => {
+    // The UI's own CSP: nothing inline, never framed, no upgrade over plain HTTP.
+    const csp = (await fetch(`${server.url}/ui/`)).headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('upgrade-insecure-requests');
     await page.goto(server.url);
     expect(page.url()).toBe(`${server.url}/ui/`);
     await screenshots(page, 'sign-in');

@@ -43,6 +43,7 @@ export class ApiKeysService {
   private readonly byId = new Map<string, CacheEntry>();
   private readonly touched = new Map<string, number>();
   private readonly keyListeners: Array<(keyId: string) => void> = [];
+  private readonly revokeListeners: Array<(keyId: string) => Promise<void>> = [];
 
   constructor(
     private readonly repo: ApiKeysRepository,
@@ -57,6 +58,11 @@ export class ApiKeysService {
   }
 
   /** Called when a key's limits or budget change (the budget ledger starts the key afresh). */
+  /** Called when a key is revoked (or a revoked sign-in key restored): what acted through it must end. */
+  onKeyRevoked(listener: (keyId: string) => Promise<void>): void {
+    this.revokeListeners.push(listener);
+  }
+
   onKeyChanged(listener: (keyId: string) => void): void {
     this.keyListeners.push(listener);
   }
@@ -97,6 +103,8 @@ export class ApiKeysService {
    */
   async ensureSignInKey(userId: string): Promise<string> {
     const id = signInKeyId(userId);
+    // A revoked sign-in key comes back for the new session only: the sessions it had stay ended.
+    if ((await this.repo.findById(id))?.revokedAt) for (const listener of this.revokeListeners) await listener(id);
     await this.repo.upsert(id, { userId, name: 'sign-in (password)', prefix: 'sign-in', hash: generateApiKey().hash });
     this.changed({ keyId: id });
     return id;
@@ -122,6 +130,7 @@ export class ApiKeysService {
   async revoke(id: string): Promise<DeletedKeyView> {
     if (!(await this.repo.revoke(id))) throw new DomainError('not_found', `No API key with id ${id}.`);
     this.changed({ keyId: id });
+    for (const listener of this.revokeListeners) await listener(id);
     return { id, object: 'api_key', deleted: true };
   }
 

@@ -28,6 +28,10 @@ export class LoginSessionsRepository {
     await this.prisma.loginSession.updateMany({ where: { id, revokedAt: null, expiresAt: { gt: now } }, data: { lastUsedAt: now, expiresAt } });
   }
 
+  async revokeForKey(apiKeyId: string): Promise<void> {
+    await this.prisma.loginSession.updateMany({ where: { apiKeyId, revokedAt: null }, data: { revokedAt: new Date() } });
+  }
+
   async revoke(id: string): Promise<void> {
     await this.prisma.loginSession.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
   }

@@ -34,6 +34,7 @@ interface Entry {
 interface Change {
   sessionId?: string;
   userId?: string;
+  keyId?: string;
   keepSessionId?: string;
 }
 
@@ -64,6 +65,7 @@ export class LoginSessions {
     users: UsersService,
   ) {
     users.onSessionsEnd((userId, tx, keep) => this.endForUser(userId, tx, keep));
+    keys.onKeyRevoked((keyId) => this.endForKey(keyId));
     // After the change's transaction committed: nothing re-read in between stays cached.
     users.onUserChanged((userId) => this.forgetLocally({ userId }));
     redis.subscribe(INVALIDATE_CHANNEL, (message) => this.forgetLocally(JSON.parse(message) as Change));
@@ -105,6 +107,8 @@ export class LoginSessions {
       if (err instanceof DomainError && err.kind === 'unauthenticated') throw ended();
       throw err;
     }
+    // Only a request that passed every check keeps the session alive.
+    this.slide(entry, Date.now());
     return { ...caller, sessionId: entry.id };
   }
 
@@ -120,6 +124,11 @@ export class LoginSessions {
     this.changed({ sessionId: entry.id });
   }
 
+  private async endForKey(keyId: string): Promise<void> {
+    await this.repo.revokeForKey(keyId);
+    this.changed({ keyId });
+  }
+
   private async endForUser(userId: string, tx: Tx, keepSessionId?: string): Promise<void> {
     await this.repo.revokeForUser(userId, tx, keepSessionId);
     this.changed({ userId, keepSessionId });
@@ -133,7 +142,6 @@ export class LoginSessions {
       this.cache.delete(token);
       throw ended();
     }
-    this.slide(entry, now);
     return entry;
   }
 
@@ -173,7 +181,8 @@ export class LoginSessions {
 
   private forgetLocally(change: Change): void {
     for (const [token, entry] of this.cache) {
-      if (entry.id === change.sessionId || (entry.userId === change.userId && entry.id !== change.keepSessionId)) this.cache.delete(token);
+      if (entry.id === change.sessionId || entry.keyId === change.keyId || (entry.userId === change.userId && entry.id !== change.keepSessionId))
+        this.cache.delete(token);
     }
   }
 }

@@ -15,16 +15,13 @@ export function sessionTokenFrom(header: string | undefined): string | undefined
   return undefined;
 }
 
-/** HttpOnly, SameSite=Strict, Path=/, and Secure when the request came over HTTPS (directly or, with TRUST_PROXY, by X-Forwarded-Proto). */
-export function sessionCookie(token: string, maxAgeSeconds: number, secure: boolean): string {
-  return [
-    `${SESSION_COOKIE}=${token}`,
-    'Path=/',
-    `Max-Age=${Math.max(1, Math.floor(maxAgeSeconds))}`,
-    'HttpOnly',
-    'SameSite=Strict',
-    ...(secure ? ['Secure'] : []),
-  ].join('; ');
+/**
+ * HttpOnly, SameSite=Strict, Path=/, and Secure when the request came over HTTPS (directly or,
+ * with TRUST_PROXY, by X-Forwarded-Proto). No Max-Age: the expiry is the server's, sliding with
+ * each use (a browser-side age set at sign-in would end an active session at login + TTL).
+ */
+export function sessionCookie(token: string, secure: boolean): string {
+  return [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', ...(secure ? ['Secure'] : [])].join('; ');
 }
 
 /** Tells the browser to drop the cookie. */

@@ -47,7 +47,7 @@ export class SignInController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SignedInView> {
     const signedIn = await this.signIn.login(body, request.ip);
-    reply.header('set-cookie', sessionCookie(signedIn.token, (signedIn.expiresAt.getTime() - Date.now()) / 1000, request.protocol === 'https'));
+    reply.header('set-cookie', sessionCookie(signedIn.token, request.protocol === 'https'));
     reply.header('cache-control', 'no-store');
     return signedIn.view;
   }

@@ -37,7 +37,8 @@ export class SignInService {
   async login(input: LoginBody, ip: string): Promise<SignedIn> {
     // A public route, so the guard's readiness check does not cover it: 503 until migrations and the first admin are done.
     if (!this.bootstrap.ready) throw new DomainError('unavailable', 'The server is starting; retry in a moment.', { retryAfterSeconds: 1 });
-    const account = 'name_or_email' in input ? input.name_or_email : null;
+    // Counted per account however it is named (its name or its email), per text typed otherwise.
+    const account = 'name_or_email' in input ? await this.users.loginAccount(input.name_or_email) : null;
     const caller = await this.throttle.attempt(ip, account, () => this.verify(input));
     if (!caller) throw new DomainError('unauthenticated', INVALID_CREDENTIALS, { code: 'invalid_credentials' });
     const session = await this.sessions.start(caller.userId, caller.keyId);

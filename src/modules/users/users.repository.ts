@@ -22,9 +22,18 @@ export class UsersRepository {
     return dbOf(tx, this.prisma).user.findUnique({ where: { id } });
   }
 
-  /** Users whose email (any case) or name is exactly `value`, at most `take`. */
-  findByNameOrEmail(value: string, take: number): Promise<UserRow[]> {
-    return this.prisma.user.findMany({ where: { OR: [{ email: { equals: value, mode: 'insensitive' } }, { name: value }] }, take });
+  /**
+   * Users whose email (any case) or name is exactly `value`, at most `take`. Prisma's insensitive
+   * equality is an ILIKE on PostgreSQL, where `%` and `_` are wildcards: the rows it finds are
+   * kept only when they match exactly.
+   */
+  async findByNameOrEmail(value: string, take: number): Promise<UserRow[]> {
+    const lower = value.toLowerCase();
+    const rows = await this.prisma.user.findMany({
+      where: { OR: [{ email: { equals: value, mode: 'insensitive' } }, { name: value }] },
+      take: take + 50,
+    });
+    return rows.filter((row) => row.name === value || row.email?.toLowerCase() === lower).slice(0, take);
   }
 
   list(query: ListQuery, role?: 'admin' | 'user'): Promise<UserRow[]> {

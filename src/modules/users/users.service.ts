@@ -124,6 +124,12 @@ export class UsersService {
    * else null, after the same scrypt work whether the account exists, has a password or not. A
    * name several users share names none (they sign in by email). The guest never signs in.
    */
+  /** The account a sign-in names, for its failure count: the one user it names (by name or email), else the text as typed. */
+  async loginAccount(nameOrEmail: string): Promise<string> {
+    const matches = (await this.repo.findByNameOrEmail(nameOrEmail, 2)).filter((row) => row.id !== GUEST_USER_ID);
+    return matches.length === 1 ? `id:${matches[0].id}` : `as-typed:${nameOrEmail.toLowerCase()}`;
+  }
+
   async verifyLogin(nameOrEmail: string, password: string): Promise<UserRow | null> {
     const matches = (await this.repo.findByNameOrEmail(nameOrEmail, 2)).filter((row) => row.id !== GUEST_USER_ID);
     const row = matches.length === 1 ? matches[0] : null;

@@ -3,7 +3,7 @@ import { UsageRecorder } from '../../src/metering/ledger/usage-recorder.service.
 import { client, expectError } from '../support/http.js';
 import { startStandInUpstream, type StandInUpstream } from '../support/stand-in-upstream.js';
 import { writeTestConfig } from '../support/test-config.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, waitFor, type TestApp } from '../support/test-app.js';
 import { createUser } from '../support/users.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -191,8 +191,14 @@ describe(`limits, budgets, reports and metrics (${redisUrl ? 'Redis' : 'in-memor
       await reader.read();
       controller.abort();
       await upstream.idle();
-      await t.app.get(UsageRecorder).flush();
-      const [aborted] = await t.prisma.usageRecord.findMany({ where: { userId: u.id } });
+      // The upstream's end is seen first; the aborted call is settled (and its record queued) just after.
+      let records: Array<{ status: string; promptTokens: number; completionTokens: number }> = [];
+      await waitFor(async () => {
+        await t.app.get(UsageRecorder).flush();
+        records = await t.prisma.usageRecord.findMany({ where: { userId: u.id } });
+        return records.length > 0;
+      });
+      const [aborted] = records;
       expect(aborted.status).toBe('aborted');
       // The window now holds the aborted call's metered tokens, not its 5,000-token estimate.
       upstream.setDefault({ kind: 'reply', text: 'ok', usage: { prompt_tokens: 1, completion_tokens: 1 } });

@@ -55,6 +55,21 @@ export interface ToolSettings {
   maxRounds: number;
 }
 
+/** Models served in-process from GGUF files (provider `local`). */
+export interface LocalSettings {
+  /** Local model ids /v1/models lists (LLM_MODELS); empty: all of them. */
+  listed: readonly string[];
+  /** Where relative `gguf` paths of the catalog are found: DATA_DIR/models. */
+  modelsDir: string;
+  /** 0: never unloaded. */
+  idleUnloadMs: number;
+  queueMax: number;
+  maxMemoryBytes: number | null;
+  gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'off';
+  sampling: { temperature: number; topP: number; topK: number; repeatPenalty: number };
+  safetyMargin: number;
+}
+
 const MB = 1024 * 1024;
 
 /** The validated configuration, read once at boot and reached only through these typed fields. */
@@ -83,6 +98,7 @@ export class AppConfig {
   readonly memory: { maxPromptTokens: number; maxPerUser: number };
   readonly tools: ToolSettings;
   readonly mcpServers: readonly McpServerEntry[];
+  readonly local: LocalSettings;
   /** The installation: where prisma/migrations and the shipped config live. */
   readonly rootDir: string;
   readonly migrationsDir: string;
@@ -171,6 +187,17 @@ export class AppConfig {
       maxRounds: shape.tools.max_rounds,
     };
     this.mcpServers = shape.mcp_servers;
+    const local = shape.local;
+    this.local = {
+      listed: local.listed,
+      modelsDir: join(this.dataDir, 'models'),
+      idleUnloadMs: Math.round(local.idle_unload_minutes * 60_000),
+      queueMax: local.queue_max,
+      maxMemoryBytes: local.max_memory_mb ? local.max_memory_mb * MB : null,
+      gpu: local.gpu,
+      sampling: { temperature: local.temperature, topP: local.top_p, topK: local.top_k, repeatPenalty: local.repeat_penalty },
+      safetyMargin: local.safety_margin,
+    };
     this.jobs = { concurrency: shape.jobs.concurrency, leaseMs: shape.jobs.lease_ms, maxAttempts: shape.jobs.max_attempts };
     this.limits = {
       maxInputTokens: limits.max_input_tokens,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppConfig } from './app-config.js';
@@ -64,6 +64,17 @@ export const ENV_BINDINGS = [
   ['RATE_LIMIT_RPM', 'limits.rate.rpm'],
   ['RATE_LIMIT_TPM', 'limits.rate.tpm'],
   ['RATE_LIMIT_DEFAULT_OUTPUT_TOKENS', 'limits.rate.default_output_tokens'],
+  ['LOCAL_MODELS_CONFIG', 'local.models_config'],
+  ['LLM_MODELS', 'local.listed'],
+  ['LOCAL_IDLE_UNLOAD_MINUTES', 'local.idle_unload_minutes'],
+  ['LOCAL_QUEUE_MAX', 'local.queue_max'],
+  ['LOCAL_MAX_MEMORY_MB', 'local.max_memory_mb'],
+  ['LOCAL_GPU', 'local.gpu'],
+  ['LLM_TEMP', 'local.temperature'],
+  ['LLM_TOP_P', 'local.top_p'],
+  ['LLM_TOP_K', 'local.top_k'],
+  ['LLM_REPEAT_PENALTY', 'local.repeat_penalty'],
+  ['LLM_SAFETY_MARGIN', 'local.safety_margin'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 
 /** Providers every installation knows; config/colloquy.yaml may change or extend them. */
@@ -124,6 +135,8 @@ export function loadConfigShape(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  addLocalModels(tree, env, fromEnv);
+
   // MCP servers' secrets stay in the environment: `${VAR}` in their url, headers and env is filled in from it.
   if (Array.isArray(tree.mcp_servers)) {
     tree.mcp_servers = tree.mcp_servers.map((server: unknown) => substituteServer(server, env));
@@ -132,6 +145,57 @@ export function loadConfigShape(options: LoadConfigOptions = {}): LoadedConfig {
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, fromEnv, file));
   return { config: parsed.data, file, rootDir };
+}
+
+/**
+ * Llamalith's ways of naming local models, as catalog entries (`provider: local`): the
+ * `model_paths` of LOCAL_MODELS_CONFIG (or Llamalith's own LLAMALITH_CONFIG), relative to that
+ * file's folder, and `<KEY>_PATH` variables for the keys of LLM_MODELS or naming a .gguf file.
+ * A key is its own model id; an entry of the YAML catalog with that id wins.
+ */
+function addLocalModels(tree: Record<string, unknown>, env: Record<string, string | undefined>, fromEnv: Map<string, string>): void {
+  const local = (tree.local ??= {}) as Record<string, unknown>;
+  if (local.models_config == null && nonEmpty(env.LLAMALITH_CONFIG) !== undefined) {
+    local.models_config = env.LLAMALITH_CONFIG;
+    fromEnv.set('local.models_config', 'LLAMALITH_CONFIG');
+  }
+  const paths = new Map<string, string>();
+  if (typeof local.models_config === 'string' && local.models_config.trim()) {
+    const file = resolve(local.models_config);
+    const where = `${fromEnv.get('local.models_config') ?? 'local.models_config'} (${file})`;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(
+        `${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : `not valid JSON (${(err as Error).message})`}`,
+      );
+    }
+    const modelPaths = (doc as { model_paths?: unknown } | null)?.model_paths;
+    if (!modelPaths || typeof modelPaths !== 'object' || Array.isArray(modelPaths)) {
+      throw new ConfigError(`${where}: expected {"model_paths": {"<model key>": "<file>.gguf", ...}}`);
+    }
+    for (const [key, path] of Object.entries(modelPaths)) {
+      if (typeof path !== 'string' || !path.trim()) throw new ConfigError(`${where}: model_paths.${key} must be a file path`);
+      paths.set(key, resolve(dirname(file), path));
+    }
+  }
+  const raw: unknown[] =
+    typeof local.listed === 'string' ? local.listed.split(',').map((k) => k.trim()) : Array.isArray(local.listed) ? local.listed : [];
+  const listed = raw.filter((k): k is string => typeof k === 'string' && k !== '');
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^([A-Za-z0-9_]+)_PATH$/.exec(name);
+    const path = nonEmpty(value);
+    if (!match || path === undefined) continue;
+    const key = listed.find((k) => k.toUpperCase().replace(/[^A-Z0-9]/g, '_') === match[1]) ?? match[1].toLowerCase();
+    if (!listed.includes(key) && !/\.gguf$/i.test(path)) continue;
+    if (!paths.has(key)) paths.set(key, resolve(path));
+  }
+  if (!paths.size) return;
+  const models = Array.isArray(tree.models) ? tree.models : [];
+  const declared = new Set(models.map((m: unknown) => (m as { id?: unknown })?.id));
+  for (const [id, gguf] of paths) if (!declared.has(id)) models.push({ id, provider: 'local', gguf });
+  tree.models = models;
 }
 
 /** `${NAME}` replaced from the environment (unset: empty). */

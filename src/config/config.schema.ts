@@ -63,7 +63,8 @@ const modelSchema = z.strictObject({
   type: z.enum(['chat', 'embedding', 'image']).default('chat'),
   /** Embedding models: the length of their vectors (informational; `dimensions` may ask for fewer). */
   dimensions: positiveInt.optional(),
-  context_window: positiveInt,
+  /** Required, except for a local model (its window comes from `context_size`). */
+  context_window: positiveInt.optional(),
   max_output_tokens: positiveInt.default(4096),
   pricing: pricingSchema.default({ input: 0, output: 0 }),
   vision: bool.default(false),
@@ -74,6 +75,41 @@ const modelSchema = z.strictObject({
   image_tokens: z.strictObject({ low: positiveInt, high: positiveInt }).optional(),
   tools: bool.default(true),
   fallbacks: z.array(z.string().min(1)).default([]),
+  /** provider: local: the GGUF file, absolute or relative to DATA_DIR/models. */
+  gguf: z.string().trim().min(1).optional(),
+  /** provider: local: tokens per sequence; default the GGUF's trained context, at most 8,192. */
+  context_size: positiveInt.optional(),
+  /** provider: local: CPU threads; default half the available cores (at least 1). */
+  threads: positiveInt.optional(),
+  /** provider: local: layers offloaded to a GPU build, `auto` (what fits), `max`, or a number (0: CPU only). */
+  gpu_layers: z.union([z.enum(['auto', 'max']), nonNegativeInt]).optional(),
+  /** provider: local: sequences generated at once; more requests wait in the queue. */
+  parallel: positiveInt.max(64).optional(),
+  /** provider: local: unloaded after this long unused, instead of LOCAL_IDLE_UNLOAD_MINUTES (0: kept loaded). */
+  idle_unload_minutes: z.coerce.number().min(0).optional(),
+});
+
+/** Models served in-process from GGUF files (provider `local`), and Llamalith's generation knobs. */
+const localSchema = z.strictObject({
+  /** A JSON file with Llamalith's `{"model_paths": {"key": "file.gguf"}}`; relative paths are relative to its folder. */
+  models_config: optionalString,
+  /** Llamalith's LLM_MODELS: the local model ids /v1/models lists (empty: all). */
+  listed: stringList.default([]),
+  /** A loaded model is unloaded after this long unused; 0 keeps it loaded. */
+  idle_unload_minutes: z.coerce.number().min(0).default(30),
+  /** Requests waiting per model beyond its `parallel` ones; more are refused with 429. */
+  queue_max: nonNegativeInt.default(32),
+  /** The memory a model may need to be loaded; default the memory free when it loads. */
+  max_memory_mb: positiveInt.optional(),
+  /** Which llama.cpp build to use: `auto` picks a GPU build when one is installed and works. */
+  gpu: z.enum(['auto', 'cuda', 'vulkan', 'metal', 'off']).default('auto'),
+  /** Sampling defaults when a request does not say (Llamalith's LLM_TEMP, LLM_TOP_P, LLM_TOP_K, LLM_REPEAT_PENALTY). */
+  temperature: nonNegative.max(2).default(0.7),
+  top_p: nonNegative.max(1).default(0.95),
+  top_k: nonNegativeInt.default(40),
+  repeat_penalty: nonNegative.default(1.1),
+  /** Tokens kept free in the window when a request gives no max_tokens (Llamalith's LLM_SAFETY_MARGIN). */
+  safety_margin: nonNegativeInt.default(128),
 });
 
 const providerSchema = z.strictObject({
@@ -185,7 +221,19 @@ export const configSchema = z.strictObject({
     ping_interval_ms: positiveInt.default(15_000),
   }),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lowercase words'), providerSchema),
-  models: z.array(modelSchema).default([]),
+  models: z
+    .array(modelSchema)
+    .default([])
+    .superRefine((models, ctx) => {
+      models.forEach((m, i) => {
+        if (m.provider === 'local' && !m.gguf)
+          ctx.addIssue({ code: 'custom', path: [i, 'gguf'], message: 'a local model needs its GGUF file (gguf)' });
+        if (m.provider !== 'local' && m.context_window === undefined) {
+          ctx.addIssue({ code: 'custom', path: [i, 'context_window'], message: 'required (except for provider: local)' });
+        }
+      });
+    }),
+  local: localSchema.prefault({}),
   /**
    * Short names for models, usable wherever a model id is: `mistral: ollama/mistral`. Each points to
    * a catalog model, a persona or `<provider>/<model>`; checked against the catalog at start.
@@ -286,5 +334,6 @@ export const configSchema = z.strictObject({
 
 export type ConfigShape = z.infer<typeof configSchema>;
 export type ModelEntry = z.infer<typeof modelSchema>;
+export type LocalShape = z.infer<typeof localSchema>;
 export type McpServerEntry = z.infer<typeof mcpServerSchema>;
 export type ProviderEntry = z.infer<typeof providerSchema>;

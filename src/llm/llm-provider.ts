@@ -1,7 +1,8 @@
+import type { DomainError } from '../common/errors/domain-error.js';
 import type { ChatChunk, ChatCompletion, ChatRequestBody } from './chat-types.js';
 
 /** How an upstream call failed, before it is turned into what the client sees. */
-export type UpstreamFailureKind = 'connection' | 'timeout' | 'http' | 'bad_response' | 'aborted';
+export type UpstreamFailureKind = 'connection' | 'timeout' | 'http' | 'bad_response' | 'aborted' | 'refused';
 
 export interface UpstreamFailureDetails {
   status?: number;
@@ -16,6 +17,8 @@ export interface UpstreamFailureDetails {
   upstreamMessage?: string;
   /** The start of an error body that was not an error object (an HTML page, plain text): log only. */
   upstreamBody?: string;
+  /** kind `refused`: a provider in this process refused the call (a local model unavailable, its queue full) with this error, shown as is. */
+  refusal?: DomainError;
 }
 
 /** How an upstream call failed. `message` is in our words and safe to show; see `details.upstreamMessage`. */

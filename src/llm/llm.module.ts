@@ -1,22 +1,38 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { LlmGateway } from './llm-gateway.service.js';
+import { LocalModels } from './local/local-models.js';
+import { localModelSpecs, type LocalModelSpec } from './local/local-specs.js';
 import { ModelCatalog } from './model-catalog.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { TokenCounter } from './token-counter.js';
 
-/** Upstream models: the catalog, the providers, the gateway that calls them, and the tokenizer. */
+/** The local entries with their GGUF headers read once, for the catalog, the provider and the host. */
+const LOCAL_SPECS = Symbol('LOCAL_SPECS');
+
+/** Upstream models: the catalog, the providers, the gateway that calls them, the local models, and the tokenizer. */
 @Module({
   providers: [
     TokenCounter,
-    { provide: ModelCatalog, inject: [AppConfig], useFactory: (config: AppConfig) => new ModelCatalog(config) },
+    { provide: LOCAL_SPECS, inject: [AppConfig], useFactory: (config: AppConfig) => localModelSpecs(config) },
+    {
+      provide: LocalModels,
+      inject: [LOCAL_SPECS, AppConfig],
+      useFactory: (specs: LocalModelSpec[], config: AppConfig) => new LocalModels(specs, config),
+    },
+    {
+      provide: ModelCatalog,
+      inject: [AppConfig, LOCAL_SPECS],
+      useFactory: (config: AppConfig, specs: LocalModelSpec[]) => new ModelCatalog(config, undefined, specs),
+    },
     {
       provide: ProviderRegistry,
-      inject: [AppConfig, TokenCounter],
-      useFactory: (config: AppConfig, tokens: TokenCounter) => ProviderRegistry.fromConfig(config, tokens),
+      inject: [AppConfig, TokenCounter, LocalModels, LOCAL_SPECS],
+      useFactory: (config: AppConfig, tokens: TokenCounter, models: LocalModels, specs: LocalModelSpec[]) =>
+        ProviderRegistry.fromConfig(config, tokens, { models, specs }),
     },
     LlmGateway,
   ],
-  exports: [TokenCounter, ModelCatalog, LlmGateway],
+  exports: [TokenCounter, ModelCatalog, LlmGateway, LocalModels],
 })
 export class LlmModule {}

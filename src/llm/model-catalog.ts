@@ -5,6 +5,7 @@ import { DEFAULT_IMAGE_TOKENS, type ImageTokens } from './part-bounds.js';
 import { FREE, type Pricing } from './pricing.js';
 import { join } from 'node:path';
 import { loadPersonas, loadSmartHostProfiles, mergePersonas, SMART_HOST_FAMILY, type Persona } from './personas.js';
+import { LOCAL_PROVIDER, localModelSpecs, type LocalModelSpec } from './local/local-specs.js';
 
 export const ECHO_MODEL = 'colloquy/echo';
 export const EMBED_MODEL = 'colloquy/embed';
@@ -67,13 +68,20 @@ export class ModelCatalog {
   private readonly created = Math.floor(Date.now() / 1000);
   readonly defaultModelId: string;
 
-  /** `personas` are read from PERSONAS_DIR unless given (unit specs give them, and touch no disk). */
+  /** Local model ids /v1/models does not list (LLM_MODELS names others); they still answer. */
+  private readonly unlisted = new Set<string>();
+
+  /**
+   * `personas` are read from PERSONAS_DIR unless given (unit specs give them, and touch no disk);
+   * `local` are the local entries with their GGUF headers read (LlmModule reads them once for the catalog and the host).
+   */
   constructor(
     private readonly config: AppConfig,
     personas: readonly Persona[] = mergePersonas(
       loadPersonas(config.personasDir),
       loadSmartHostProfiles(join(config.rootDir, 'config', 'profiles.json')),
     ),
+    local: readonly LocalModelSpec[] = localModelSpecs(config),
   ) {
     this.models.set(ECHO_MODEL, {
       id: ECHO_MODEL,
@@ -123,16 +131,22 @@ export class ModelCatalog {
       fallbacks: [],
       persona: null,
     });
+    if (config.providers.has(LOCAL_PROVIDER)) {
+      throw new ConfigError(`providers.${LOCAL_PROVIDER}: the name is reserved for models served in-process (models with provider: local)`);
+    }
+    const localSpecs = new Map(local.map((spec) => [spec.id, spec]));
     for (const m of config.models) {
-      if (!config.providers.has(m.provider)) {
+      const spec = m.provider === LOCAL_PROVIDER ? localSpecs.get(m.id) : undefined;
+      if (!spec && !config.providers.has(m.provider)) {
         throw new ConfigError(`models: ${m.id} names an unknown provider '${m.provider}'`);
       }
+      if (spec && config.local.listed.length && !config.local.listed.includes(m.id)) this.unlisted.add(m.id);
       this.models.set(m.id, {
         id: m.id,
         kind: m.type,
         dimensions: m.dimensions ?? null,
         provider: m.provider,
-        upstreamId: m.upstream_id ?? m.id,
+        upstreamId: spec ? m.id : (m.upstream_id ?? m.id),
         pricing: {
           input: m.pricing.input,
           output: m.pricing.output,
@@ -142,11 +156,12 @@ export class ModelCatalog {
           ...(m.pricing.audio_output !== undefined ? { audioOutput: m.pricing.audio_output } : {}),
         },
         priced: true,
-        contextWindow: m.context_window,
-        maxOutputTokens: m.max_output_tokens,
-        vision: m.vision,
+        // A local model's window is its context size, enforced with its own tokenizer; it reads no images and calls no tools.
+        contextWindow: spec ? spec.contextSize : m.context_window!,
+        maxOutputTokens: spec ? spec.maxOutputTokens : m.max_output_tokens,
+        vision: spec ? false : m.vision,
         imageTokens: m.image_tokens ?? DEFAULT_IMAGE_TOKENS,
-        tools: m.tools,
+        tools: spec ? false : m.tools,
         fallbacks: m.fallbacks,
         persona: null,
       });
@@ -213,15 +228,8 @@ export class ModelCatalog {
   list(): ModelListing[] {
     const out: ModelListing[] = [];
     for (const model of this.models.values()) {
-      if (!this.usable(model.provider)) continue;
-      out.push({
-        id: model.id,
-        object: 'model',
-        created: this.created,
-        owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider,
-        kind: model.kind === 'chat' ? 'model' : model.kind,
-        ...(model.id === this.defaultModelId ? { default: true as const } : {}),
-      });
+      if (!this.usable(model.provider) || this.unlisted.has(model.id)) continue;
+      out.push(this.listing(model));
     }
     for (const persona of this.personas.values()) {
       if (!this.personaUsable(persona)) continue;
@@ -239,9 +247,20 @@ export class ModelCatalog {
   }
 
   get(id: string): ModelListing {
-    const found = this.list().find((m) => m.id === id);
+    const found = this.list().find((m) => m.id === id) ?? (this.unlisted.has(id) ? this.listing(this.models.get(id)!) : undefined);
     if (!found) throw notFound(id);
     return found;
+  }
+
+  private listing(model: ResolvedModel): ModelListing {
+    return {
+      id: model.id,
+      object: 'model',
+      created: this.created,
+      owned_by: model.provider === BUILTIN_PROVIDER ? 'colloquy' : model.provider,
+      kind: model.kind === 'chat' ? 'model' : model.kind,
+      ...(model.id === this.defaultModelId ? { default: true as const } : {}),
+    };
   }
 
   private resolveBase(base: string, requested: string, kind: ModelKind): ResolvedModel {
@@ -259,7 +278,7 @@ export class ModelCatalog {
     }
     const slash = id.indexOf('/');
     const provider = slash > 0 ? id.slice(0, slash) : '';
-    if (provider && id.length > slash + 1 && this.usable(provider)) {
+    if (provider && provider !== LOCAL_PROVIDER && id.length > slash + 1 && this.usable(provider)) {
       return {
         id,
         kind,
@@ -313,7 +332,7 @@ export class ModelCatalog {
   }
 
   private usable(provider: string): boolean {
-    return provider === BUILTIN_PROVIDER || this.config.providers.get(provider)?.configured === true;
+    return provider === BUILTIN_PROVIDER || provider === LOCAL_PROVIDER || this.config.providers.get(provider)?.configured === true;
   }
 
   private personaUsable(persona: Persona): boolean {

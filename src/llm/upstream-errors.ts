@@ -37,6 +37,8 @@ export function upstreamToDomain(failure: UpstreamFailure, { provider, model, mi
       return new DomainError('upstream_error', `${who} sent an invalid response${forModel}: ${failure.message}`, { cause: failure });
     case 'aborted':
       return new DomainError('upstream_error', 'The upstream call was aborted.', { cause: failure });
+    case 'refused':
+      return details.refusal ?? new DomainError('upstream_unavailable', `${who} refused the call${forModel}.`, { cause: failure });
     case 'http':
       break;
   }

@@ -6,9 +6,10 @@ import { PersistenceModule } from '../../persistence/persistence.module.js';
 import { StorageModule } from '../../storage/storage.module.js';
 import { RedisModule } from '../../redis/redis.module.js';
 import { ToolsModule } from '../tools/tools.module.js';
+import { LlmModule } from '../../llm/llm.module.js';
 
 @Module({
-  imports: [PersistenceModule, StorageModule, RedisModule, AuthModule, ToolsModule],
+  imports: [PersistenceModule, StorageModule, RedisModule, AuthModule, ToolsModule, LlmModule],
   controllers: [HealthController],
   providers: [HealthService],
 })

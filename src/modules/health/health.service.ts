@@ -7,6 +7,7 @@ import { PrismaService } from '../../persistence/prisma.service.js';
 import { RedisService } from '../../redis/redis.service.js';
 import { AdminBootstrap } from '../auth/admin-bootstrap.service.js';
 import { McpServers, type McpServerState } from '../tools/mcp/mcp-servers.js';
+import { LocalModels, type LocalModelStatus } from '../../llm/local/local-models.js';
 
 export interface DependencyReport {
   status: 'up' | 'down';
@@ -20,7 +21,7 @@ export interface ReadinessReport {
   ready: boolean;
   /** Something is down that the service can do without (Redis failing open, an MCP server). */
   degraded: boolean;
-  checks: Record<string, DependencyReport | { status: string; error?: string } | Record<string, McpServerState>>;
+  checks: Record<string, DependencyReport | { status: string; error?: string } | Record<string, McpServerState> | Record<string, LocalModelStatus>>;
 }
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -38,6 +39,7 @@ export class HealthService {
     private readonly bootstrap: AdminBootstrap,
     private readonly redis: RedisService,
     private readonly mcp: McpServers,
+    private readonly local: LocalModels,
   ) {}
 
   get uptimeSeconds(): number {
@@ -67,8 +69,14 @@ export class HealthService {
     // MCP servers are not critical: a server that is down makes its tools unavailable, never the service unready.
     const mcp = this.mcp.states();
     if (this.config.mcpServers.length) checks.mcp_servers = mcp;
+    // Local models: each one's state (unloaded, loading, loaded with its memory, unavailable with why); one unavailable degrades.
+    const local = this.local.statuses();
+    if (this.local.size) checks.local_models = local;
     const ready = database.status === 'up' && storage.status === 'up' && this.prisma.isMigrated && this.bootstrap.ready && redisOk;
-    const degraded = checks.redis?.status === 'down' || Object.values(mcp).some((server) => server.status !== 'connected');
+    const degraded =
+      checks.redis?.status === 'down' ||
+      Object.values(mcp).some((server) => server.status !== 'connected') ||
+      Object.values(local).some((model) => model.state === 'unavailable');
     return { ready, degraded, checks };
   }
 
@@ -77,7 +85,12 @@ export class HealthService {
     const report = await this.readiness();
     if (report.ready) return { status: 'ready', checks: report.checks };
     const down = Object.entries(report.checks)
-      .filter(([name, check]) => name !== 'mcp_servers' && !['up', 'applied', 'done'].includes(typeof check.status === 'string' ? check.status : ''))
+      .filter(
+        ([name, check]) =>
+          name !== 'mcp_servers' &&
+          name !== 'local_models' &&
+          !['up', 'applied', 'done'].includes(typeof check.status === 'string' ? check.status : ''),
+      )
       .map(([name]) => name);
     throw new DomainError('unavailable', `Not ready: ${down.join(', ')}.`, {
       code: 'not_ready',

@@ -34,6 +34,7 @@ import {
   startStandIn,
   type Server,
 } from './servers.js';
+import { measureLocalModel, renderLocalModel, type LocalModelFigures } from './local-model.js';
 import { measureUploadInterference, renderInterference, type Interference } from './upload-interference.js';
 
 /**
@@ -169,6 +170,14 @@ async function main(): Promise<void> {
     log(`\nhostile mix (${SERVER_LABEL[primary.kind]}): ${renderHostileMix(hostileMix)}`);
   }
 
+  // A local model in the same process (tokens per second, time to first token): a figure, not a target.
+  let localModel: LocalModelFigures | null = null;
+  if (!only) {
+    await waitForQuiet(servers, ctx.postgres);
+    localModel = await measureLocalModel(primary.origin, ADMIN_KEY);
+    log(`\nlocal model (${SERVER_LABEL[primary.kind]}): ${renderLocalModel(localModel)}`);
+  }
+
   const targets = checkTargets(results);
   const table = renderTable(results);
   log(`\n${table}\n\n${renderTargets(targets)}\n`);
@@ -200,7 +209,7 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'latest.json'),
-    `${JSON.stringify({ meta, table, targets, idleRssMb: results.idleRssMb, endRssMb: results.endRssMb, figures: results.figures, interference, hostileMix }, null, 2)}\n`,
+    `${JSON.stringify({ meta, table, targets, idleRssMb: results.idleRssMb, endRssMb: results.endRssMb, figures: results.figures, interference, hostileMix, localModel }, null, 2)}\n`,
   );
   const extrasMd = [
     '## Chat latency during a 200-page PDF upload',
@@ -210,6 +219,10 @@ async function main(): Promise<void> {
     '## Chat latency and probes under a hostile mix',
     '',
     hostileMix ? renderHostileMix(hostileMix) : '(not measured: BENCH_EXTRAS=1)',
+    '',
+    '## A local model (provider local, in-process llama.cpp)',
+    '',
+    localModel ? renderLocalModel(localModel) : '(not measured)',
     '',
   ].join('\n');
   writeFileSync(join(outDir, 'latest.md'), `${renderMarkdown(meta, results, targets)}\n${extrasMd}`);

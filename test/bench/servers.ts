@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
+import { localModelYaml } from './local-model.js';
 import { freePort, spawnNode } from './proc.js';
 import type { ServerKind } from './report.js';
 
@@ -121,6 +122,8 @@ export async function startColloquy(dir: string, upstreamOrigin: string, databas
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const configFile = join(dir, 'colloquy.yaml');
+  const modelsDir = join(dir, 'models');
+  mkdirSync(modelsDir);
   writeFileSync(
     configFile,
     [
@@ -128,6 +131,8 @@ export async function startColloquy(dir: string, upstreamOrigin: string, databas
       `  bench: { base_url: "${upstreamOrigin}/v1", api_key: "sk-bench" }`,
       'models:',
       `  - { id: ${MODEL}, provider: bench, upstream_id: bench-upstream, context_window: 128000, max_output_tokens: 4096, pricing: { input: 2.5, output: 10 } }`,
+      // Loaded only when the local-model figure is measured (after the RSS readings).
+      localModelYaml(modelsDir),
       `defaults: { model: ${MODEL} }`,
       '',
     ].join('\n'),

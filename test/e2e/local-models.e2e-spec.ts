@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { stringify } from 'yaml';
 import { LocalModels } from '../../src/llm/local/local-models.js';
+import { connectChatSocket, contentOf } from '../support/chat-socket-client.js';
 import { writeTinyGguf } from '../support/gguf-writer.js';
 import { client as http, expectError, postSse } from '../support/http.js';
 import { assertOpenAI } from '../support/openai-schemas.js';
@@ -48,6 +49,7 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
           { id: 'truncated', provider: 'local', gguf: 'truncated.gguf' },
           { id: 'abort', provider: 'local', gguf: 'abort.gguf' },
           { id: 'text', provider: 'local', gguf: 'text.gguf' },
+          { id: 'hidden', provider: 'local', gguf: 'tiny.gguf' },
         ],
       }),
     );
@@ -82,6 +84,9 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
     expect(byId.get('mistral')).toMatchObject({ owned_by: 'local', status: 'unloaded' });
     expect(byId.get('missing')).toMatchObject({ status: 'unavailable', status_reason: expect.stringContaining('does not exist') });
     expect(byId.get('text')).toMatchObject({ status: 'unavailable', status_reason: expect.stringContaining('not a GGUF file') });
+    // LLM_MODELS chooses what is listed; an unlisted local model is still there by its id.
+    expect(byId.has('hidden')).toBe(false);
+    expect((await api.get('/v1/models/hidden')).body).toMatchObject({ id: 'hidden', status: 'unloaded' });
 
     const one = await api.get('/v1/models/missing');
     assertOpenAI('Model', one.body);
@@ -261,7 +266,7 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
     expect((await ask('tiny', 'hi', { tools })).status).toBe(400);
   });
 
-  it('streams over SSE for /chat as well', async () => {
+  it('streams over SSE for /chat and over the chat WebSocket as well', async () => {
     const { frames } = await postSse(t.url, t.adminKey, '/chat', {
       model: 'tiny',
       messages: [{ role: 'user', content: 'stream it' }],
@@ -269,5 +274,35 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
       max_tokens: 5,
     });
     expect(frames.some((f) => f.raw.includes('"content"'))).toBe(true);
+
+    const ws = await connectChatSocket(t.url, { key: t.adminKey });
+    ws.send({ type: 'chat', id: 'local', model: 'tiny', max_tokens: 7, messages: [{ role: 'user', content: 'hello over a socket' }] });
+    const turn = await ws.nextTurn();
+    expect(turn.at(-1)).toEqual({ type: 'done', id: 'local' });
+    expect(contentOf(turn).length).toBeGreaterThan(0);
+    expect(turn.filter((f) => f.type === 'chunk').at(-1)!.data.usage).toMatchObject({ completion_tokens: 7 });
+    ws.socket.close();
+  });
+});
+
+describe('a local model too large for the memory it may use', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colloquy-local-'));
+    mkdirSync(join(dir, 'models'));
+    writeTinyGguf(join(dir, 'models', 'tiny.gguf'));
+    writeFileSync(join(dir, 'colloquy.yaml'), stringify({ models: [{ id: 'tiny', provider: 'local', gguf: 'tiny.gguf' }] }));
+    t = await startTestApp({ dataDir: dir, env: { CONFIG_FILE: join(dir, 'colloquy.yaml'), LOCAL_MAX_MEMORY_MB: '1' } });
+  });
+  afterAll(() => t.close());
+
+  it('is refused with 503 naming what it needs and what is allowed, and loads nothing', async () => {
+    const api = http(t.url, t.adminKey);
+    const res = await api.post('/v1/chat/completions', { model: 'tiny', messages: [{ role: 'user', content: 'hi' }] });
+    expectError(res, 503, 'model_unavailable');
+    expect(res.body.error.message).toMatch(
+      /too large for the memory available: it needs \d+ MB of memory to load, and 1 MB LOCAL_MAX_MEMORY_MB allows/,
+    );
+    expect(t.app.get(LocalModels).status('tiny')).toMatchObject({ state: 'unloaded', reason: expect.stringContaining('LOCAL_MAX_MEMORY_MB') });
   });
 });

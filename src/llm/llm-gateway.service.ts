@@ -170,6 +170,11 @@ export class LlmGateway {
           if (failure.kind === 'aborted') throw failure;
           lastFailure = failure;
           lastCandidate = candidate;
+          // A model that cannot take the call (a local model unavailable or busy): not retried, its fallbacks may answer.
+          if (failure.kind === 'refused' && failure.details.fallback) {
+            this.logFailure(candidate, failure, 'model refused the call; trying its fallbacks');
+            break;
+          }
           if (!failure.retryable) {
             this.logFailure(candidate, failure, 'upstream call failed');
             throw upstreamToDomain(failure, { provider: candidate.provider, model: candidate.id });

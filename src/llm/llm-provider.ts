@@ -19,6 +19,8 @@ export interface UpstreamFailureDetails {
   upstreamBody?: string;
   /** kind `refused`: a provider in this process refused the call (a local model unavailable, its queue full) with this error, shown as is. */
   refusal?: DomainError;
+  /** kind `refused`: the model cannot take the call (unavailable, busy), so its fallbacks may; never retried. */
+  fallback?: boolean;
 }
 
 /** How an upstream call failed. `message` is in our words and safe to show; see `details.upstreamMessage`. */

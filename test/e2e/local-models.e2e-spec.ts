@@ -50,6 +50,7 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
           { id: 'abort', provider: 'local', gguf: 'abort.gguf' },
           { id: 'text', provider: 'local', gguf: 'text.gguf' },
           { id: 'hidden', provider: 'local', gguf: 'tiny.gguf' },
+          { id: 'rescued', provider: 'local', gguf: 'nope.gguf', fallbacks: ['colloquy/echo'] },
         ],
       }),
     );
@@ -90,7 +91,8 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
 
     const one = await api.get('/v1/models/missing');
     assertOpenAI('Model', one.body);
-    expect(one.body.status_reason).toContain(join(root, 'nowhere', 'missing.gguf'));
+    expect(one.body.status_reason).toContain('its GGUF file missing.gguf does not exist');
+    expect(one.body.status_reason).not.toContain(root);
 
     const health = await api.get('/health');
     expect(health.body.status).toBe('degraded');
@@ -222,6 +224,8 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
     const refused = await ask('small', long, { max_tokens: 4 });
     expectError(refused, 400, 'context_length_exceeded');
     expect(refused.body.error.message).toContain('maximum context length is 64 tokens');
+    // Streamed, the refusal is still a 400 (the prompt is counted before any chunk is sent).
+    expectError(await ask('small', long, { max_tokens: 4, stream: true }), 400, 'context_length_exceeded');
     expect((await ask('small', 'hello', { max_tokens: 4 })).status).toBe(200);
   });
 
@@ -245,6 +249,11 @@ describe('local models (provider local, GGUF through llama.cpp)', () => {
       status: 'unavailable',
       status_reason: expect.stringContaining('truncated.gguf'),
     });
+
+    // An unavailable local model with fallbacks is answered by them.
+    const rescued = await ask('rescued', 'hi there');
+    expect(rescued.status).toBe(200);
+    expect(rescued.body.choices[0].message.content).toBe('hi there');
 
     const crashing = await ask('abort', 'hi');
     expectError(crashing, 503, 'model_unavailable');

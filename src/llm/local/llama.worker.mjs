@@ -71,7 +71,16 @@ function render(messages) {
 async function generate(id, messages, sampling) {
   // The configured window (llama.cpp may give the context more room: it rounds its size up).
   const contextSize = spec.contextSize;
-  const { tokens, stopTriggers } = render(messages);
+  let rendered;
+  try {
+    rendered = render(messages);
+  } catch (err) {
+    // A template may refuse a conversation (Jinja's raise_exception on turns out of order).
+    const why = err instanceof Error ? err.message : String(err);
+    port.postMessage({ type: 'error', id, code: 'template_rejected', message: `The model's chat template rejected the messages: ${why}` });
+    return;
+  }
+  const { tokens, stopTriggers } = rendered;
   const promptTokens = tokens.length;
   const requested = sampling.maxTokens;
   if (promptTokens + (requested ?? 1) > contextSize || (requested === null && promptTokens + sampling.safetyMargin >= contextSize)) {

@@ -2,6 +2,7 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { statSync, readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -24,7 +25,8 @@ export interface LocalModelStatus {
   reason?: string;
   /** Memory it holds once loaded (weights and its context), estimated by llama.cpp's GGUF insights. */
   memory_bytes?: number;
-  gguf: string;
+  /** The GGUF's file name (its directory stays on the server). */
+  file: string;
   context_size: number;
   parallel: number;
   /** Generations running, and requests waiting for a sequence. */
@@ -73,13 +75,15 @@ type WorkerEvent =
   | { type: 'done'; id: string; promptTokens: number; completionTokens: number; finishReason: 'stop' | 'length' | 'abort' }
   | { type: 'error'; id: string; code: string; message: string };
 
+/** A refusal shown as is; `fallback`: the model's fallbacks may answer instead (it is unavailable or busy, the request is fine). */
 function refused(
   kind: DomainError['kind'],
   message: string,
   code: string,
-  extra: { retryAfterSeconds?: number; param?: string } = {},
+  extra: { retryAfterSeconds?: number; param?: string; fallback?: boolean } = {},
 ): UpstreamFailure {
-  return new UpstreamFailure('refused', message, { refusal: new DomainError(kind, message, { code, ...extra }) });
+  const { fallback, ...options } = extra;
+  return new UpstreamFailure('refused', message, { refusal: new DomainError(kind, message, { code, ...options }), fallback });
 }
 
 /** A queue of waiting events with one reader (the generation's consumer). */
@@ -116,9 +120,11 @@ class LocalModel {
   private probe: { identity: string; result: ProbeResult } | null = null;
   private active = 0;
   private readonly waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
-  private readonly generations = new Map<string, { queue: EventQueue; finish: () => void }>();
+  private readonly generations = new Map<string, { queue: EventQueue; started: (failure: UpstreamFailure | null) => void; finish: () => void }>();
   private idleTimer: NodeJS.Timeout | null = null;
   private nextId = 0;
+  /** The app is shutting down: nothing loads any more. */
+  private closed = false;
 
   constructor(
     readonly spec: LocalModelSpec,
@@ -134,7 +140,7 @@ class LocalModel {
       state: this.state,
       ...(this.reason ? { reason: this.reason } : {}),
       ...(this.state === 'loaded' && probe?.ok ? { memory_bytes: probe.cpuRam + probe.gpuVram } : {}),
-      gguf: this.spec.gguf,
+      file: basename(this.spec.gguf),
       context_size: this.spec.contextSize,
       parallel: this.spec.parallel,
       active: this.active,
@@ -151,7 +157,8 @@ class LocalModel {
       this.release();
     };
     try {
-      await this.ensureLoaded();
+      // A client that leaves while the model loads stops waiting (the load goes on for the next one).
+      await untilAborted(this.ensureLoaded(), signal);
     } catch (err) {
       release();
       throw err;
@@ -168,8 +175,11 @@ class LocalModel {
       if (!finished) worker.postMessage({ type: 'cancel', id });
     };
     // The sequence is free once the worker says the generation ended, whether or not anyone still reads it.
+    let onStarted: (failure: UpstreamFailure | null) => void = () => undefined;
+    const started = new Promise<UpstreamFailure | null>((resolve) => (onStarted = resolve));
     this.generations.set(id, {
       queue,
+      started: (failure) => onStarted(failure),
       finish: () => {
         finished = true;
         this.generations.delete(id);
@@ -179,6 +189,9 @@ class LocalModel {
     });
     signal.addEventListener('abort', cancel, { once: true });
     worker.postMessage({ type: 'generate', id, messages, sampling });
+    // Answered only once the prompt is counted and fits: a refusal is an error status, never a stream that fails at once.
+    const failure = await started;
+    if (failure) throw failure;
     return { next: () => queue.next(), cancel };
   }
 
@@ -189,15 +202,19 @@ class LocalModel {
     if (!generation) return;
     const { queue } = generation;
     if (event.type === 'done' || event.type === 'error') generation.finish();
-    if (event.type === 'text') queue.push({ type: 'text', text: event.text });
+    if (event.type === 'started') generation.started(null);
+    else if (event.type === 'text') queue.push({ type: 'text', text: event.text });
     else if (event.type === 'done') {
       queue.push({ type: 'done', promptTokens: event.promptTokens, completionTokens: event.completionTokens, finishReason: event.finishReason });
     } else if (event.type === 'error') {
-      queue.push(
+      const failure =
         event.code === 'context_length_exceeded'
           ? refused('invalid', event.message, 'context_length_exceeded', { param: 'messages' })
-          : new UpstreamFailure('bad_response', `the local model failed while generating (${event.message})`),
-      );
+          : event.code === 'template_rejected'
+            ? refused('invalid', event.message, 'template_rejected', { param: 'messages' })
+            : new UpstreamFailure('bad_response', `the local model failed while generating (${event.message})`);
+      generation.started(failure);
+      queue.push(failure);
     }
   }
 
@@ -213,7 +230,7 @@ class LocalModel {
         'rate_limited',
         `The local model ${this.spec.id} is busy: ${this.active} requests are being answered and ${this.waiting.length} are waiting (LOCAL_QUEUE_MAX). Retry shortly.`,
         'local_queue_full',
-        { retryAfterSeconds: QUEUE_RETRY_AFTER_SECONDS },
+        { retryAfterSeconds: QUEUE_RETRY_AFTER_SECONDS, fallback: true },
       );
     }
     await new Promise<void>((resolve, reject) => {
@@ -241,7 +258,8 @@ class LocalModel {
       return;
     }
     this.active--;
-    if (this.active === 0 && this.spec.idleUnloadMs > 0 && this.state === 'loaded') {
+    // Beyond setTimeout's 24.8 days a timer would fire at once: such a wait is "never".
+    if (this.active === 0 && this.spec.idleUnloadMs > 0 && this.spec.idleUnloadMs < 2 ** 31 - 1 && this.state === 'loaded') {
       this.idleTimer = setTimeout(() => void this.unload(), this.spec.idleUnloadMs);
       this.idleTimer.unref();
     }
@@ -257,31 +275,44 @@ class LocalModel {
   /** Checks the file (again: it may have been put in place since), probes it, checks memory, then loads it in a thread. */
   private async load(): Promise<void> {
     const identity = fileIdentity(this.spec.gguf);
-    const checked = identity ? checkGguf(this.spec.gguf) : { problem: `its GGUF file ${this.spec.gguf} does not exist` };
+    const checked = identity ? checkGguf(this.spec.gguf) : { problem: `its GGUF file ${basename(this.spec.gguf)} does not exist` };
     if (checked.problem) throw this.unavailable(checked.problem);
     this.state = 'loading';
     this.reason = null;
-    if (this.probe?.identity !== identity) this.probe = { identity: identity!, result: await this.runProbe() };
-    const probe = this.probe.result;
-    if (!probe.ok) throw this.unavailable(`llama.cpp could not load its GGUF file ${this.spec.gguf} (${probe.reason})`);
+    if (this.probe?.identity !== identity) {
+      const { result, settled } = await this.runProbe();
+      // A probe killed from outside (its time limit, the OOM killer) or never started says nothing about the file: not kept.
+      this.probe = settled ? { identity: identity!, result } : null;
+      if (!result.ok) throw this.unavailable(`llama.cpp could not load its GGUF file ${basename(this.spec.gguf)} (${result.reason})`);
+    }
+    const probe = this.probe!.result;
+    if (!probe.ok) throw this.unavailable(`llama.cpp could not load its GGUF file ${basename(this.spec.gguf)} (${probe.reason})`);
     const needed = probe.cpuRam;
     const free = this.config.local.maxMemoryBytes ?? availableMemory();
     if (needed > free) {
       this.state = 'unloaded';
       const limit = this.config.local.maxMemoryBytes ? 'LOCAL_MAX_MEMORY_MB allows' : 'are free';
       this.reason = `it needs ${mb(needed)} MB of memory to load, and ${mb(free)} MB ${limit}`;
-      throw refused('unavailable', `The local model ${this.spec.id} is too large for the memory available: ${this.reason}.`, 'model_unavailable');
+      throw refused('unavailable', `The local model ${this.spec.id} is too large for the memory available: ${this.reason}.`, 'model_unavailable', {
+        fallback: true,
+      });
     }
-    const worker = new Worker(WORKER_FILE, {
-      workerData: {
-        gguf: this.spec.gguf,
-        contextSize: this.spec.contextSize,
-        threads: this.spec.threads,
-        gpuLayers: this.spec.gpuLayers,
-        parallel: this.spec.parallel,
-        gpu: this.config.local.gpu,
-      },
-    });
+    if (this.closed) throw new UpstreamFailure('aborted', 'The server is shutting down.');
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_FILE, {
+        workerData: {
+          gguf: this.spec.gguf,
+          contextSize: this.spec.contextSize,
+          threads: this.spec.threads,
+          gpuLayers: this.spec.gpuLayers,
+          parallel: this.spec.parallel,
+          gpu: this.config.local.gpu,
+        },
+      });
+    } catch (err) {
+      throw this.unavailable(`its model thread could not be started (${(err as Error).message})`);
+    }
     // Listeners are removed one by one: Worker keeps internal ones (removeAllListeners() would stop its messages).
     let onMessage: (event: WorkerEvent) => void = () => undefined;
     let onError: (err: Error) => void = () => undefined;
@@ -302,6 +333,10 @@ class LocalModel {
     } finally {
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     }
+    if (this.closed) {
+      await worker.terminate();
+      throw new UpstreamFailure('aborted', 'The server is shutting down.');
+    }
     worker.on('message', (event: WorkerEvent) => this.onEvent(event));
     worker.on('error', (err) => this.lost(worker, err.message));
     worker.on('exit', () => this.lost(worker, 'its model thread ended'));
@@ -312,7 +347,7 @@ class LocalModel {
   private unavailable(reason: string): UpstreamFailure {
     this.state = 'unavailable';
     this.reason = reason;
-    return refused('unavailable', `The local model ${this.spec.id} is unavailable: ${reason}.`, 'model_unavailable');
+    return refused('unavailable', `The local model ${this.spec.id} is unavailable: ${reason}.`, 'model_unavailable', { fallback: true });
   }
 
   /** The thread died: its generations fail, and the next request loads the model again. */
@@ -321,13 +356,15 @@ class LocalModel {
     this.worker = null;
     this.state = 'unloaded';
     this.reason = `the last load ended: ${why}`;
-    for (const { queue, finish } of [...this.generations.values()]) {
+    for (const { queue, started, finish } of [...this.generations.values()]) {
       finish();
-      queue.push(new UpstreamFailure('connection', `the local model stopped (${why})`));
+      const failure = new UpstreamFailure('connection', `the local model stopped (${why})`);
+      started(failure);
+      queue.push(failure);
     }
   }
 
-  private runProbe(): Promise<ProbeResult> {
+  private runProbe(): Promise<{ result: ProbeResult; settled: boolean }> {
     const spec = {
       gguf: this.spec.gguf,
       contextSize: this.spec.contextSize,
@@ -342,10 +379,14 @@ class LocalModel {
       const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2_000)));
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        resolve({ result: { ok: false, reason: `its loader could not be started (${error.message})` }, settled: false });
+      });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         try {
-          resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as ProbeResult);
+          resolve({ result: JSON.parse(out.trim().split('\n').at(-1) ?? '') as ProbeResult, settled: true });
         } catch {
           const said = err
             .trim()
@@ -353,10 +394,8 @@ class LocalModel {
             .filter(Boolean)
             .at(-1)
             ?.replace(/^.*?llama\.cpp\/src\//, '');
-          resolve({
-            ok: false,
-            reason: `${signal ? `the loader was stopped by ${signal}` : `the loader exited with ${code}`}${said ? `: ${said}` : ''}`,
-          });
+          const reason = `${signal ? `the loader was stopped by ${signal}` : `the loader exited with ${code}`}${said ? `: ${said}` : ''}`;
+          resolve({ result: { ok: false, reason }, settled: signal !== 'SIGKILL' });
         }
       });
     });
@@ -369,7 +408,7 @@ class LocalModel {
     this.state = 'unloaded';
     this.unloading = (async () => {
       const closed = new Promise<void>((resolve) => {
-        worker.once('message', () => resolve());
+        worker.on('message', (event: WorkerEvent) => event.type === 'closed' && resolve());
         worker.once('exit', () => resolve());
       });
       worker.postMessage({ type: 'close' });
@@ -380,13 +419,28 @@ class LocalModel {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     for (const waiter of this.waiting.splice(0)) waiter.reject(new UpstreamFailure('aborted', 'The server is shutting down.'));
-    for (const { queue } of this.generations.values()) queue.push(new UpstreamFailure('aborted', 'The server is shutting down.'));
+    for (const { queue, started } of this.generations.values()) {
+      const failure = new UpstreamFailure('aborted', 'The server is shutting down.');
+      started(failure);
+      queue.push(failure);
+    }
     this.generations.clear();
     this.active = 0;
     await this.unload();
   }
+}
+
+/** The promise, or an abort failure as soon as the signal fires (the promise goes on unobserved). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new UpstreamFailure('aborted', 'The request was aborted.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new UpstreamFailure('aborted', 'The request was aborted.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The local models by id (LlmModule builds it from the specs the catalog was built with); their threads end with the app. */
@@ -444,7 +498,9 @@ export function availableMemory(): number {
   try {
     const max = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
     if (max !== 'max') {
-      const used = Number(readFileSync('/sys/fs/cgroup/memory.current', 'utf8').trim());
+      // Page cache the kernel can drop (the GGUF's own pages after an unload among it) is not in use.
+      const inactive = Number(/^inactive_file (\d+)$/m.exec(readFileSync('/sys/fs/cgroup/memory.stat', 'utf8'))?.[1] ?? 0);
+      const used = Number(readFileSync('/sys/fs/cgroup/memory.current', 'utf8').trim()) - inactive;
       free = Math.min(free, Math.max(0, Number(max) - used));
     }
   } catch {

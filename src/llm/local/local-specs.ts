@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { AppConfig } from '../../config/app-config.js';
 import { GgufHeaderError, readGgufHeader } from './gguf-header.js';
 
@@ -49,14 +49,16 @@ export function localModelSpecs(config: AppConfig): LocalModelSpec[] {
 
 /** Whether the file is there and starts as a GGUF model, in words fit for /health and a 503. */
 export function checkGguf(path: string): { trainedContext: number | null; problem: string | null } {
+  // Named by its file name only: the reason reaches clients (and /health), the server's directories do not.
+  const file = basename(path);
   try {
     return { trainedContext: readGgufHeader(path).trainedContext, problem: null };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { trainedContext: null, problem: `its GGUF file ${path} does not exist` };
-    if (code === 'EACCES' || code === 'EPERM') return { trainedContext: null, problem: `its GGUF file ${path} cannot be read (permission denied)` };
-    if (code === 'EISDIR') return { trainedContext: null, problem: `its GGUF path ${path} is a directory, not a file` };
-    if (err instanceof GgufHeaderError) return { trainedContext: null, problem: `its GGUF file ${path} is unreadable: ${err.message}` };
-    return { trainedContext: null, problem: `its GGUF file ${path} cannot be read (${(err as Error).message})` };
+    if (code === 'ENOENT') return { trainedContext: null, problem: `its GGUF file ${file} does not exist` };
+    if (code === 'EACCES' || code === 'EPERM') return { trainedContext: null, problem: `its GGUF file ${file} cannot be read (permission denied)` };
+    if (code === 'EISDIR') return { trainedContext: null, problem: `its GGUF path ${file} is a directory, not a file` };
+    if (err instanceof GgufHeaderError) return { trainedContext: null, problem: `its GGUF file ${file} is unreadable: ${err.message}` };
+    return { trainedContext: null, problem: `its GGUF file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'an I/O error'})` };
   }
 }

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import type { AppLogger } from '../common/logging/logger.js';
+import { LOGGER } from '../common/logging/logger.token.js';
 import { LlmGateway } from './llm-gateway.service.js';
 import { LocalModels } from './local/local-models.js';
 import { localModelSpecs, type LocalModelSpec } from './local/local-specs.js';
@@ -17,8 +19,8 @@ const LOCAL_SPECS = Symbol('LOCAL_SPECS');
     { provide: LOCAL_SPECS, inject: [AppConfig], useFactory: (config: AppConfig) => localModelSpecs(config) },
     {
       provide: LocalModels,
-      inject: [LOCAL_SPECS, AppConfig],
-      useFactory: (specs: LocalModelSpec[], config: AppConfig) => new LocalModels(specs, config),
+      inject: [LOCAL_SPECS, AppConfig, LOGGER],
+      useFactory: (specs: LocalModelSpec[], config: AppConfig, logger: AppLogger) => new LocalModels(specs, config, logger),
     },
     {
       provide: ModelCatalog,

@@ -15,6 +15,9 @@ import { loadFailure, startLlama } from './llama-runtime.mjs';
  *   seed: number | null, repeatPenalty: number, frequencyPenalty: number, presencePenalty: number, stop: string[], logitBias: Record<string, number> }} LocalSampling
  */
 
+/** Prompt tokens read between two checks for a client that left. */
+const PROMPT_BATCH = 512;
+
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const spec = /** @type {import('./llama-runtime.mjs').LocalLoadSpec} */ (workerData);
 
@@ -145,7 +148,14 @@ async function sample(sequence, tokens, maxTokens, sampling, templateStops, id, 
   /** @type {'stop' | 'length' | 'abort'} */
   let finishReason = 'length';
   const bias = Object.keys(sampling.logitBias).length ? tokenBias(sampling.logitBias) : undefined;
-  const iterator = sequence.evaluate(tokens.slice(common), {
+  // A long prompt is read in batches, so a client that leaves meanwhile stops it between two.
+  let start = common;
+  while (tokens.length - start > PROMPT_BATCH) {
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + PROMPT_BATCH));
+    start += PROMPT_BATCH;
+    if (signal.aborted) return { completionTokens: 0, finishReason: 'abort' };
+  }
+  const iterator = sequence.evaluate(tokens.slice(start), {
     temperature: sampling.temperature,
     topP: sampling.topP,
     topK: sampling.topK,

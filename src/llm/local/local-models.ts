@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { AppConfig } from '../../config/app-config.js';
+import type { AppLogger } from '../../common/logging/logger.js';
 import { UpstreamFailure } from '../llm-provider.js';
 import { checkGguf, type LocalModelSpec } from './local-specs.js';
 
@@ -15,6 +16,8 @@ const PROBE_FILE = fileURLToPath(new URL('./llama-probe.mjs', import.meta.url));
 /** What a 429 from a full queue asks the client to wait. */
 const QUEUE_RETRY_AFTER_SECONDS = 2;
 const PROBE_TIMEOUT_MS = 120_000;
+/** The most a model may take to load in its thread (a large one from a slow disk takes minutes). */
+const LOAD_TIMEOUT_MS = 600_000;
 
 export type LocalState = 'unloaded' | 'loading' | 'loaded' | 'unavailable';
 
@@ -129,9 +132,13 @@ class LocalModel {
   constructor(
     readonly spec: LocalModelSpec,
     private readonly config: AppConfig,
+    private readonly logger: AppLogger | null,
   ) {
     this.reason = spec.problem;
-    if (spec.problem) this.state = 'unavailable';
+    if (spec.problem) {
+      this.state = 'unavailable';
+      logger?.warn({ model: spec.id, gguf: spec.gguf, reason: spec.problem }, 'local model unavailable');
+    }
   }
 
   status(): LocalModelStatus {
@@ -317,8 +324,10 @@ class LocalModel {
     let onMessage: (event: WorkerEvent) => void = () => undefined;
     let onError: (err: Error) => void = () => undefined;
     let onExit: () => void = () => undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(this.unavailable(`it did not load within ${LOAD_TIMEOUT_MS / 60_000} minutes`)), LOAD_TIMEOUT_MS);
         onMessage = (event) => {
           if (event.type === 'loaded') resolve();
           else reject(this.unavailable(`llama.cpp could not load its GGUF file (${event.type === 'failed' ? event.reason : event.type})`));
@@ -331,6 +340,7 @@ class LocalModel {
       await worker.terminate();
       throw err;
     } finally {
+      clearTimeout(timer);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     }
     if (this.closed) {
@@ -342,9 +352,16 @@ class LocalModel {
     worker.on('exit', () => this.lost(worker, 'its model thread ended'));
     this.worker = worker;
     this.state = 'loaded';
+    this.logger?.info(
+      { model: this.spec.id, gguf: this.spec.gguf, memoryBytes: probe.cpuRam + probe.gpuVram, contextSize: this.spec.contextSize },
+      'local model loaded',
+    );
   }
 
   private unavailable(reason: string): UpstreamFailure {
+    if (this.state !== 'unavailable' || this.reason !== reason) {
+      this.logger?.warn({ model: this.spec.id, gguf: this.spec.gguf, reason }, 'local model unavailable');
+    }
     this.state = 'unavailable';
     this.reason = reason;
     return refused('unavailable', `The local model ${this.spec.id} is unavailable: ${reason}.`, 'model_unavailable', { fallback: true });
@@ -353,6 +370,7 @@ class LocalModel {
   /** The thread died: its generations fail, and the next request loads the model again. */
   private lost(worker: Worker, why: string): void {
     if (this.worker !== worker) return;
+    this.logger?.error({ model: this.spec.id, reason: why }, 'local model thread lost');
     this.worker = null;
     this.state = 'unloaded';
     this.reason = `the last load ended: ${why}`;
@@ -447,8 +465,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 export class LocalModels implements OnModuleDestroy {
   private readonly models = new Map<string, LocalModel>();
 
-  constructor(specs: readonly LocalModelSpec[], config: AppConfig) {
-    for (const spec of specs) this.models.set(spec.id, new LocalModel(spec, config));
+  constructor(specs: readonly LocalModelSpec[], config: AppConfig, logger: AppLogger | null = null) {
+    for (const spec of specs) this.models.set(spec.id, new LocalModel(spec, config, logger));
   }
 
   get size(): number {
